@@ -1,0 +1,76 @@
+// fdns: the pseudo-DNS server of the mail world. Answers MX, P (type 65280) and A records from
+// fdns/fdns.toml over UDP and TCP on one address (SPEC.md "Zone" and "The programs").
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include <asio/io_context.hpp>
+
+#include "config/config.hpp"
+#include "dns/zone.hpp"
+#include "net/stopper.hpp"
+#include "services.hpp"
+#include "util/cli.hpp"
+#include "util/log.hpp"
+#include "util/text.hpp"
+
+namespace {
+
+using namespace mail;
+
+constexpr util::OptSpec kOptions[] = {
+    {'z', "zone", "FILE", "zone file (default fdns/fdns.toml)"},
+    {'l', "listen", "IP:PORT", "address for UDP and TCP (default [fdns] listen, else 127.0.0.1:10053)"},
+    {'c', "config", "FILE", "world config, for [fdns] listen (default config/config.toml)"},
+    {'v', "verbose", "", "log every TCP connection"},
+    {'h', "help", "", "show this help"},
+};
+
+[[noreturn]] void die(const std::string& msg) {
+  std::fprintf(stderr, "fdns: %s\n", msg.c_str());
+  std::exit(2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto args = util::parse_args(kOptions, argc, argv);
+  if (!args) die(args.error().detail);
+  if (args->has("help")) {
+    std::cout << util::usage_text("fdns [-z fdns/fdns.toml] [-l 127.0.0.1:10053] [-c config/config.toml] [-v]", kOptions);
+    return 0;
+  }
+  if (!args->positional.empty()) die("unexpected argument '" + args->positional.front() + "' (see --help)");
+  log::init("fdns", args->has("verbose") ? log::Level::debug : log::Level::info);
+
+  std::string listen = "127.0.0.1:10053";
+  std::string config_file = args->get("config", "config/config.toml");
+  if (args->has("config") || std::filesystem::exists(config_file)) {
+    auto cfg = config::load(config_file);
+    if (!cfg) die(cfg.error().detail);
+    listen = cfg->fdns_listen;
+  }
+  listen = args->get("listen", listen);
+  auto hp = util::parse_host_port(listen);
+  if (!hp) die("-l: " + hp.error().detail);
+
+  auto zone = dns::Zone::load(args->get("zone", "fdns/fdns.toml"));
+  if (!zone) die(zone.error().detail);
+  auto shared_zone = std::make_shared<const dns::Zone>(std::move(*zone));
+
+  asio::io_context io(1);
+  auto udp = fdns::UdpService::bind(io, hp->host, hp->port, shared_zone);
+  if (!udp) die(udp.error().detail);
+  auto tcp = fdns::listen_tcp(io, hp->host, hp->port, shared_zone);
+  if (!tcp) die(tcp.error().detail);
+
+  net::Stopper stopper(io);
+  stopper.add([&] { (*udp)->stop(); });
+  stopper.add([&] { (*tcp)->stop(); }, [&] { return (*tcp)->active() == 0; });
+  stopper.arm();
+  log::info("dns", "zone_loaded", {{"names", shared_zone->size()}, {"ttl", shared_zone->ttl()}});
+  (*udp)->start();
+  (*tcp)->start();
+  io.run();
+  return 0;
+}

@@ -1,0 +1,227 @@
+#include "config/config.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "config/document.hpp"
+#include "util/text.hpp"
+
+namespace mail::config {
+namespace {
+
+constexpr std::int64_t kDay = 86400;
+
+std::chrono::seconds seconds(const Node& n, std::int64_t min, std::int64_t max) {
+  return std::chrono::seconds(n.as_int(min, max));
+}
+
+Limits parse_limits(const Node& t, Limits l) {
+  t.only_keys({"command_line", "text_line", "message_size", "recipients", "sessions", "smtp_idle", "pop3_idle"});
+  if (auto n = t.find("command_line")) l.command_line = static_cast<size_t>(n->as_int(64, 1 << 20));
+  if (auto n = t.find("text_line")) l.text_line = static_cast<size_t>(n->as_int(80, 1 << 20));
+  if (auto n = t.find("message_size")) l.message_size = static_cast<std::uint64_t>(n->as_int(1, std::int64_t{1} << 40));
+  if (auto n = t.find("recipients")) l.recipients = static_cast<size_t>(n->as_int(1, 100000));
+  if (auto n = t.find("sessions")) l.sessions = static_cast<size_t>(n->as_int(1, 1000000));
+  if (auto n = t.find("smtp_idle")) l.smtp_idle = seconds(*n, 1, kDay);
+  if (auto n = t.find("pop3_idle")) l.pop3_idle = seconds(*n, 1, kDay);
+  return l;
+}
+
+Queue parse_queue(const Node& t, Queue q) {
+  t.only_keys({"retry_first", "retry_max", "lifetime", "delay_warning"});
+  if (auto n = t.find("retry_first")) q.retry_first = seconds(*n, 1, kDay);
+  if (auto n = t.find("retry_max")) q.retry_max = seconds(*n, 1, 30 * kDay);
+  if (auto n = t.find("lifetime")) q.lifetime = seconds(*n, 1, 365 * kDay);
+  if (auto n = t.find("delay_warning")) q.delay_warning = seconds(*n, 0, 365 * kDay);
+  if (q.retry_max < q.retry_first) t.fail("retry_max is smaller than retry_first");
+  return q;
+}
+
+Tls parse_tls(const Node& t, Tls tls) {
+  t.only_keys({"ca_dir", "allow_plaintext_auth", "relay"});
+  if (auto n = t.find("ca_dir")) tls.ca_dir = n->as_string();
+  if (auto n = t.find("allow_plaintext_auth")) tls.allow_plaintext_auth = n->as_bool();
+  if (auto n = t.find("relay")) {
+    auto v = n->as_string();
+    if (v == "may") tls.relay = RelayTls::may;
+    else if (v == "verify") tls.relay = RelayTls::verify;
+    else if (v == "off") tls.relay = RelayTls::off;
+    else n->fail("expected \"may\", \"verify\" or \"off\"");
+  }
+  return tls;
+}
+
+Policy parse_policy(const Node& t, Policy p) {
+  t.only_keys({"submission_requires_auth"});
+  if (auto n = t.find("submission_requires_auth")) p.submission_requires_auth = n->as_bool();
+  return p;
+}
+
+std::uint16_t port(const Node& n, std::int64_t min = 1) {
+  return static_cast<std::uint16_t>(n.as_int_or_digits(min, 65535));
+}
+
+const Node& require(const std::optional<Node>& n, const Node& parent, std::string_view key) {
+  if (!n) parent.fail("missing key \"" + std::string(key) + "\"");
+  return *n;
+}
+
+/// The domain of an address, lowercased; fails on a value that is not local@domain.
+std::string domain_of(const Node& n, const std::string& address) {
+  auto at = address.rfind('@');
+  if (at == std::string::npos || at == 0 || at + 1 == address.size())
+    n.fail("expected an address like user@example.com");
+  for (unsigned char c : address)
+    if (c <= ' ' || c == '<' || c == '>' || c == 0x7f) n.fail("an address may not contain spaces, '<', '>' or control bytes");
+  return util::to_lower(address.substr(at + 1));
+}
+
+void parse_agent(const Node& t, Config& c) {
+  for (const auto& e : t.entries()) {
+    e.expect_table();
+    e.only_keys({"smtp", "pop"});
+    AgentHosts h{require(e.find("smtp"), e, "smtp").as_string(), require(e.find("pop"), e, "pop").as_string()};
+    auto domain = util::to_lower(e.key());
+    if (!c.agent.emplace(domain, std::move(h)).second) e.fail("duplicate domain (domains compare case-insensitively)");
+  }
+}
+
+void parse_server(const Node& t, Config& c) {
+  for (const auto& e : t.entries()) {
+    e.expect_table();
+    e.only_keys({"smtp", "pop"});
+    ServerPorts p{port(require(e.find("smtp"), e, "smtp")), port(require(e.find("pop"), e, "pop"))};
+    if (p.smtp == p.pop) e.fail("smtp and pop use the same port " + std::to_string(p.smtp));
+    c.server.emplace(e.key(), p);
+  }
+}
+
+void parse_accounts(const Node& t, Config& c) {
+  std::map<std::string, std::string> domain_owner;  // domain -> server
+  for (const auto& srv : t.entries()) {
+    if (!c.server.contains(srv.key())) srv.fail("no [server] entry has this name");
+    std::set<std::string> seen;
+    auto& list = c.accounts[srv.key()];
+    for (const auto& acc : srv.entries()) {
+      auto address = acc.key();
+      auto domain = domain_of(acc, address);
+      auto norm = address.substr(0, address.rfind('@') + 1) + domain;
+      if (!seen.insert(norm).second) acc.fail("duplicate account (domains compare case-insensitively)");
+      auto [it, fresh] = domain_owner.emplace(domain, srv.key());
+      if (!fresh && it->second != srv.key())
+        acc.fail("domain " + domain + " is already served by " + it->second);
+      list.push_back(Account{address, acc.as_string()});
+    }
+  }
+}
+
+MailsrvTable parse_mailsrv_entry(const Node& e, const Config& c) {
+  e.expect_table();
+  e.only_keys({"listen", "smtps", "pop3s", "cert", "key", "limits", "queue", "tls", "policy"});
+  MailsrvTable m;
+  m.limits = c.limits;
+  m.queue = c.queue;
+  m.tls = c.tls;
+  m.policy = c.policy;
+  if (auto n = e.find("listen")) {
+    m.listen = n->as_string();
+    if (!util::is_ip_literal(m.listen)) n->fail("expected an IP address such as 127.0.0.1 or 0.0.0.0");
+  }
+  if (auto n = e.find("smtps")) m.smtps = port(*n, 0);
+  if (auto n = e.find("pop3s")) m.pop3s = port(*n, 0);
+  if (auto n = e.find("cert")) m.cert = n->as_string();
+  if (auto n = e.find("key")) m.key = n->as_string();
+  if (m.cert.empty() != m.key.empty()) e.fail("cert and key must be given together");
+  if (auto n = e.find("limits")) m.limits = parse_limits(*n, m.limits);
+  if (auto n = e.find("queue")) m.queue = parse_queue(*n, m.queue);
+  if (auto n = e.find("tls")) m.tls = parse_tls(*n, m.tls);
+  if (auto n = e.find("policy")) m.policy = parse_policy(*n, m.policy);
+  return m;
+}
+
+Config build(const Document& doc) {
+  Config c;
+  c.file = doc.file();
+  Node root = root_node(doc);
+  root.only_keys({"agent", "server", "accounts", "fdns", "paths", "limits", "queue", "tls", "policy", "mailsrv"});
+  if (auto t = root.find("fdns")) {
+    t->only_keys({"listen"});
+    if (auto n = t->find("listen")) {
+      c.fdns_listen = n->as_string();
+      auto hp = util::parse_host_port(c.fdns_listen);
+      if (!hp || !util::is_ip_literal(hp->host)) n->fail("expected IP:PORT such as \"127.0.0.1:10053\"");
+    }
+  }
+  if (auto t = root.find("paths")) {
+    t->only_keys({"var"});
+    if (auto n = t->find("var")) c.var = n->as_string();
+    if (c.var.empty()) t->find("var")->fail("must not be empty");
+  }
+  if (auto t = root.find("limits")) c.limits = parse_limits(*t, c.limits);
+  if (auto t = root.find("queue")) c.queue = parse_queue(*t, c.queue);
+  if (auto t = root.find("tls")) c.tls = parse_tls(*t, c.tls);
+  if (auto t = root.find("policy")) c.policy = parse_policy(*t, c.policy);
+  if (auto t = root.find("agent")) parse_agent(*t, c);
+  if (auto t = root.find("server")) parse_server(*t, c);
+  if (auto t = root.find("accounts")) parse_accounts(*t, c);
+  // After the world tables, so that per-server values start from them (precedence).
+  if (auto t = root.find("mailsrv")) {
+    for (const auto& e : t->entries()) {
+      if (!c.server.contains(e.key())) e.fail("no [server] entry has this name");
+      c.mailsrv.emplace(e.key(), parse_mailsrv_entry(e, c));
+    }
+  }
+  return c;
+}
+
+Result<Config> from_document(Result<Document> doc) {
+  if (!doc) return std::move(doc).error();
+  try {
+    return build(*doc);
+  } catch (const ConfigError& e) {
+    return fail(Errc::invalid, e.what());
+  }
+}
+
+}  // namespace
+
+Result<Config> load(const std::filesystem::path& file) { return from_document(Document::load(file)); }
+
+Result<Config> parse(std::string_view text, std::string file_name, bool json) {
+  return from_document(Document::parse(text, std::move(file_name), json ? Format::json : Format::toml));
+}
+
+Result<ServerSettings> Config::server_settings(const std::string& name) const {
+  auto srv = server.find(name);
+  if (srv == server.end()) {
+    std::string known;
+    for (const auto& [n, p] : server) known += (known.empty() ? "" : ", ") + n;
+    return fail(Errc::not_found, (file.empty() ? std::string("config") : file) + ": no [server] entry \"" + name +
+                                     "\" (known: " + (known.empty() ? "none" : known) + ")");
+  }
+  ServerSettings s;
+  s.name = name;
+  s.ports = srv->second;
+  s.limits = limits;
+  s.queue = queue;
+  s.tls = tls;
+  s.policy = policy;
+  if (auto m = mailsrv.find(name); m != mailsrv.end()) {
+    s.listen = m->second.listen;
+    s.smtps = m->second.smtps;
+    s.pop3s = m->second.pop3s;
+    s.cert = m->second.cert;
+    s.key = m->second.key;
+    s.limits = m->second.limits;
+    s.queue = m->second.queue;
+    s.tls = m->second.tls;
+    s.policy = m->second.policy;
+  }
+  if (auto a = accounts.find(name); a != accounts.end()) s.accounts = a->second;
+  for (const auto& acc : s.accounts) s.domains.push_back(util::to_lower(acc.address.substr(acc.address.rfind('@') + 1)));
+  std::sort(s.domains.begin(), s.domains.end());
+  s.domains.erase(std::unique(s.domains.begin(), s.domains.end()), s.domains.end());
+  return s;
+}
+
+}  // namespace mail::config

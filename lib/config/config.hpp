@@ -1,0 +1,115 @@
+// config/config.toml (or .json): the course's tables [agent], [server], [accounts."NAME"] plus the
+// extension tables of SPEC.md, parsed once into plain structs holding the defaults.
+// Precedence: command-line flag > [mailsrv."NAME"] > world table > default (flags are applied by apps).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace mail::config {
+
+struct Limits {
+  std::size_t command_line = 512;         // octets, RFC 5321 4.5.3.1.4
+  std::size_t text_line = 1000;           // octets, RFC 5321 4.5.3.1.6
+  std::uint64_t message_size = 33554432;  // octets (SIZE)
+  std::size_t recipients = 100;           // per message
+  std::size_t sessions = 10000;           // concurrent, per protocol
+  std::chrono::seconds smtp_idle{300};
+  std::chrono::seconds pop3_idle{600};
+};
+
+struct Queue {
+  std::chrono::seconds retry_first{5};  // doubles per attempt
+  std::chrono::seconds retry_max{600};
+  std::chrono::seconds lifetime{432000};
+  std::chrono::seconds delay_warning{0};  // 0 = off
+};
+
+enum class RelayTls { may, verify, off };
+
+struct Tls {
+  std::string ca_dir = "var/ca";
+  bool allow_plaintext_auth = false;
+  RelayTls relay = RelayTls::may;
+};
+
+struct Policy {
+  bool submission_requires_auth = false;
+};
+
+struct AgentHosts {
+  std::string smtp;
+  std::string pop;
+};
+
+struct ServerPorts {
+  std::uint16_t smtp = 0;
+  std::uint16_t pop = 0;
+};
+
+struct Account {
+  std::string address;   // as written; domain compared case-insensitively
+  std::string password;  // plaintext or {SCHEME}hash
+};
+
+/// What one `mailsrv -n NAME` runs with, after the world tables and [mailsrv."NAME"] are merged.
+struct ServerSettings {
+  std::string name;
+  ServerPorts ports;
+  std::string listen = "127.0.0.1";
+  std::uint16_t smtps = 0;
+  std::uint16_t pop3s = 0;
+  std::string cert;
+  std::string key;
+  Limits limits;
+  Queue queue;
+  Tls tls;
+  Policy policy;
+  std::vector<Account> accounts;
+  std::vector<std::string> domains;  // lowercased, sorted, unique: the domains of the accounts
+};
+
+/// The per-server table [mailsrv."NAME"]: only what it sets differs from the world tables.
+struct MailsrvTable {
+  std::string listen = "127.0.0.1";
+  std::uint16_t smtps = 0;
+  std::uint16_t pop3s = 0;
+  std::string cert;
+  std::string key;
+  Limits limits;  // already merged over the world's
+  Queue queue;
+  Tls tls;
+  Policy policy;
+};
+
+struct Config {
+  std::string file;                       // where it was read from ("" for defaults)
+  std::string fdns_listen = "127.0.0.1:10053";
+  std::string var = "var";
+  Limits limits;
+  Queue queue;
+  Tls tls;
+  Policy policy;
+  std::map<std::string, AgentHosts> agent;                 // mail domain (lowercased) -> hosts
+  std::map<std::string, ServerPorts> server;               // server name -> ports
+  std::map<std::string, std::vector<Account>> accounts;    // server name -> accounts
+  std::map<std::string, MailsrvTable> mailsrv;             // server name -> per-server table
+
+  /// Settings for `mailsrv -n name`; not_found when [server] has no such name.
+  Result<ServerSettings> server_settings(const std::string& name) const;
+};
+
+/// Reads and validates a config file (TOML, or JSON when the name ends in .json). The error is one
+/// line: `file:LINE: key: reason` or `file: /json/pointer: reason`.
+Result<Config> load(const std::filesystem::path& file);
+/// Same, from text (tests).
+Result<Config> parse(std::string_view text, std::string file_name, bool json = false);
+
+}  // namespace mail::config

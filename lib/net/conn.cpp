@@ -1,0 +1,219 @@
+#include "net/conn.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <random>
+
+#include <asio/connect.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/read.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/this_coro.hpp>
+
+#include "net/conn_state.hpp"
+#include "util/text.hpp"
+
+namespace mail::net {
+namespace detail {
+
+constexpr auto kTuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+ConnState::ConnState(asio::ip::tcp::socket s, ConnOptions o, log::Context ctx)
+    : sock(std::move(s)), timer(sock.get_executor()), opts(o), log(std::move(ctx)), splitter(o.max_line) {}
+
+namespace {
+
+asio::awaitable<void> watchdog(std::shared_ptr<ConnState> st) {
+  while (!st->closed) {
+    if (st->deadline <= Clock::now()) {
+      st->timed_out = true;
+      st->deadline = Clock::time_point::max();
+      std::error_code ec;
+      st->sock.cancel(ec);
+    }
+    st->timer.expires_at(st->deadline);
+    co_await st->timer.async_wait(kTuple);  // woken early when a read or write moves the deadline nearer
+  }
+}
+
+}  // namespace
+
+void start_watchdog(const std::shared_ptr<ConnState>& st) {
+  asio::co_spawn(st->sock.get_executor(), watchdog(st), asio::detached);
+}
+
+void request_shutdown(ConnState& st) {
+  st.stopping = true;
+  std::error_code ec;
+  if (st.reading) st.sock.cancel(ec);  // a write in progress may finish: it may be a last reply
+}
+
+std::string peer_of(const asio::ip::tcp::socket& s) {
+  std::error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  if (ec) return "?";
+  auto addr = ep.address().to_string();
+  if (ep.address().is_v6()) addr = "[" + addr + "]";
+  return addr + ":" + std::to_string(ep.port());
+}
+
+std::string next_sid() {
+  static std::atomic<std::uint32_t> counter{std::random_device{}() & 0xFFFF};
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04x", static_cast<unsigned>(counter.fetch_add(1) & 0xFFFFF));
+  return buf;
+}
+
+}  // namespace detail
+
+using detail::Clock;
+using detail::ConnState;
+using detail::kTuple;
+
+namespace {
+
+// The next read or write must finish within the idle time.
+void arm(ConnState& st) {
+  st.timed_out = false;
+  st.deadline = Clock::now() + st.opts.idle;
+  if (st.timer.expiry() > st.deadline) st.timer.expires_at(st.deadline);  // wake the watchdog to re-arm
+}
+
+ReadStatus classify(const ConnState& st, const std::error_code& ec) {
+  if (st.stopping) return ReadStatus::shutdown;
+  if (st.timed_out) return ReadStatus::timeout;
+  if (ec == asio::error::eof || ec == asio::error::connection_reset) return ReadStatus::eof;
+  return ReadStatus::error;
+}
+
+// Refills the buffer; false with `status` set when the read failed.
+asio::awaitable<bool> fill(ConnState& st, ReadStatus& status) {
+  if (st.stopping) {
+    status = ReadStatus::shutdown;
+    co_return false;
+  }
+  st.begin = st.end = 0;
+  arm(st);
+  st.reading = true;
+  auto [ec, n] = co_await st.sock.async_read_some(asio::buffer(st.buf), kTuple);
+  st.reading = false;
+  if (ec) {
+    status = classify(st, ec);
+    co_return false;
+  }
+  st.end = n;
+  co_return true;
+}
+
+}  // namespace
+
+const char* to_string(ReadStatus s) noexcept {
+  switch (s) {
+    case ReadStatus::line: return "line";
+    case ReadStatus::too_long: return "too_long";
+    case ReadStatus::eof: return "eof";
+    case ReadStatus::timeout: return "timeout";
+    case ReadStatus::shutdown: return "shutdown";
+    case ReadStatus::error: return "error";
+  }
+  return "?";
+}
+
+Conn::Conn(Conn&&) noexcept = default;
+Conn& Conn::operator=(Conn&&) noexcept = default;
+Conn::~Conn() { close(); }
+
+void Conn::close() {
+  if (!st_ || st_->closed) return;
+  st_->closed = true;
+  std::error_code ec;
+  st_->sock.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  st_->sock.close(ec);
+  st_->timer.cancel();
+  if (st_->on_close) std::exchange(st_->on_close, nullptr)();
+}
+
+asio::awaitable<Result<Conn>> Conn::connect(std::string host, std::uint16_t port, ConnOptions opts,
+                                            std::string_view svc) {
+  auto ex = co_await asio::this_coro::executor;
+  std::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) co_return fail(Errc::invalid, "not an IP address: " + host);
+  asio::ip::tcp::socket sock(ex);
+  asio::steady_timer timer(ex);
+  timer.expires_after(opts.idle);
+  using namespace asio::experimental::awaitable_operators;
+  auto r = co_await (sock.async_connect(asio::ip::tcp::endpoint(addr, port), kTuple) ||
+                     timer.async_wait(kTuple));
+  std::string where = util::format_host_port(host, port);
+  if (r.index() == 1) co_return fail(Errc::timeout, "connect to " + where + ": timed out");
+  if (auto [cec] = std::get<0>(r); cec) {
+    Errc code = cec == asio::error::connection_refused ? Errc::refused : Errc::io;
+    co_return fail(code, "connect to " + where + ": " + cec.message());
+  }
+  sock.set_option(asio::ip::tcp::no_delay(true), ec);
+  auto peer = detail::peer_of(sock);
+  auto st = std::make_shared<ConnState>(std::move(sock), opts, log::Context(svc, detail::next_sid(), peer));
+  detail::start_watchdog(st);
+  co_return Conn(std::move(st));
+}
+
+asio::awaitable<LineRead> Conn::read_line() {
+  ConnState& st = *st_;
+  while (true) {
+    if (st.stopping) co_return LineRead{ReadStatus::shutdown, {}, {}};
+    if (st.begin < st.end) {
+      std::string_view in(st.buf.data() + st.begin, st.end - st.begin);
+      auto line = st.splitter.next(in);
+      st.begin = st.end - in.size();
+      if (line) co_return LineRead{line->too_long ? ReadStatus::too_long : ReadStatus::line, line->text, line->ending};
+    }
+    ReadStatus status{};
+    if (!co_await fill(st, status)) co_return LineRead{status, {}, {}};
+  }
+}
+
+asio::awaitable<ReadStatus> Conn::read_exact(std::size_t n, std::string& out) {
+  ConnState& st = *st_;
+  out.clear();
+  while (out.size() < n) {
+    if (st.begin < st.end) {
+      std::size_t take = std::min(n - out.size(), st.end - st.begin);
+      out.append(st.buf.data() + st.begin, take);
+      st.begin += take;
+      continue;
+    }
+    ReadStatus status{};
+    if (!co_await fill(st, status)) co_return status;
+  }
+  co_return ReadStatus::line;
+}
+
+asio::awaitable<bool> Conn::write(std::string_view bytes) {
+  ConnState& st = *st_;
+  if (st.closed) co_return false;
+  arm(st);
+  auto [ec, n] = co_await asio::async_write(st.sock, asio::buffer(bytes.data(), bytes.size()), kTuple);
+  co_return !ec;
+}
+
+void Conn::set_max_line(std::size_t octets) { st_->splitter.set_max(octets); }
+void Conn::set_idle(std::chrono::milliseconds idle) { st_->opts.idle = idle; }
+
+void Conn::discard_buffered() {
+  st_->begin = st_->end = 0;
+  st_->splitter.reset();
+}
+
+void Conn::shutdown() { detail::request_shutdown(*st_); }
+
+bool Conn::stopping() const noexcept { return st_->stopping; }
+const log::Context& Conn::log() const noexcept { return st_->log; }
+const std::string& Conn::peer() const noexcept { return st_->log.peer(); }
+
+}  // namespace mail::net

@@ -1,0 +1,73 @@
+// One TCP connection as sessions see it: capped line reads, exact reads, writes, all under one
+// idle deadline kept by a per-connection watchdog timer (STYLE.md 3, STACK.md pitfall 5), and a
+// shutdown request that makes the next read return ReadStatus::shutdown.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <asio/awaitable.hpp>
+
+#include "util/line_splitter.hpp"
+#include "util/log.hpp"
+#include "util/result.hpp"
+
+namespace mail::net {
+
+struct ConnOptions {
+  std::size_t max_line = 512;              // octets including CRLF
+  std::chrono::milliseconds idle{300000};  // each read or write must finish within this
+};
+
+enum class ReadStatus { line, too_long, eof, timeout, shutdown, error };
+const char* to_string(ReadStatus s) noexcept;
+
+struct LineRead {
+  ReadStatus status = ReadStatus::error;
+  std::string_view text;  // valid until the next read; without the line ending
+  util::LineSplitter::Ending ending = util::LineSplitter::Ending::crlf;
+};
+
+namespace detail {
+struct ConnState;
+}
+
+class Conn {
+ public:
+  Conn(Conn&&) noexcept;
+  Conn& operator=(Conn&&) noexcept;
+  ~Conn();
+
+  /// Connects to host:port (an IP address) within `opts.idle`. `svc` names the log service.
+  static asio::awaitable<Result<Conn>> connect(std::string host, std::uint16_t port, ConnOptions opts,
+                                               std::string_view svc);
+
+  /// The next line, never holding more than max_line octets of it.
+  asio::awaitable<LineRead> read_line();
+  /// Exactly `n` octets into `out` (replacing its contents).
+  asio::awaitable<ReadStatus> read_exact(std::size_t n, std::string& out);
+  /// Writes all of `bytes`; false when the peer is gone or the deadline passed.
+  asio::awaitable<bool> write(std::string_view bytes);
+
+  void set_max_line(std::size_t octets);
+  void set_idle(std::chrono::milliseconds idle);
+  /// Drops bytes received but not yet read (after STARTTLS: CVE-2011-0411).
+  void discard_buffered();
+  /// The server is stopping: a pending read ends now, later reads return ReadStatus::shutdown.
+  void shutdown();
+  bool stopping() const noexcept;
+  void close();
+
+  const log::Context& log() const noexcept;
+  const std::string& peer() const noexcept;
+
+ private:
+  friend class TcpServer;
+  explicit Conn(std::shared_ptr<detail::ConnState> st) : st_(std::move(st)) {}
+  std::shared_ptr<detail::ConnState> st_;
+};
+
+}  // namespace mail::net
