@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+
 #include "config/document.hpp"
 
 namespace mail::dns {
@@ -53,8 +55,9 @@ struct ZoneBuilder {
       } else {
         list.push_back(mx_entry(e));
       }
-      auto& n = node(name_of(e, e.key()));
-      n.mx = std::move(list);
+      std::stable_sort(list.begin(), list.end(),  // answers list them by preference
+                       [](const MxRecord& a, const MxRecord& b) { return a.preference < b.preference; });
+      node(name_of(e, e.key())).mx = std::move(list);
     }
   }
 

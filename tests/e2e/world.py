@@ -1,0 +1,183 @@
+"""End-to-end helper shared by every e2e test: free ports, a world's config and zone written with
+them, programs started and awaited (their `event=listening` lines), stopped by PID.
+
+    with World() as w:
+        port = w.free_port(udp=True)
+        zone = w.write("fdns.toml", "...")
+        fdns = w.start("fdns", ["-z", zone, "-l", f"127.0.0.1:{port}"], listening=2)
+        ...
+        assert w.stop(fdns) == 0
+
+Binaries come from $MW_BUILD (the CMake build folder), the sources from $MW_SOURCE.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+SOURCE = os.environ.get("MW_SOURCE", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+BUILD = os.environ.get("MW_BUILD", os.path.join(SOURCE, "build"))
+APPS = {"fdns": "apps/fdns", "mailsrv": "apps/mailsrv", "agent": "apps/agent", "mw-resolve": "tests/mw-resolve"}
+
+
+def binary(name):
+    """Path of a program built by CMake."""
+    path = os.path.join(BUILD, APPS.get(name, name))
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} not built (MW_BUILD={BUILD})")
+    return path
+
+
+def free_port(udp=False):
+    """A port that is free for TCP (and UDP too when asked) on 127.0.0.1 right now."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+            t.bind(("127.0.0.1", 0))
+            port = t.getsockname()[1]
+            if not udp:
+                return port
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                    u.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port")
+
+
+class Proc:
+    """A started program: its Popen, and its stderr lines as they arrive (also kept in a log file)."""
+
+    def __init__(self, name, popen, log_path):
+        self.name = name
+        self.popen = popen
+        self.pid = popen.pid
+        self.log_path = log_path
+        self.lines = []
+        self._cond = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        with open(self.log_path, "w", encoding="utf-8", errors="replace") as log:
+            for raw in self.popen.stderr:
+                line = raw.decode("utf-8", "replace").rstrip("\n")
+                log.write(line + "\n")
+                log.flush()
+                with self._cond:
+                    self.lines.append(line)
+                    self._cond.notify_all()
+        self.popen.stderr.close()
+        with self._cond:
+            self._cond.notify_all()
+
+    def wait_for(self, text, count=1, timeout=10.0):
+        """Waits until `count` stderr lines contain `text`; raises with the log when it does not come."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while sum(text in line for line in self.lines) < count:
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.popen.poll() is not None and not self._reader.is_alive()):
+                    raise AssertionError(f"{self.name}: no {count} x '{text}' within {timeout}s "
+                                         f"(exit={self.popen.poll()}); log:\n" + "\n".join(self.lines))
+                self._cond.wait(min(left, 0.1))
+
+    def log(self):
+        with self._cond:
+            return "\n".join(self.lines)
+
+    def alive(self):
+        return self.popen.poll() is None
+
+
+class World:
+    """A temporary folder for one test's files and the programs it started; stops them all at exit."""
+
+    def __init__(self, keep=False):
+        self.dir = tempfile.mkdtemp(prefix="mw-e2e-")
+        self.keep = keep or os.environ.get("MW_KEEP") == "1"
+        self.procs = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_all()
+        if not self.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+    def path(self, rel):
+        return os.path.join(self.dir, rel)
+
+    def write(self, rel, text):
+        p = self.path(rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w", encoding="utf-8") as f:
+            f.write(text)
+        return p
+
+    free_port = staticmethod(free_port)
+
+    def start(self, name, args, listening=1, timeout=10.0, cwd=None, stdin=subprocess.DEVNULL):
+        """Starts a built program and waits for `listening` lines with event=listening."""
+        log_path = self.path(f"{name}-{len(self.procs)}.log")
+        with open(self.path(f"{name}-{len(self.procs)}.out"), "wb") as out:
+            popen = subprocess.Popen([binary(name)] + list(args), cwd=cwd or self.dir, stdin=stdin,
+                                     stdout=out, stderr=subprocess.PIPE)
+        proc = Proc(name, popen, log_path)
+        self.procs.append(proc)
+        if listening:
+            proc.wait_for("event=listening", listening, timeout)
+        return proc
+
+    def run(self, name, args, timeout=30, input=None, cwd=None):
+        """Runs a built program to its end: CompletedProcess with text stdout/stderr."""
+        return subprocess.run([binary(name)] + list(args), cwd=cwd or self.dir, input=input, capture_output=True,
+                              text=True, timeout=timeout)
+
+    def stop(self, proc, sig=signal.SIGTERM, timeout=5.0):
+        """Sends `sig` to the program's PID and returns its exit status (kills it if it does not exit)."""
+        if proc.popen.poll() is None:
+            proc.popen.send_signal(sig)
+            try:
+                proc.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.popen.kill()
+                proc.popen.wait()
+                raise AssertionError(f"{proc.name} (pid {proc.pid}) did not exit within {timeout}s of {sig!r}")
+        proc._reader.join(2)
+        return proc.popen.returncode
+
+    def stop_all(self):
+        for p in self.procs:
+            if p.popen.poll() is None:
+                p.popen.kill()
+                p.popen.wait()
+        self.procs = []
+
+
+def fdns_zone(mx=None, p=None, a=None, ttl=None):
+    """Writes a zone in the fdns.toml format from dicts: mx={domain: host or [(pref, host)]}."""
+    out = []
+    if ttl is not None:
+        out.append(f"ttl = {ttl}")
+    if mx:
+        out.append("[MX]")
+        for dom, host in mx.items():
+            if isinstance(host, str):
+                out.append(f'"{dom}" = "{host}"')
+            else:
+                items = ", ".join(f'{{ pref = {pref}, host = "{h}" }}' for pref, h in host)
+                out.append(f'"{dom}" = [ {items} ]')
+    if p:
+        out.append("[P]")
+        out += [f'"{h}" = {port}' for h, port in p.items()]
+    if a:
+        out.append("[A]")
+        out += [f'"{h}" = "{ip}"' for h, ip in a.items()]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,152 @@
+// lib/net on real loopback sockets: line limits, idle timeout, session cap, shutdown.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/read.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "net/tcp_server.hpp"
+#include "run.hpp"
+
+using namespace mail;
+using namespace std::chrono_literals;
+constexpr auto kTuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+namespace {
+
+struct Recorder {
+  std::vector<std::string> events;
+  int finished = 0;
+};
+
+// Records each read: "line:TEXT", "too_long", or the final status.
+asio::awaitable<void> record_lines(net::Conn& conn, Recorder* rec) {
+  while (true) {
+    auto r = co_await conn.read_line();
+    if (r.status == net::ReadStatus::line) {
+      rec->events.push_back("line:" + std::string(r.text) + (r.ending == util::LineSplitter::Ending::lf ? "[lf]" : ""));
+    } else if (r.status == net::ReadStatus::too_long) {
+      rec->events.emplace_back("too_long");
+    } else {
+      rec->events.emplace_back(net::to_string(r.status));
+      break;
+    }
+  }
+  ++rec->finished;
+}
+
+std::unique_ptr<net::TcpServer> start_server(asio::io_context& io, Recorder& rec, net::ServerOptions o) {
+  auto s = net::TcpServer::listen(io, "127.0.0.1", 0, std::move(o), [&rec](net::Conn& c) { return record_lines(c, &rec); });
+  REQUIRE(s);
+  (*s)->start();
+  return std::move(*s);
+}
+
+asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(kTuple);
+}
+
+asio::awaitable<void> wait_until(const int* counter, int value) {
+  for (int i = 0; i < 500 && *counter < value; ++i) co_await sleep_for(10ms);
+  REQUIRE(*counter >= value);
+}
+
+asio::awaitable<void> lines_and_limits(net::TcpServer* server, Recorder* rec) {
+  auto c = co_await net::Conn::connect("127.0.0.1", server->port(), {}, "test");
+  REQUIRE(c);
+  std::string big(5000, 'x');
+  std::string data = "hello\r\nbare\n" + big + "\r\nbye\r\n";
+  // Write in awkward pieces so lines straddle reads.
+  for (std::size_t i = 0; i < data.size(); i += 777) {
+    REQUIRE(co_await c->write(std::string_view(data).substr(i, 777)));
+    co_await sleep_for(1ms);
+  }
+  c->close();
+  co_await wait_until(&rec->finished, 1);
+}
+
+asio::awaitable<void> idle_client(net::TcpServer* server, Recorder* rec) {
+  auto c = co_await net::Conn::connect("127.0.0.1", server->port(), {}, "test");
+  REQUIRE(c);
+  co_await wait_until(&rec->finished, 1);
+  std::string rest;
+  auto st = co_await c->read_exact(1, rest);  // the server closed the connection after its timeout
+  CHECK(st == net::ReadStatus::eof);
+}
+
+asio::awaitable<void> over_the_cap(net::TcpServer* server) {
+  auto first = co_await net::Conn::connect("127.0.0.1", server->port(), {}, "test");
+  REQUIRE(first);
+  co_await sleep_for(50ms);  // let the server accept it
+  auto second = co_await net::Conn::connect("127.0.0.1", server->port(), {}, "test");
+  REQUIRE(second);
+  auto r = co_await second->read_line();
+  CHECK(r.status == net::ReadStatus::line);
+  CHECK(r.text == "421 4.3.2 busy");
+  auto after = co_await second->read_line();
+  CHECK(after.status == net::ReadStatus::eof);
+}
+
+asio::awaitable<void> stop_while_reading(net::TcpServer* server, Recorder* rec) {
+  const auto port = server->port();
+  auto c = co_await net::Conn::connect("127.0.0.1", port, {}, "test");
+  REQUIRE(c);
+  REQUIRE(co_await c->write("one\r\n"));
+  for (int i = 0; i < 200 && server->active() == 0; ++i) co_await sleep_for(5ms);
+  CHECK(server->active() == 1);
+  co_await sleep_for(20ms);
+  server->stop();
+  co_await wait_until(&rec->finished, 1);
+  CHECK(server->active() == 0);
+  auto refused = co_await net::Conn::connect("127.0.0.1", port, {}, "test");
+  CHECK_FALSE(refused);  // nobody listens any more
+}
+
+}  // namespace
+
+TEST_CASE("lines of any split, a bare LF line, an overlong line reported once, then EOF") {
+  asio::io_context io;
+  Recorder rec;
+  net::ServerOptions o;
+  o.conn.max_line = 512;
+  auto server = start_server(io, rec, o);
+  nettest::run(io, lines_and_limits(server.get(), &rec));
+  CHECK(rec.events == std::vector<std::string>{"line:hello", "line:bare[lf]", "too_long", "line:bye", "eof"});
+}
+
+TEST_CASE("an idle connection times out and is closed") {
+  asio::io_context io;
+  Recorder rec;
+  net::ServerOptions o;
+  o.conn.idle = 200ms;
+  auto server = start_server(io, rec, o);
+  auto t0 = std::chrono::steady_clock::now();
+  nettest::run(io, idle_client(server.get(), &rec));
+  auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(rec.events == std::vector<std::string>{"timeout"});
+  CHECK(took >= 200ms);
+  CHECK(took < 5s);
+}
+
+TEST_CASE("a connection over the session cap gets the busy reply and is closed") {
+  asio::io_context io;
+  Recorder rec;
+  net::ServerOptions o;
+  o.max_sessions = 1;
+  o.busy_reply = "421 4.3.2 busy\r\n";
+  auto server = start_server(io, rec, o);
+  nettest::run(io, over_the_cap(server.get()));
+}
+
+TEST_CASE("stop() ends a session waiting in a read and closes the listener") {
+  asio::io_context io;
+  Recorder rec;
+  auto server = start_server(io, rec, {});
+  nettest::run(io, stop_while_reading(server.get(), &rec));
+  CHECK(rec.events == std::vector<std::string>{"line:one", "shutdown"});
+}
