@@ -1,4 +1,7 @@
+#include <sys/socket.h>
+
 #include <array>
+#include <cerrno>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -16,6 +19,18 @@ namespace fdns {
 
 using namespace mail;
 
+// One recvmmsg/sendmmsg round: up to kBatch queries in, their answers out.
+struct Batch {
+  static constexpr int kBatch = 32;
+  std::array<std::array<std::uint8_t, 4096>, kBatch> in;
+  std::array<std::vector<std::uint8_t>, kBatch> out;
+  std::array<sockaddr_storage, kBatch> peer;
+  std::array<iovec, kBatch> rx_iov, tx_iov;
+  std::array<mmsghdr, kBatch> rx, tx;
+  /// true when more datagrams may be waiting
+  bool exchange(int fd, const dns::Zone& zone);
+};
+
 struct UdpService::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& io, std::shared_ptr<const dns::Zone> z) : sock(io), zone(std::move(z)) {}
   asio::ip::udp::socket sock;
@@ -23,28 +38,59 @@ struct UdpService::Impl : std::enable_shared_from_this<Impl> {
   std::string addr_text;
   bool stopped = false;
 
-  // Answers every datagram that is ready without a trip through the reactor, then waits for more.
+  // Answers every datagram that is ready, a batch per system call (recvmmsg/sendmmsg), without a trip
+  // through the reactor; waits for readability only when the socket is empty.
   asio::awaitable<void> serve() {
     auto self = shared_from_this();
     constexpr auto tuple = asio::experimental::as_tuple(asio::use_awaitable);
-    auto buf = std::make_unique<std::array<std::uint8_t, 65536>>();
-    std::vector<std::uint8_t> answer;
-    answer.reserve(dns::kEdnsUdpSize);
-    asio::ip::udp::endpoint from;
+    auto batch = std::make_unique<Batch>();
     while (!stopped) {
-      for (int batch = 0; batch < 64; ++batch) {  // then let TCP sessions and signals have a turn
-        std::error_code ec;
-        std::size_t n = sock.receive_from(asio::buffer(*buf), from, 0, ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again || stopped) break;
-        if (ec) continue;  // e.g. an ICMP error of an earlier reply: nothing to answer
-        dns::respond(*zone, std::span<const std::uint8_t>(buf->data(), n), dns::Transport::udp, answer);
-        if (!answer.empty()) sock.send_to(asio::buffer(answer), from, 0, ec);  // UDP: a full buffer drops it
+      for (int round = 0; round < 16 && !stopped; ++round) {  // then let TCP sessions and signals have a turn
+        if (!batch->exchange(sock.native_handle(), *zone)) break;
       }
       if (stopped) break;
       co_await sock.async_wait(asio::ip::udp::socket::wait_read, tuple);
     }
   }
 };
+
+bool Batch::exchange(int fd, const dns::Zone& zone) {
+  for (int i = 0; i < kBatch; ++i) {
+    rx_iov[i] = {in[i].data(), in[i].size()};
+    rx[i].msg_hdr = {};
+    rx[i].msg_hdr.msg_name = &peer[i];
+    rx[i].msg_hdr.msg_namelen = sizeof(peer[i]);
+    rx[i].msg_hdr.msg_iov = &rx_iov[i];
+    rx[i].msg_hdr.msg_iovlen = 1;
+  }
+  int n = ::recvmmsg(fd, rx.data(), kBatch, MSG_DONTWAIT, nullptr);
+  if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK;  // e.g. an ICMP error of an earlier reply: go on
+  if (n == 0) return false;
+  unsigned m = 0;
+  for (int i = 0; i < n; ++i) {
+    // A datagram larger than the buffer is cut (MSG_TRUNC): what remains is answered as malformed.
+    dns::respond(zone, std::span<const std::uint8_t>(in[i].data(), rx[i].msg_len), dns::Transport::udp, out[i]);
+    if (out[i].empty()) continue;
+    tx_iov[m] = {out[i].data(), out[i].size()};
+    tx[m].msg_hdr = {};
+    tx[m].msg_hdr.msg_name = &peer[i];
+    tx[m].msg_hdr.msg_namelen = rx[i].msg_hdr.msg_namelen;
+    tx[m].msg_hdr.msg_iov = &tx_iov[m];
+    tx[m].msg_hdr.msg_iovlen = 1;
+    ++m;
+  }
+  for (unsigned sent = 0; sent < m;) {
+    int k = ::sendmmsg(fd, tx.data() + sent, m - sent, MSG_DONTWAIT);
+    if (k > 0) {
+      sent += static_cast<unsigned>(k);
+    } else if (k < 0 && errno == EINTR) {
+      continue;
+    } else {
+      ++sent;  // UDP: a reply the kernel will not take now is dropped, the client asks again
+    }
+  }
+  return n == kBatch;  // a full batch: more may be waiting
+}
 
 mail::Result<std::unique_ptr<UdpService>> UdpService::bind(asio::io_context& io, const std::string& address,
                                                            std::uint16_t port,
