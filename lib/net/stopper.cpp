@@ -61,6 +61,7 @@ void Stopper::add(std::function<void()> stop, std::function<bool()> drained) {
 }
 
 void Stopper::arm(std::chrono::milliseconds grace) {
+  std::signal(SIGPIPE, SIG_IGN);  // a closed log pipe or socket is an error to handle, not a reason to die
   impl_->grace = grace;
   impl_->signals.add(SIGINT);
   impl_->signals.add(SIGTERM);

@@ -1,0 +1,59 @@
+"""scripts/run-world, the README's run command without its install and build steps: starts every
+program of the world with prefixed logs and stops them all on Ctrl-C (SIGINT to the process group)."""
+import os
+import signal
+import subprocess
+import time
+import unittest
+
+from world import BUILD, SOURCE, World, fdns_zone
+
+
+class RunWorldTest(unittest.TestCase):
+    def start(self, w, port):
+        cfg = w.write("config.toml", f'[fdns]\nlisten = "127.0.0.1:{port}"\n')
+        zone = w.write("fdns.toml", fdns_zone(mx={"gmail.com.": "mx.gmail.com."}, p={"mx.gmail.com.": 2025}))
+        return subprocess.Popen([os.path.join(SOURCE, "scripts", "run-world"), "-c", cfg, "-z", zone, "-b", BUILD],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+    def test_ctrl_c_stops_every_child(self):
+        with World() as w:
+            port = w.free_port(udp=True)
+            p = self.start(w, port)
+            lines = []
+            deadline = time.monotonic() + 20
+            while sum("event=listening" in l for l in lines) < 2 and time.monotonic() < deadline:
+                line = p.stdout.readline()
+                if not line:
+                    break
+                lines.append(line)
+            self.assertEqual(sum(l.startswith("[fdns] ") and "event=listening" in l for l in lines), 2, "".join(lines))
+            out = subprocess.run(["dig", "@127.0.0.1", "-p", str(port), "+short", "gmail.com", "MX"],
+                                 capture_output=True, text=True, timeout=10).stdout
+            self.assertEqual(out.strip(), "10 mx.gmail.com.")
+            os.killpg(p.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+            rest, _ = p.communicate(timeout=5)
+            self.assertEqual(p.returncode, 0, rest)
+            self.assertIn("[fdns] ", rest)
+            self.assertIn("event=stopped clean=yes", rest)
+            time.sleep(0.2)
+            alive = subprocess.run(["pgrep", "-a", "-s", str(p.pid)], capture_output=True, text=True).stdout
+            self.assertEqual(alive.strip(), "", "processes of the world still running")
+
+    def test_a_busy_port_stops_the_world_with_one_clear_line(self):
+        with World() as w:
+            port = w.free_port(udp=True)
+            first = self.start(w, port)
+            try:
+                time.sleep(1.0)
+                second = self.start(w, port)
+                out, _ = second.communicate(timeout=20)
+                self.assertEqual(second.returncode, 1)
+                self.assertIn(f"[fdns] fdns: cannot listen on 127.0.0.1:{port} (udp): Address already in use", out)
+            finally:
+                os.killpg(first.pid, signal.SIGTERM)
+                first.communicate(timeout=5)
+
+
+if __name__ == "__main__":
+    unittest.main()
