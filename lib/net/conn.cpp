@@ -202,6 +202,8 @@ asio::awaitable<bool> Conn::write(std::string_view bytes) {
   co_return !ec;
 }
 
+bool Conn::has_buffered() const noexcept { return st_->begin < st_->end; }
+
 void Conn::set_max_line(std::size_t octets) { st_->splitter.set_max(octets); }
 void Conn::set_idle(std::chrono::milliseconds idle) { st_->opts.idle = idle; }
 

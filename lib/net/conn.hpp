@@ -52,6 +52,9 @@ class Conn {
   /// Writes all of `bytes`; false when the peer is gone or the deadline passed.
   asio::awaitable<bool> write(std::string_view bytes);
 
+  /// Bytes received and not yet read: more pipelined commands are waiting (RFC 2920).
+  bool has_buffered() const noexcept;
+
   void set_max_line(std::size_t octets);
   void set_idle(std::chrono::milliseconds idle);
   /// Drops bytes received but not yet read (after STARTTLS: CVE-2011-0411).

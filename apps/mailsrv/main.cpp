@@ -1,0 +1,123 @@
+// mailsrv: one mail provider of the mail world (SPEC.md "The programs", "SMTP"): the SMTP server
+// with durable Maildir delivery and the relay queue's intake. POP3 and relay come in later issues.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include <asio/io_context.hpp>
+
+#include "config/config.hpp"
+#include "net/dns_client.hpp"
+#include "net/stopper.hpp"
+#include "services.hpp"
+#include "util/cli.hpp"
+#include "util/log.hpp"
+#include "util/text.hpp"
+
+namespace {
+
+using namespace mail;
+
+constexpr util::OptSpec kOptions[] = {
+    {'n', "name", "NAME", "server name: a [server] entry of the config (required)"},
+    {'c', "config", "FILE", "world config (default config/config.toml)"},
+    {'s', "smtp-port", "PORT", "SMTP port (default [server.NAME] smtp)"},
+    {'p', "pop-port", "PORT", "POP3 port (default [server.NAME] pop)"},
+    {0, "dns", "IP:PORT", "DNS server for relay lookups (default [fdns] listen)"},
+    {0, "zone", "FILE", "answer relay lookups from this zone file instead of a DNS server"},
+    {0, "data", "DIR", "state folder (default <paths.var>/NAME)"},
+    {0, "listen", "ADDR", "address of every listener (default [mailsrv.NAME] listen, else 127.0.0.1)"},
+    {0, "commit-threads", "N", "threads that make messages durable (default 4)"},
+    {'v', "verbose", "", "log every command and reply"},
+    {'h', "help", "", "show this help"},
+};
+
+[[noreturn]] void die(const std::string& msg) {
+  std::fprintf(stderr, "mailsrv: %s\n", msg.c_str());
+  std::exit(2);
+}
+
+std::uint16_t port_flag(const util::Args& args, std::string_view name, std::uint16_t fallback) {
+  if (!args.has(name)) return fallback;
+  auto v = util::parse_uint(args.get(name), 65535);
+  if (!v || *v == 0) die("--" + std::string(name) + ": expected a port 1-65535, got '" + args.get(name) + "'");
+  return static_cast<std::uint16_t>(*v);
+}
+
+// SPEC: raise the open-file limit as far as allowed (10,000 sessions need as many sockets).
+void raise_nofile() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto args = util::parse_args(kOptions, argc, argv);
+  if (!args) die(args.error().detail);
+  if (args->has("help")) {
+    std::cout << util::usage_text(
+        "mailsrv -n NAME [-c config/config.toml] [-s SMTP_PORT] [-p POP_PORT] [--dns HOST:PORT | --zone FILE] "
+        "[--data DIR] [--listen ADDR] [-v]",
+        kOptions);
+    return 0;
+  }
+  if (!args->positional.empty()) die("unexpected argument '" + args->positional.front() + "' (see --help)");
+  if (!args->has("name")) die("-n NAME is required (see --help)");
+  bool verbose = args->has("verbose");
+  log::init("mailsrv", verbose ? log::Level::debug : log::Level::info);
+
+  auto cfg = config::load(args->get("config", "config/config.toml"));
+  if (!cfg) die(cfg.error().detail);
+  auto settings = cfg->server_settings(args->get("name"));
+  if (!settings) die(settings.error().detail);
+  settings->ports.smtp = port_flag(*args, "smtp-port", settings->ports.smtp);
+  settings->ports.pop = port_flag(*args, "pop-port", settings->ports.pop);
+  if (args->has("listen")) {
+    settings->listen = args->get("listen");
+    if (!util::is_ip_literal(settings->listen)) die("--listen: expected an IP address, got '" + settings->listen + "'");
+  }
+  if (args->has("dns") && args->has("zone")) die("--dns and --zone exclude each other");
+  auto resolver = net::make_resolver(args->get("zone"), args->get("dns", cfg->fdns_listen));
+  if (!resolver) die(resolver.error().detail);
+  int commit_threads = 4;
+  if (args->has("commit-threads")) {
+    auto n = util::parse_uint(args->get("commit-threads"), 64);
+    if (!n || *n == 0) die("--commit-threads: expected 1-64");
+    commit_threads = static_cast<int>(*n);
+  }
+
+  raise_nofile();
+  mailsrv::Services svc;
+  svc.settings = std::move(*settings);
+  svc.verbose = verbose;
+  svc.accounts = std::make_unique<mailsrv::Accounts>(svc.settings.accounts);
+  std::filesystem::path data = args->get("data", (std::filesystem::path(cfg->var) / svc.settings.name).string());
+  svc.layout = std::make_unique<store::Layout>(data);
+  if (auto r = svc.layout->prepare(svc.accounts->addresses()); !r) die(r.error().detail);
+  char host[256] = "localhost";
+  gethostname(host, sizeof host - 1);
+  svc.host = host;
+  svc.committer = std::make_unique<store::Committer>(commit_threads);
+
+  asio::io_context io(1);
+  auto smtp = mailsrv::listen_smtp(io, svc);
+  if (!smtp) die(smtp.error().detail);
+
+  net::Stopper stopper(io);
+  stopper.add([&] { (*smtp)->stop(); }, [&] { return (*smtp)->active() == 0; });
+  stopper.arm();
+  log::info("", "started", {{"name", svc.settings.name}, {"data", data.string()},
+                            {"accounts", svc.settings.accounts.size()}, {"domains", svc.settings.domains.size()}});
+  (*smtp)->start();
+  io.run();
+  auto st = svc.committer->stats();
+  log::info("store", "commit_stats", {{"jobs", st.jobs}, {"batches", st.batches}, {"largest_batch", st.largest_batch}});
+  return 0;
+}

@@ -1,0 +1,61 @@
+#include "services.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "util/text.hpp"
+
+namespace mailsrv {
+
+using namespace mail;
+
+namespace {
+std::string key_of(std::string_view address) {
+  auto at = address.rfind('@');
+  if (at == std::string_view::npos) return std::string(address);
+  return std::string(address.substr(0, at + 1)) + util::to_lower(address.substr(at + 1));
+}
+}  // namespace
+
+Accounts::Accounts(const std::vector<config::Account>& accounts) {
+  for (const auto& a : accounts) {
+    by_key_.emplace(key_of(a.address), a.address);
+    domains_.emplace(util::to_lower(a.address.substr(a.address.rfind('@') + 1)), true);
+  }
+}
+
+bool Accounts::is_local(std::string_view domain) const { return domains_.contains(util::to_lower(domain)); }
+
+std::optional<std::string> Accounts::account(std::string_view address) const {
+  auto it = by_key_.find(key_of(address));
+  if (it == by_key_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<std::string> Accounts::addresses() const {
+  std::vector<std::string> out;
+  for (const auto& [k, a] : by_key_) out.push_back(a);
+  return out;
+}
+
+std::string Services::next_id() {
+  using namespace std::chrono;
+  auto us = duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%llX%04llX", static_cast<unsigned long long>(us),
+                static_cast<unsigned long long>(counter.fetch_add(1) & 0xFFFF));
+  return buf;
+}
+
+std::string Services::next_unique() {
+  using namespace std::chrono;
+  auto now = system_clock::now().time_since_epoch();
+  auto secs = duration_cast<seconds>(now).count();
+  auto usecs = duration_cast<microseconds>(now).count() % 1000000;
+  return store::maildir::unique_name(secs, static_cast<long>(usecs), static_cast<long>(::getpid()), counter.fetch_add(1),
+                                     host);
+}
+
+}  // namespace mailsrv

@@ -1,0 +1,51 @@
+// What the sessions of one mailsrv share: its settings, accounts, storage and committer.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "config/config.hpp"
+#include "net/tcp_server.hpp"
+#include "smtp/server_session.hpp"
+#include "store/committer.hpp"
+#include "store/layout.hpp"
+
+namespace asio {
+class io_context;
+}
+
+namespace mailsrv {
+
+/// The configured accounts, as the SMTP core asks about them.
+class Accounts final : public mail::smtp::Directory {
+ public:
+  explicit Accounts(const std::vector<mail::config::Account>& accounts);
+  bool is_local(std::string_view domain) const override;
+  std::optional<std::string> account(std::string_view address) const override;
+  std::vector<std::string> addresses() const;
+
+ private:
+  std::unordered_map<std::string, std::string> by_key_;  // local@lowercased-domain -> as configured
+  std::unordered_map<std::string, bool> domains_;        // lowercased
+};
+
+struct Services {
+  mail::config::ServerSettings settings;
+  std::unique_ptr<Accounts> accounts;
+  std::unique_ptr<mail::store::Layout> layout;
+  std::unique_ptr<mail::store::Committer> committer;
+  std::string host;  // for Maildir unique names
+  bool verbose = false;
+  std::atomic<std::uint64_t> counter{0};
+
+  /// A new queue id ("19aa0b0c1d2e-1f") and Maildir unique name.
+  std::string next_id();
+  std::string next_unique();
+};
+
+/// The SMTP listener: sessions of RFC 5321 over TCP, storing through the committer.
+mail::Result<std::unique_ptr<mail::net::TcpServer>> listen_smtp(asio::io_context& io, Services& svc);
+
+}  // namespace mailsrv

@@ -1,0 +1,177 @@
+// The SMTP session driver: moves bytes between the socket, the pure smtp::ServerSession and the
+// store. No protocol decisions here (STYLE.md 3).
+#include <chrono>
+#include <ctime>
+#include <optional>
+
+#include <asio/io_context.hpp>
+
+#include "net/async_commit.hpp"
+#include "services.hpp"
+#include "smtp/trace.hpp"
+#include "store/delivery.hpp"
+
+namespace mailsrv {
+
+using namespace mail;
+
+namespace {
+
+constexpr std::size_t kFlushAt = 16 * 1024;
+
+struct Session {
+  net::Conn& conn;
+  Services& svc;
+  smtp::ServerSession core;
+  std::string out;  // replies not yet written: pipelined commands get their replies in one write
+
+  void add(const smtp::Step& step) {
+    for (const auto& r : step.replies) {
+      if (svc.verbose) conn.log().debug("reply", {{"line", r.text()}, {"code", r.code}});
+      smtp::append(out, r);
+    }
+  }
+
+  asio::awaitable<bool> flush() {
+    if (out.empty()) co_return true;
+    bool ok = co_await conn.write(out);
+    out.clear();
+    co_return ok;
+  }
+
+  std::string peer_ip() const { return conn.peer().substr(0, conn.peer().rfind(':')); }
+
+  // DATA: open the copies, then stream each line into them. Returns false when the connection ended.
+  asio::awaitable<bool> receive_message() {
+    const auto& env = core.envelope();
+    auto started = std::chrono::steady_clock::now();
+    store::MessageInfo info;
+    info.id = svc.next_id();
+    info.unique = svc.next_unique();
+    info.sender = env.sender;
+    info.helo = env.helo;
+    info.local = env.local;
+    info.remote = env.remote;
+    info.when = std::time(nullptr);
+    smtp::TraceInfo trace{env.helo, peer_ip(), svc.settings.name, env.esmtp, info.id,
+                          env.recipients() == 1 ? (env.local.empty() ? env.remote.front() : env.local.front()) : "",
+                          info.when};
+    info.received_header = smtp::received_header(trace);
+    auto delivery = store::Delivery::begin(*svc.layout, std::move(info));
+    if (!delivery) conn.log().error("stage_failed", {{"why", delivery.error().detail}});
+    add(core.on_data_started(delivery.has_value()));
+    if (!co_await flush()) co_return false;
+    if (!delivery) co_return true;
+
+    conn.set_max_line(svc.settings.limits.text_line);
+    std::optional<Error> write_error;
+    bool ended = false;
+    while (!ended) {
+      auto line = co_await conn.read_line();
+      if (line.status != net::ReadStatus::line && line.status != net::ReadStatus::too_long) {
+        conn.log().info("message_aborted", {{"id", delivery->info().id}, {"why", net::to_string(line.status)}});
+        if (line.status == net::ReadStatus::timeout) add(core.on_timeout());
+        if (line.status == net::ReadStatus::shutdown) add(core.on_shutdown());
+        co_await flush();
+        co_return false;  // the staged files are removed with `delivery`
+      }
+      auto d = core.on_data_line(line.text, line.ending, line.status == net::ReadStatus::too_long);
+      if (d.store && !write_error)
+        if (auto r = delivery->write_line(d.content); !r) write_error = r.error();
+      ended = d.end;
+    }
+    conn.set_max_line(svc.settings.limits.command_line);
+
+    const auto size = core.data_size();
+    auto step = core.end_of_data();
+    Result<std::string> outcome = fail(Errc::io, "not stored");
+    const char* result = "rejected";
+    if (step.effect == smtp::Effect::deliver) {
+      // (No co_await inside ?: -- g++ 12 destroys such temporaries twice.)
+      Result<void> done = write_error ? Result<void>(*write_error) : Result<void>();
+      if (done) {
+        auto job = delivery->finish();
+        if (job) done = co_await net::commit(*svc.committer, std::move(*job));
+        else done = job.error();
+      }
+      if (done) {
+        delivery->committed();
+        outcome = delivery->info().id;
+        result = "stored";
+      } else {
+        conn.log().error("store_failed", {{"id", delivery->info().id}, {"why", done.error().detail}});
+        result = "failed";
+      }
+      step = core.on_delivered(outcome);
+    }
+    const auto& i = delivery->info();
+    std::string rcpts;
+    for (const auto& r : i.local) rcpts += (rcpts.empty() ? "" : ",") + r;
+    for (const auto& r : i.remote) rcpts += (rcpts.empty() ? "" : ",") + r;
+    auto ms = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+    conn.log().info("message", {{"id", i.id}, {"from", "<" + i.sender + ">"}, {"to", rcpts}, {"local", i.local.size()},
+                                {"queued", i.remote.size()}, {"size", size}, {"result", result},
+                                {"ms", std::to_string(ms / 1000) + "." + std::to_string(ms % 1000 / 100)}});
+    add(step);
+    co_return true;
+  }
+
+  asio::awaitable<void> run() {
+    add(smtp::Step{{core.greeting()}, smtp::Effect::none});
+    if (!co_await flush()) co_return;
+    conn.log().debug("connect");
+    while (true) {
+      auto line = co_await conn.read_line();
+      if (line.status == net::ReadStatus::eof || line.status == net::ReadStatus::error) break;
+      if (line.status == net::ReadStatus::timeout || line.status == net::ReadStatus::shutdown) {
+        add(line.status == net::ReadStatus::timeout ? core.on_timeout() : core.on_shutdown());
+        co_await flush();
+        break;
+      }
+      if (svc.verbose) {
+        auto shown = line.text.size() >= 5 && (line.text.substr(0, 5) == "AUTH " || line.text.substr(0, 5) == "auth ")
+                         ? std::string(line.text.substr(0, 4)) + " ***"  // credentials never reach a log
+                         : std::string(line.text);
+        conn.log().debug("command", {{"line", shown}});
+      }
+      auto step = core.on_line(line.text, line.status == net::ReadStatus::too_long);
+      add(step);
+      if (step.effect == smtp::Effect::begin_data) {
+        if (!co_await receive_message()) break;
+      } else if (step.effect == smtp::Effect::close) {
+        co_await flush();
+        break;
+      }
+      if (!conn.has_buffered() || out.size() >= kFlushAt)
+        if (!co_await flush()) break;
+    }
+    conn.log().debug("disconnect");
+  }
+};
+
+asio::awaitable<void> serve(net::Conn& conn, Services& svc) {
+  auto peer = conn.peer();
+  Session s{conn, svc,
+            smtp::ServerSession({svc.settings.name, peer.substr(0, peer.rfind(':')),
+                                 svc.settings.policy.submission_requires_auth},
+                                smtp::Limits{svc.settings.limits.recipients, svc.settings.limits.message_size, 20},
+                                *svc.accounts),
+            {}};
+  co_await s.run();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<net::TcpServer>> listen_smtp(asio::io_context& io, Services& svc) {
+  net::ServerOptions o;
+  o.svc = "smtp";
+  o.proto = "smtp";
+  o.conn.max_line = svc.settings.limits.command_line;
+  o.conn.idle = svc.settings.limits.smtp_idle;
+  o.max_sessions = svc.settings.limits.sessions;
+  o.busy_reply = "421 4.3.2 " + svc.settings.name + " Too many sessions, try again later\r\n";
+  return net::TcpServer::listen(io, svc.settings.listen, svc.settings.ports.smtp, o,
+                                [&svc](net::Conn& c) { return serve(c, svc); });
+}
+
+}  // namespace mailsrv

@@ -1,0 +1,130 @@
+// The SMTP server as a pure state machine (RFC 5321, with RFC 1870 SIZE, RFC 6152 8BITMIME,
+// RFC 2920 PIPELINING, RFC 2034 enhanced codes): command lines in, replies and one effect out.
+// The message body never passes through: the core checks each DATA line and says what to store;
+// the driver streams it to disk (DESIGN.md).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "smtp/reply.hpp"
+#include "util/line_splitter.hpp"
+#include "util/result.hpp"
+
+namespace mail::smtp {
+
+struct Limits {
+  std::size_t recipients = 100;
+  std::uint64_t message_size = 33554432;
+  int max_errors = 20;  // error replies before the session is closed (like Postfix's hard error limit)
+};
+
+/// What the core asks about addresses (implemented over the configured accounts).
+class Directory {
+ public:
+  virtual ~Directory() = default;
+  /// Is `domain` one of this server's (case-insensitive)?
+  virtual bool is_local(std::string_view domain) const = 0;
+  /// The account's address as configured, when `address` names one (local part exact).
+  virtual std::optional<std::string> account(std::string_view address) const = 0;
+};
+
+struct SessionInfo {
+  std::string server_name;  // -n NAME: in the greeting, the EHLO reply and Received
+  std::string peer_ip;
+  bool submission_requires_auth = false;
+};
+
+enum class Phase { greeted, ready, mail, rcpt, data, closed };
+
+struct Envelope {
+  std::string helo;
+  bool esmtp = false;
+  std::string sender;              // "" for the null sender <>
+  bool submission = false;         // the sender is one of our accounts (or authenticated)
+  bool eight_bit = false;          // BODY=8BITMIME
+  std::vector<std::string> local;  // our accounts, as configured, each once
+  std::vector<std::string> remote; // for the relay queue, each once
+  std::size_t recipients() const noexcept { return local.size() + remote.size(); }
+};
+
+enum class Effect {
+  none,
+  begin_data,  // open the staged files for envelope(), then call on_data_started()
+  deliver,     // make the message durable, then call on_delivered()
+  close,       // close the connection after writing the replies
+};
+
+struct Step {
+  std::vector<Reply> replies;
+  Effect effect = Effect::none;
+};
+
+struct DataLine {
+  bool end = false;           // the end-of-data line: call end_of_data()
+  bool store = false;         // store `content` as one line of the message
+  std::string_view content;   // the line without its ending, dot-unstuffed
+};
+
+class ServerSession {
+ public:
+  ServerSession(SessionInfo info, Limits limits, const Directory& directory);
+
+  Reply greeting() const;
+  /// One command line (ending removed); `too_long` when it exceeded the line limit.
+  Step on_line(std::string_view line, bool too_long = false);
+  /// After Effect::begin_data: 354, or 451 when the files could not be opened.
+  Step on_data_started(bool ok);
+  /// One line of the message. Only CRLF "." CRLF ends it: a "." ended by a bare LF is content.
+  DataLine on_data_line(std::string_view text, util::LineSplitter::Ending ending, bool too_long);
+  /// After the end-of-data line: Effect::deliver, or a rejection (too big, line too long).
+  Step end_of_data();
+  /// After Effect::deliver: 250 with the queue id, or 451 when storing failed.
+  Step on_delivered(const Result<std::string>& id);
+  Step on_timeout();
+  Step on_shutdown();
+
+  /// The seam for AUTH (TLS issue): the session may then only use `address` as sender.
+  void set_authenticated(std::string address) { authenticated_ = std::move(address); }
+
+  Phase phase() const noexcept { return phase_; }
+  const Envelope& envelope() const noexcept { return env_; }
+  /// Octets of the message so far as SMTP counts them (CRLF line ends, before dot-stuffing).
+  std::uint64_t data_size() const noexcept { return data_size_; }
+
+ private:
+  using Handler = Step (ServerSession::*)(std::string_view arg);
+  struct Entry;
+  static const Entry* find(std::string_view verb);
+
+  Step on_helo(std::string_view arg);
+  Step on_ehlo(std::string_view arg);
+  Step on_mail(std::string_view arg);
+  Step on_rcpt(std::string_view arg);
+  Step on_data(std::string_view arg);
+  Step on_rset(std::string_view arg);
+  Step on_noop(std::string_view arg);
+  Step on_quit(std::string_view arg);
+  Step on_vrfy(std::string_view arg);
+  Step on_help(std::string_view arg);
+  Step on_not_implemented(std::string_view arg);
+
+  Step hello(std::string_view arg, bool esmtp);
+  Step error(Reply r);  // counts errors; closes the session at the limit
+  void reset_transaction();
+
+  SessionInfo info_;
+  Limits limits_;
+  const Directory& dir_;
+  Phase phase_ = Phase::greeted;
+  Envelope env_;
+  std::optional<std::string> authenticated_;
+  int errors_ = 0;
+  std::uint64_t data_size_ = 0;
+  bool data_too_long_line_ = false;
+};
+
+}  // namespace mail::smtp

@@ -1,0 +1,62 @@
+#include "store/envelope.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace mail::store {
+
+namespace {
+const char* state_name(RcptState s) {
+  switch (s) {
+    case RcptState::pending: return "pending";
+    case RcptState::delivered: return "delivered";
+    case RcptState::failed: return "failed";
+  }
+  return "pending";
+}
+}  // namespace
+
+std::string to_json(const QueueEnvelope& e) {
+  nlohmann::ordered_json j;
+  j["version"] = QueueEnvelope::kVersion;
+  j["id"] = e.id;
+  j["sender"] = e.sender;
+  j["helo"] = e.helo;
+  j["received"] = static_cast<std::int64_t>(e.received);
+  auto& rs = j["recipients"] = nlohmann::ordered_json::array();
+  for (const auto& r : e.recipients) {
+    rs.push_back({{"address", r.address}, {"state", state_name(r.state)}, {"attempts", r.attempts},
+                  {"next_try", static_cast<std::int64_t>(r.next_try)}, {"last_reply", r.last_reply}});
+  }
+  return j.dump(1) + "\n";
+}
+
+Result<QueueEnvelope> envelope_from_json(std::string_view text) {
+  try {
+    auto j = nlohmann::json::parse(text);
+    if (j.at("version").get<int>() != QueueEnvelope::kVersion)
+      return fail(Errc::parse, "unsupported envelope version " + j.at("version").dump());
+    QueueEnvelope e;
+    e.id = j.at("id").get<std::string>();
+    e.sender = j.at("sender").get<std::string>();
+    e.helo = j.value("helo", "");
+    e.received = j.at("received").get<std::int64_t>();
+    for (const auto& r : j.at("recipients")) {
+      QueuedRecipient q;
+      q.address = r.at("address").get<std::string>();
+      auto s = r.at("state").get<std::string>();
+      if (s == "pending") q.state = RcptState::pending;
+      else if (s == "delivered") q.state = RcptState::delivered;
+      else if (s == "failed") q.state = RcptState::failed;
+      else return fail(Errc::parse, "unknown recipient state '" + s + "'");
+      q.attempts = r.value("attempts", 0);
+      q.next_try = r.value("next_try", std::int64_t{0});
+      q.last_reply = r.value("last_reply", "");
+      e.recipients.push_back(std::move(q));
+    }
+    return e;
+  } catch (const nlohmann::json::exception& ex) {
+    return fail(Errc::parse, std::string("bad envelope: ") + ex.what());
+  }
+}
+
+}  // namespace mail::store

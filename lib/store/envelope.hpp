@@ -1,0 +1,38 @@
+// The relay queue's envelope sidecar, queue/<id>.json (DESIGN.md): who sent the message and the
+// state of each recipient. Versioned JSON, rewritten atomically (tmp + rename) by the queue.
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace mail::store {
+
+enum class RcptState { pending, delivered, failed };
+
+struct QueuedRecipient {
+  std::string address;
+  RcptState state = RcptState::pending;
+  int attempts = 0;
+  std::time_t next_try = 0;  // 0: as soon as possible
+  std::string last_reply;    // the remote server's reply or our reason, for bounces
+};
+
+struct QueueEnvelope {
+  static constexpr int kVersion = 1;
+  std::string id;
+  std::string sender;  // "" for <>
+  std::string helo;
+  std::time_t received = 0;
+  std::vector<QueuedRecipient> recipients;
+};
+
+std::string to_json(const QueueEnvelope& e);
+/// Errc::parse naming what is wrong; unknown versions are refused.
+Result<QueueEnvelope> envelope_from_json(std::string_view text);
+
+}  // namespace mail::store
