@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <utility>
 
 #include "smtp/command.hpp"
 #include "util/text.hpp"
@@ -209,17 +210,19 @@ Step ServerSession::on_data_started(bool ok) {
     return {{catalog::storage_failed()}};
   }
   phase_ = Phase::data;
+  last_crlf_ = true;
   return {{catalog::start_data()}};
 }
 
 DataLine ServerSession::on_data_line(std::string_view text, util::LineSplitter::Ending ending, bool too_long) {
   DataLine d;
   if (phase_ != Phase::data) return d;
+  const bool after_crlf = std::exchange(last_crlf_, ending == util::LineSplitter::Ending::crlf);
   if (too_long) {
     data_too_long_line_ = true;
     return d;
   }
-  if (text == "." && ending == util::LineSplitter::Ending::crlf) {
+  if (text == "." && ending == util::LineSplitter::Ending::crlf && after_crlf) {
     d.end = true;
     return d;
   }

@@ -78,7 +78,8 @@ class ServerSession {
   Step on_line(std::string_view line, bool too_long = false);
   /// After Effect::begin_data: 354, or 451 when the files could not be opened.
   Step on_data_started(bool ok);
-  /// One line of the message. Only CRLF "." CRLF ends it: a "." ended by a bare LF is content.
+  /// One line of the message. Only CRLF "." CRLF ends it: a "." line ended by a bare LF, or after a
+  /// line ended by a bare LF, is content (the SMTP smuggling attack).
   DataLine on_data_line(std::string_view text, util::LineSplitter::Ending ending, bool too_long);
   /// After the end-of-data line: Effect::deliver, or a rejection (too big, line too long).
   Step end_of_data();
@@ -125,6 +126,7 @@ class ServerSession {
   int errors_ = 0;
   std::uint64_t data_size_ = 0;
   bool data_too_long_line_ = false;
+  bool last_crlf_ = true;  // did the previous line end with CRLF? (the DATA command did)
 };
 
 }  // namespace mail::smtp

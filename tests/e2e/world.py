@@ -181,3 +181,65 @@ def fdns_zone(mx=None, p=None, a=None, ttl=None):
         out.append("[A]")
         out += [f'"{h}" = "{ip}"' for h, ip in a.items()]
     return "\n".join(out) + "\n"
+
+
+def world_config(servers, accounts=None, agent=None, extra=""):
+    """config.toml text: servers={name: (smtp_port, pop_port)}, accounts={name: {address: password}}."""
+    out = []
+    if agent:
+        out.append("[agent]")
+        out += [f'"{d}" = {{ smtp = "{s}", pop = "{p}" }}' for d, (s, p) in agent.items()]
+    out.append("[server]")
+    out += [f'"{n}" = {{ smtp = {s}, pop = {p} }}' for n, (s, p) in servers.items()]
+    for name, accs in (accounts or {}).items():
+        out.append(f'[accounts."{name}"]')
+        out += [f'"{a}" = "{pw}"' for a, pw in accs.items()]
+    return "\n".join(out) + "\n" + extra
+
+
+def maildir_files(data, address, sub="new"):
+    """Sorted paths of the messages in an account's Maildir folder."""
+    d = os.path.join(data, "mail", address, sub)
+    return sorted(os.path.join(d, f) for f in os.listdir(d)) if os.path.isdir(d) else []
+
+
+class Smtp:
+    """A raw SMTP client for telnet-style tests: exact bytes out, reply lines in."""
+
+    def __init__(self, port, timeout=10):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+
+    def send(self, data):
+        self.sock.sendall(data.encode() if isinstance(data, str) else data)
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("connection closed; pending: %r" % self.buf)
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode()
+
+    def reply(self):
+        """One whole (possibly multi-line) reply: (code, [texts])."""
+        texts = []
+        while True:
+            l = self.line()
+            texts.append(l[4:])
+            if len(l) < 4 or l[3] != "-":
+                return int(l[:3]), texts
+
+    def cmd(self, text):
+        self.send(text + "\r\n")
+        return self.reply()
+
+    def closed(self):
+        try:
+            return self.sock.recv(1) == b""
+        except OSError:
+            return True
+
+    def close(self):
+        self.sock.close()
