@@ -1,37 +1,63 @@
 #!/usr/bin/python3
-"""cpu.py PID...: CPU seconds (user+system) used so far by these processes and all their descendants,
-including children already reaped (cutime/cstime). Run before and after a load; subtract."""
+"""CPU and memory of a server's whole process tree, from /proc.
+
+As a command:  cpu.py PID...   prints the CPU seconds (user+system, with reaped children's) used so far by
+these processes and all their descendants; run before and after a load and subtract.
+As a module:   tree_cpu(roots) -> seconds;  tree_mem(roots) -> (processes, rss_kb, pss_kb)."""
 import os
 import sys
 
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def stat(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        s = f.read()
-    fields = s[s.rindex(")") + 2:].split()
-    # fields[0] is state (field 3): utime is field 14, so index 11.
-    return int(fields[1]), sum(int(x) for x in fields[11:15])
-
-
-def main():
-    roots = {int(p) for p in sys.argv[1:]}
-    parent, ticks = {}, {}
+def _procs():
+    out = {}
     for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                parent[int(d)], ticks[int(d)] = stat(d)
-            except (OSError, ValueError):
-                pass
-    total = 0
-    for pid in ticks:
-        p = pid
-        while p and p not in roots:
-            p = parent.get(p, 0)
-        if p:
-            total += ticks[pid]
-    print(f"{total / TICK:.2f}")
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                s = f.read()
+        except OSError:
+            continue
+        fields = s[s.rindex(")") + 2:].split()
+        out[int(d)] = (int(fields[1]), sum(int(x) for x in fields[11:15]))  # ppid; utime+stime+cutime+cstime
+    return out
 
 
-main()
+def tree(roots, procs=None):
+    procs = procs or _procs()
+    kids = {}
+    for pid, (ppid, _) in procs.items():
+        kids.setdefault(ppid, []).append(pid)
+    out, stack = set(), [r for r in roots if r in procs]
+    while stack:
+        p = stack.pop()
+        if p not in out:
+            out.add(p)
+            stack.extend(kids.get(p, []))
+    return out, procs
+
+
+def tree_cpu(roots):
+    pids, procs = tree(roots)
+    return sum(procs[p][1] for p in pids) / TICK
+
+
+def tree_mem(roots):
+    pids, _ = tree(roots)
+    n = rss = pss = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                vals = {l.split(":")[0]: int(l.split()[1]) for l in f if l.rstrip().endswith("kB")}
+        except (OSError, ValueError):
+            continue
+        n += 1
+        rss += vals.get("Rss", 0)
+        pss += vals.get("Pss", 0)
+    return n, rss, pss
+
+
+if __name__ == "__main__":
+    print(f"{tree_cpu({int(p) for p in sys.argv[1:]}):.2f}")

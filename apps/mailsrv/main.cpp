@@ -30,7 +30,7 @@ constexpr util::OptSpec kOptions[] = {
     {0, "zone", "FILE", "answer relay lookups from this zone file instead of a DNS server"},
     {0, "data", "DIR", "state folder (default <paths.var>/NAME)"},
     {0, "listen", "ADDR", "address of every listener (default [mailsrv.NAME] listen, else 127.0.0.1)"},
-    {0, "commit-threads", "N", "threads that make messages durable (default 4)"},
+    {0, "commit-threads", "N", "fsyncs that may run at once when making messages durable (default 8)"},
     {'v', "verbose", "", "log every command and reply"},
     {'h', "help", "", "show this help"},
 };
@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
   if (args->has("dns") && args->has("zone")) die("--dns and --zone exclude each other");
   auto resolver = net::make_resolver(args->get("zone"), args->get("dns", cfg->fdns_listen));
   if (!resolver) die(resolver.error().detail);
-  int commit_threads = 4;
+  int commit_threads = 8;
   if (args->has("commit-threads")) {
     auto n = util::parse_uint(args->get("commit-threads"), 64);
     if (!n || *n == 0) die("--commit-threads: expected 1-64");

@@ -23,8 +23,40 @@ namespace detail {
 
 constexpr auto kTuple = asio::experimental::as_tuple(asio::use_awaitable);
 
+namespace {
+
+// Read buffers are lent per read, from a per-thread pool: thousands of idle sessions hold none.
+struct BufferPool {
+  std::vector<std::unique_ptr<ReadBuffer>> free;
+  std::unique_ptr<ReadBuffer> take() {
+    if (free.empty()) return std::make_unique<ReadBuffer>();
+    auto b = std::move(free.back());
+    free.pop_back();
+    return b;
+  }
+  void give(std::unique_ptr<ReadBuffer> b) {
+    if (b && free.size() < 64) free.push_back(std::move(b));
+  }
+};
+thread_local BufferPool t_pool;
+
+}  // namespace
+
 ConnState::ConnState(asio::ip::tcp::socket s, ConnOptions o, log::Context ctx)
-    : sock(std::move(s)), timer(sock.get_executor()), opts(o), log(std::move(ctx)), splitter(o.max_line) {}
+    : sock(std::move(s)), timer(sock.get_executor()), opts(o), log(std::move(ctx)), splitter(o.max_line) {
+  std::error_code ec;
+  sock.non_blocking(true, ec);  // reads are "wait until readable, then read what is there"
+}
+
+ConnState::~ConnState() { t_pool.give(std::move(buf)); }
+
+void lend_buffer(ConnState& st) {
+  if (!st.buf) st.buf = t_pool.take();
+}
+
+void return_buffer(ConnState& st) {
+  if (st.begin == st.end) t_pool.give(std::move(st.buf));
+}
 
 namespace {
 
@@ -91,23 +123,35 @@ ReadStatus classify(const ConnState& st, const std::error_code& ec) {
   return ReadStatus::error;
 }
 
-// Refills the buffer; false with `status` set when the read failed.
+// Refills the buffer; false with `status` set when the read failed. While waiting for bytes the
+// connection holds no buffer.
 asio::awaitable<bool> fill(ConnState& st, ReadStatus& status) {
-  if (st.stopping) {
-    status = ReadStatus::shutdown;
-    co_return false;
-  }
   st.begin = st.end = 0;
-  arm(st);
-  st.reading = true;
-  auto [ec, n] = co_await st.sock.async_read_some(asio::buffer(st.buf), kTuple);
-  st.reading = false;
-  if (ec) {
-    status = classify(st, ec);
-    co_return false;
+  detail::return_buffer(st);
+  while (true) {
+    if (st.stopping) {
+      status = ReadStatus::shutdown;
+      co_return false;
+    }
+    arm(st);
+    st.reading = true;
+    auto [ec] = co_await st.sock.async_wait(asio::socket_base::wait_read, kTuple);
+    st.reading = false;
+    if (ec) {
+      status = classify(st, ec);
+      co_return false;
+    }
+    detail::lend_buffer(st);
+    std::error_code rec;
+    std::size_t n = st.sock.read_some(asio::buffer(*st.buf), rec);
+    if (rec == asio::error::would_block || rec == asio::error::try_again) continue;  // a spurious wake-up
+    if (rec) {
+      status = classify(st, rec);
+      co_return false;
+    }
+    st.end = n;
+    co_return true;
   }
-  st.end = n;
-  co_return true;
 }
 
 }  // namespace
@@ -168,7 +212,7 @@ asio::awaitable<LineRead> Conn::read_line() {
   while (true) {
     if (st.stopping) co_return LineRead{ReadStatus::shutdown, {}, {}};
     if (st.begin < st.end) {
-      std::string_view in(st.buf.data() + st.begin, st.end - st.begin);
+      std::string_view in(st.buf->data() + st.begin, st.end - st.begin);
       auto line = st.splitter.next(in);
       st.begin = st.end - in.size();
       if (line) co_return LineRead{line->too_long ? ReadStatus::too_long : ReadStatus::line, line->text, line->ending};
@@ -184,7 +228,7 @@ asio::awaitable<ReadStatus> Conn::read_exact(std::size_t n, std::string& out) {
   while (out.size() < n) {
     if (st.begin < st.end) {
       std::size_t take = std::min(n - out.size(), st.end - st.begin);
-      out.append(st.buf.data() + st.begin, take);
+      out.append(st.buf->data() + st.begin, take);
       st.begin += take;
       continue;
     }
@@ -209,6 +253,7 @@ void Conn::set_idle(std::chrono::milliseconds idle) { st_->opts.idle = idle; }
 
 void Conn::discard_buffered() {
   st_->begin = st_->end = 0;
+  detail::return_buffer(*st_);
   st_->splitter.reset();
 }
 

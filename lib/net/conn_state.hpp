@@ -3,6 +3,7 @@
 
 #include <array>
 #include <functional>
+#include <memory>
 
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
@@ -13,16 +14,21 @@ namespace mail::net::detail {
 
 using Clock = std::chrono::steady_clock;
 
+using ReadBuffer = std::array<char, 16384>;
+
 struct ConnState {
   ConnState(asio::ip::tcp::socket s, ConnOptions o, log::Context ctx);
+  ~ConnState();
+  ConnState(const ConnState&) = delete;
+  ConnState& operator=(const ConnState&) = delete;
 
   asio::ip::tcp::socket sock;
   asio::steady_timer timer;
   ConnOptions opts;
   log::Context log;
   util::LineSplitter splitter;
-  std::array<char, 8192> buf{};
-  std::size_t begin = 0, end = 0;  // unread bytes are buf[begin, end)
+  std::unique_ptr<ReadBuffer> buf;  // held only while it has unread bytes: idle connections hold none
+  std::size_t begin = 0, end = 0;   // unread bytes are (*buf)[begin, end)
   Clock::time_point deadline = Clock::time_point::max();
   bool timed_out = false;
   bool stopping = false;
@@ -31,6 +37,9 @@ struct ConnState {
   std::function<void()> on_close;  // set by TcpServer to forget the connection
 };
 
+/// The read buffer, lent from the thread's pool while there are bytes to read.
+void lend_buffer(ConnState& st);
+void return_buffer(ConnState& st);
 /// Starts the watchdog of a new connection (call once, on the connection's executor).
 void start_watchdog(const std::shared_ptr<ConnState>& st);
 /// Conn::shutdown() on the state (the server holds states, not Conns).

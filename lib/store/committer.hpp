@@ -1,7 +1,8 @@
-// Group commit (DESIGN.md): sessions hand their staged files over; committer threads take whatever
-// is waiting as one batch, fsync each file, rename or link it into place, fsync each touched folder
-// once per batch, and report back. Several threads let batches overlap in the kernel's journal.
-// Nothing here runs on the event loop; `done` is called on a committer thread.
+// Group commit (DESIGN.md): sessions hand their staged files over; one committer thread takes
+// whatever is waiting as one batch, fsyncs the batch's files in parallel (helper threads: concurrent
+// fsyncs share the filesystem journal's commits), renames or links them into place, fsyncs each
+// touched folder once per batch, and reports back. While it works, the next batch gathers.
+// Nothing here runs on the event loop; `done` is called on the committer thread.
 #pragma once
 
 #include <condition_variable>
@@ -30,7 +31,8 @@ class Committer {
  public:
   using Done = std::function<void(Result<void>)>;
 
-  explicit Committer(int threads = 4);
+  /// `parallel`: how many fsyncs may run at once (the committer thread and parallel-1 helpers).
+  explicit Committer(int parallel = 8);
   ~Committer();  // finishes every job already submitted
   Committer(const Committer&) = delete;
   Committer& operator=(const Committer&) = delete;
@@ -44,18 +46,29 @@ class Committer {
   };
   Stats stats() const;
 
-  /// The whole sequence for one batch, in the calling thread (also used by tests).
-  static std::vector<Result<void>> run_batch(const std::vector<CommitJob>& jobs);
+  /// Runs fn(0) .. fn(n-1), possibly at the same time, and returns when all are done.
+  using ForEach = std::function<void(std::size_t n, const std::function<void(std::size_t)>& fn)>;
+  static void serially(std::size_t n, const std::function<void(std::size_t)>& fn);
+  /// The whole sequence for one batch (also used by tests).
+  static std::vector<Result<void>> run_batch(const std::vector<CommitJob>& jobs, const ForEach& for_each = serially);
 
  private:
-  void worker();
+  void coordinator();
+  void helper();
+  void in_parallel(std::size_t n, const std::function<void(std::size_t)>& fn);
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::pair<CommitJob, Done>> pending_;
   bool stopping_ = false;
   Stats stats_;
-  std::vector<std::thread> threads_;
+
+  std::mutex task_mu_;
+  std::condition_variable task_cv_;
+  std::deque<std::function<void()>> tasks_;
+  bool helpers_stop_ = false;
+  std::vector<std::thread> helpers_;
+  std::thread coordinator_;
 };
 
 }  // namespace mail::store

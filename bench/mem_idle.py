@@ -1,0 +1,44 @@
+#!/usr/bin/python3
+"""Memory per idle SMTP session (adapted from shared/anchors/mem_idle_conns.py).
+
+mem_idle.py PORT N ROOTPID: opens N connections, reads the greeting, says EHLO, keeps them idle; sums RSS and
+PSS over the server's process tree before and after (+2 s settle) and prints the delta per connection."""
+import os
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cpu import tree_mem  # noqa: E402
+
+port, n, root = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+
+
+def reply(s):
+    b = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            raise EOFError
+        b += chunk
+        lines = b.split(b"\r\n")
+        if len(lines) >= 2 and lines[-2][3:4] == b" ":
+            return b
+
+
+n0, rss0, pss0 = tree_mem({root})
+socks = []
+t0 = time.time()
+for i in range(n):
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    reply(s)
+    s.sendall(b"EHLO client%d.example.org\r\n" % i)
+    reply(s)
+    socks.append(s)
+opened = time.time() - t0
+time.sleep(2)
+n1, rss1, pss1 = tree_mem({root})
+print(f"conns={n} processes={n0}->{n1} rss_kb_per_conn={(rss1 - rss0) / n:.2f} pss_kb_per_conn={(pss1 - pss0) / n:.2f} "
+      f"open_s={opened:.1f}")
+for s in socks:
+    s.close()

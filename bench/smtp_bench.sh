@@ -1,0 +1,88 @@
+#!/bin/bash
+# mailsrv against Postfix: SMTP -> durable Maildir, driven by Postfix's smtp-source in one run.
+#   bench/smtp_bench.sh [MSGS=6000] [REPS=1] [BUILD=build]
+# 1. the disk's limit: fsync'd create + rename + directory fsync per second, 1 and 8 threads;
+# 2. mailsrv, then Postfix (default local_destination_concurrency_limit=2, then 20): 20 and 100
+#    concurrent sessions, 1 KB messages, messages/second until the N-th file is in Maildir/new,
+#    server CPU per message, peak memory of the server's process tree;
+# 3. memory per idle session (EHLO'd connections held open): mailsrv 2000, Postfix 300.
+# Everything on 127.0.0.1; Postfix's config is restored at the end. Needs root (Postfix, useradd).
+set -u
+cd "$(dirname "$0")/.."
+MSGS=${1:-6000} REPS=${2:-1} BUILD=${3:-build}
+scripts/setup-deps >/dev/null
+if ! command -v smtp-source >/dev/null && [ ! -x /usr/sbin/smtp-source ]; then
+  echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postfix >/dev/null
+fi
+[ -x "$BUILD/apps/mailsrv" ] || scripts/build "$BUILD"
+
+RUN=$(mktemp -d /tmp/mw-bench-smtp.XXXX)
+MWPID=""
+cleanup() {
+  [ -n "$MWPID" ] && kill "$MWPID" 2>/dev/null
+  wait 2>/dev/null
+  bench/postfix.sh stop >/dev/null 2>&1
+  rm -rf "$RUN" /home/mbench/.bench-trash
+}
+trap cleanup EXIT
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+results=()
+note() { echo "$1"; results+=("$1"); }
+
+echo "== disk: durable creates per second (bench/disk_probe.py, 5 s each)"
+note "$(python3 bench/disk_probe.py "$RUN" create 1 5)"
+note "$(python3 bench/disk_probe.py "$RUN" create 8 5)"
+
+echo "== mailsrv ($BUILD/apps/mailsrv)"
+PORT=$(free_port)
+cat > "$RUN/config.toml" <<CFG
+[server]
+"bench" = { smtp = $PORT, pop = $(free_port) }
+[accounts."bench"]
+"mbench@localhost" = "pw"
+[limits]
+sessions = 20000
+CFG
+nice -n -10 "$BUILD/apps/mailsrv" -n bench -c "$RUN/config.toml" --data "$RUN/data" 2>"$RUN/mailsrv.log" &
+MWPID=$!
+for _ in $(seq 100); do grep -q event=listening "$RUN/mailsrv.log" && break; sleep 0.05; done
+for rep in $(seq "$REPS"); do
+  for conc in 20 100; do
+    note "$(nice -n -10 python3 bench/smtp_run.py --name mailsrv --port "$PORT" --conc $conc --msgs "$MSGS" \
+      --maildir "$RUN/data/mail/mbench@localhost" --pids $MWPID)"
+  done
+done
+note "mailsrv idle: $(python3 bench/mem_idle.py "$PORT" 2000 $MWPID)"
+kill $MWPID; wait $MWPID 2>/dev/null; MWPID=""
+grep commit_stats "$RUN/mailsrv.log"
+
+for lc in 2 20; do
+  echo "== postfix, local_destination_concurrency_limit=$lc"
+  bench/postfix.sh start $lc >/dev/null 2>&1 || { echo "postfix did not start"; exit 1; }
+  install -d -o mbench -g mbench /home/mbench/Maildir /home/mbench/Maildir/tmp /home/mbench/Maildir/new /home/mbench/Maildir/cur
+  PFPID=$(tr -d ' ' < /var/spool/postfix/pid/master.pid)
+  for rep in $(seq "$REPS"); do
+    for conc in 20 100; do
+      sleep 2
+      note "$(nice -n -10 python3 bench/smtp_run.py --name postfix-lc$lc --port 2525 --conc $conc --msgs "$MSGS" \
+        --maildir /home/mbench/Maildir --pids "$PFPID")"
+    done
+  done
+  [ $lc = 20 ] && note "postfix idle: $(python3 bench/mem_idle.py 2525 300 "$PFPID")"
+  bench/postfix.sh stop >/dev/null 2>&1
+done
+
+echo "== summary (e2e msg/s; ratio = mailsrv / best Postfix)"
+printf '%s\n' "${results[@]}" | awk '
+  /^server=/ { split($1, s, "="); split($2, c, "="); split($5, e, "="); split($7, m, "=");
+               v = e[2] + 0; k = s[2] " c=" c[2]; if (!(k in best) || v > best[k]) best[k] = v; cpu[k] = m[2] }
+  END {
+    for (c in a) {}
+    split("20 100", cs, " ")
+    for (i = 1; i <= 2; i++) {
+      cc = cs[i]; mw = best["mailsrv c=" cc]; p2 = best["postfix-lc2 c=" cc]; p20 = best["postfix-lc20 c=" cc]
+      pf = (p2 > p20) ? p2 : p20
+      printf "c=%s: mailsrv %d msg/s (%s ms CPU/msg); postfix lc2 %d, lc20 %d (%s ms CPU/msg); ratio %.1fx\n", cc, mw, cpu["mailsrv c=" cc], p2, p20, cpu["postfix-lc20 c=" cc], (pf > 0) ? mw / pf : 0
+    }
+  }'
