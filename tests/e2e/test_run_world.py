@@ -6,12 +6,14 @@ import subprocess
 import time
 import unittest
 
-from world import BUILD, SOURCE, World, fdns_zone
+from world import BUILD, SOURCE, World, fdns_zone, world_config
 
 
 class RunWorldTest(unittest.TestCase):
-    def start(self, w, port):
-        cfg = w.write("config.toml", f'[fdns]\nlisten = "127.0.0.1:{port}"\n')
+    def start(self, w, port, servers=None):
+        extra = f'[fdns]\nlisten = "127.0.0.1:{port}"\n[paths]\nvar = "{w.path("var")}"\n'
+        accounts = {name: {f"usr@{name}": "pw"} for name in (servers or {})}
+        cfg = w.write("config.toml", world_config(servers or {}, accounts, extra=extra) if servers else extra)
         zone = w.write("fdns.toml", fdns_zone(mx={"gmail.com.": "mx.gmail.com."}, p={"mx.gmail.com.": 2025}))
         return subprocess.Popen([os.path.join(SOURCE, "scripts", "run-world"), "-c", cfg, "-z", zone, "-b", BUILD],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -19,15 +21,20 @@ class RunWorldTest(unittest.TestCase):
     def test_ctrl_c_stops_every_child(self):
         with World() as w:
             port = w.free_port(udp=True)
-            p = self.start(w, port)
+            servers = {"a.example": (w.free_port(), w.free_port()), "b.example": (w.free_port(), w.free_port())}
+            p = self.start(w, port, servers)
             lines = []
             deadline = time.monotonic() + 20
-            while sum("event=listening" in l for l in lines) < 2 and time.monotonic() < deadline:
+            while sum("event=listening" in l for l in lines) < 4 and time.monotonic() < deadline:
                 line = p.stdout.readline()
                 if not line:
                     break
                 lines.append(line)
             self.assertEqual(sum(l.startswith("[fdns] ") and "event=listening" in l for l in lines), 2, "".join(lines))
+            for name, (smtp, _) in servers.items():  # one mailsrv per [server] entry, its state under [paths] var
+                self.assertTrue(any(l.startswith(f"[{name}] ") and f"proto=smtp addr=127.0.0.1:{smtp}" in l
+                                    for l in lines), "".join(lines))
+                self.assertTrue(os.path.isdir(w.path(f"var/{name}/mail/usr@{name}/new")))
             out = subprocess.run(["dig", "@127.0.0.1", "-p", str(port), "+short", "gmail.com", "MX"],
                                  capture_output=True, text=True, timeout=10).stdout
             self.assertEqual(out.strip(), "10 mx.gmail.com.")
@@ -35,7 +42,7 @@ class RunWorldTest(unittest.TestCase):
             rest, _ = p.communicate(timeout=5)
             self.assertEqual(p.returncode, 0, rest)
             self.assertIn("[fdns] ", rest)
-            self.assertIn("event=stopped clean=yes", rest)
+            self.assertEqual(rest.count("event=stopped clean=yes"), 3, rest)
             time.sleep(0.2)
             alive = subprocess.run(["pgrep", "-a", "-s", str(p.pid)], capture_output=True, text=True).stdout
             self.assertEqual(alive.strip(), "", "processes of the world still running")
