@@ -2,6 +2,7 @@
 real server on a free port; the Maildir and queue files checked byte for byte."""
 import email
 import json
+import mailbox
 import os
 import re
 import signal
@@ -70,6 +71,13 @@ class SmtpTest(unittest.TestCase):
             self.assertEqual((len(a), len(b)), (1, 1))
             self.assertEqual(os.stat(a[0]).st_ino, os.stat(b[0]).st_ino)  # hard links: one copy
             qid = self.check_stored(a[0], "usr@gmail.com", "c.example", b"Subject: x\n\nhi\n")  # no "for": 3 recipients
+            # An independent Maildir reader (Python's mailbox module) sees the same message.
+            md = mailbox.Maildir(os.path.join(self.data, "mail", "Bob@gmail.com"), create=False)
+            msgs = list(md)
+            self.assertEqual(len(msgs), 1)
+            self.assertEqual(msgs[0]["Subject"], "x")
+            self.assertEqual(msgs[0]["Return-Path"], "<usr@gmail.com>")
+            self.assertEqual(msgs[0].get_subdir(), "new")
             queue = os.path.join(self.data, "queue")
             self.assertEqual(sorted(f for f in os.listdir(queue) if f != "tmp"), [qid + ".eml", qid + ".json"])
             eml = read(os.path.join(queue, qid + ".eml"))
