@@ -1,5 +1,6 @@
-// mailsrv: one mail provider of the mail world (SPEC.md "The programs", "SMTP"): the SMTP server
-// with durable Maildir delivery and the relay queue's intake. POP3 and relay come in later issues.
+// mailsrv: one mail provider of the mail world (SPEC.md "The programs", "SMTP", "POP3"): the SMTP
+// server with durable Maildir delivery and the relay queue's intake, and the POP3 server over the same
+// Maildirs, in one process and event loop. The relay runner comes in a later issue.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -109,13 +110,17 @@ int main(int argc, char** argv) {
   asio::io_context io(1);
   auto smtp = mailsrv::listen_smtp(io, svc);
   if (!smtp) die(smtp.error().detail);
+  auto pop3 = mailsrv::listen_pop3(io, svc);
+  if (!pop3) die(pop3.error().detail);
 
   net::Stopper stopper(io);
   stopper.add([&] { (*smtp)->stop(); }, [&] { return (*smtp)->active() == 0; });
+  stopper.add([&] { (*pop3)->stop(); }, [&] { return (*pop3)->active() == 0; });
   stopper.arm();
   log::info("", "started", {{"name", svc.settings.name}, {"data", data.string()},
                             {"accounts", svc.settings.accounts.size()}, {"domains", svc.settings.domains.size()}});
   (*smtp)->start();
+  (*pop3)->start();
   io.run();
   auto st = svc.committer->stats();
   log::info("store", "commit_stats", {{"jobs", st.jobs}, {"batches", st.batches}, {"largest_batch", st.largest_batch}});

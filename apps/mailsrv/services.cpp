@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "util/auth.hpp"
 #include "util/text.hpp"
 
 namespace mailsrv {
@@ -22,8 +23,28 @@ std::string key_of(std::string_view address) {
 Accounts::Accounts(const std::vector<config::Account>& accounts) {
   for (const auto& a : accounts) {
     by_key_.emplace(key_of(a.address), a.address);
-    domains_.emplace(util::to_lower(a.address.substr(a.address.rfind('@') + 1)), true);
+    passwords_.emplace(a.address, a.password);
+    auto at = a.address.rfind('@');
+    by_local_[a.address.substr(0, at)].push_back(a.address);
+    domains_.emplace(util::to_lower(a.address.substr(at + 1)), true);
   }
+}
+
+std::optional<std::string> Accounts::resolve_user(std::string_view user) const {
+  if (user.find('@') != std::string_view::npos) return account(user);
+  auto it = by_local_.find(std::string(user));
+  if (it == by_local_.end() || it->second.size() != 1) return std::nullopt;
+  return it->second.front();
+}
+
+std::optional<std::string> Accounts::check_login(std::string_view user, std::string_view password) const {
+  auto account = resolve_user(user);
+  // An unknown user costs the same comparison, so the time does not tell which accounts exist.
+  static const std::string kNobody = "\x01no such account\x01";
+  const std::string& stored = account ? passwords_.at(*account) : kNobody;
+  bool ok = util::constant_time_equals(stored, password);
+  if (!account || !ok) return std::nullopt;
+  return account;
 }
 
 bool Accounts::is_local(std::string_view domain) const { return domains_.contains(util::to_lower(domain)); }

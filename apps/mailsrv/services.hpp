@@ -11,6 +11,8 @@
 #include "smtp/server_session.hpp"
 #include "store/committer.hpp"
 #include "store/layout.hpp"
+#include "store/maildrop.hpp"
+#include "util/auth.hpp"
 
 namespace asio {
 class io_context;
@@ -25,10 +27,17 @@ class Accounts final : public mail::smtp::Directory {
   bool is_local(std::string_view domain) const override;
   std::optional<std::string> account(std::string_view address) const override;
   std::vector<std::string> addresses() const;
+  /// The account a login names: the full address (domain in any case), or a bare local part that
+  /// exactly one account has.
+  std::optional<std::string> resolve_user(std::string_view user) const;
+  /// The account when `password` is right (compared in constant time), else nullopt.
+  std::optional<std::string> check_login(std::string_view user, std::string_view password) const;
 
  private:
-  std::unordered_map<std::string, std::string> by_key_;  // local@lowercased-domain -> as configured
-  std::unordered_map<std::string, bool> domains_;        // lowercased
+  std::unordered_map<std::string, std::string> by_key_;     // local@lowercased-domain -> as configured
+  std::unordered_map<std::string, std::string> passwords_;  // as configured -> password
+  std::unordered_map<std::string, std::vector<std::string>> by_local_;  // local part -> accounts
+  std::unordered_map<std::string, bool> domains_;           // lowercased
 };
 
 struct Services {
@@ -39,6 +48,8 @@ struct Services {
   std::string host;  // for Maildir unique names
   bool verbose = false;
   std::atomic<std::uint64_t> counter{0};
+  mail::store::MaildropLocks maildrop_locks;  // event-loop thread only
+  mail::util::FailureThrottle login_failures;   // event-loop thread only
 
   /// A new queue id ("19aa0b0c1d2e-1f") and Maildir unique name.
   std::string next_id();
@@ -47,5 +58,7 @@ struct Services {
 
 /// The SMTP listener: sessions of RFC 5321 over TCP, storing through the committer.
 mail::Result<std::unique_ptr<mail::net::TcpServer>> listen_smtp(asio::io_context& io, Services& svc);
+/// The POP3 listener: sessions of RFC 1939 over the same Maildirs.
+mail::Result<std::unique_ptr<mail::net::TcpServer>> listen_pop3(asio::io_context& io, Services& svc);
 
 }  // namespace mailsrv

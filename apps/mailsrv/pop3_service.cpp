@@ -1,0 +1,171 @@
+// The POP3 session driver: moves bytes between the socket, the pure pop3::ServerSession and the
+// maildrop. Password checks, the failed-login delay, the maildrop lock and message streaming live here;
+// every reply is the core's.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "pop3/server_session.hpp"
+#include "services.hpp"
+#include "util/dot_stuffer.hpp"
+#include "util/text.hpp"
+
+namespace mailsrv {
+
+using namespace mail;
+
+namespace {
+
+constexpr std::size_t kChunk = 64 * 1024;
+
+struct Pop3Session {
+  net::Conn& conn;
+  Services& svc;
+  pop3::ServerSession core;
+  std::string out;
+  std::string account;
+  store::MaildropLocks::Guard lock;
+
+  std::string peer_ip() const { return conn.peer().substr(0, conn.peer().rfind(':')); }
+
+  asio::awaitable<bool> flush() {
+    if (out.empty()) co_return true;
+    bool ok = co_await conn.write(out);
+    out.clear();
+    co_return ok;
+  }
+
+  // PASS or AUTH PLAIN: check, slow down a failure, lock, list.
+  asio::awaitable<void> login() {
+    auto found = svc.accounts->check_login(core.login_user(), core.login_password());
+    if (!found) {
+      auto delay = svc.login_failures.fail(peer_ip(), util::to_lower(core.login_user()),
+                                           util::FailureThrottle::Clock::now());
+      conn.log().info("login", {{"user", core.login_user()}, {"result", "bad"}, {"delay_ms", delay.count()}});
+      asio::steady_timer t(co_await asio::this_coro::executor, delay);  // only this session waits
+      co_await t.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+      out += core.on_login(pop3::LoginResult::bad_credentials).out;
+      co_return;
+    }
+    auto guard = svc.maildrop_locks.try_lock(*found);
+    if (!guard) {
+      conn.log().info("login", {{"user", *found}, {"result", "in_use"}});
+      out += core.on_login(pop3::LoginResult::in_use).out;
+      co_return;
+    }
+    auto listing = store::open_maildrop(svc.layout->maildir(*found));
+    if (!listing) {
+      conn.log().error("maildrop_failed", {{"user", *found}, {"why", listing.error().detail}});
+      out += core.on_login(pop3::LoginResult::failed).out;
+      co_return;
+    }
+    account = *found;
+    lock = std::move(guard);
+    auto messages = listing->size();
+    out += core.on_login(pop3::LoginResult::ok, std::move(*listing)).out;
+    conn.log().info("login", {{"user", account}, {"result", "ok"}, {"messages", messages}});
+  }
+
+  // RETR/TOP: the +OK line, then the file with CRLF line ends and dot-stuffing, then ".".
+  asio::awaitable<bool> send(const std::string& ok_line) {
+    auto path = svc.layout->maildir(account) / "cur" / std::string(core.listing().name(core.send_index()));
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      out += "-ERR [SYS/TEMP] message no longer available\r\n";  // removed behind our back
+      co_return true;
+    }
+    out += ok_line;
+    util::DotStuffer stuffer(core.send_body_lines());
+    std::string chunk(kChunk, '\0');
+    bool ok = true;
+    while (ok && !stuffer.done()) {
+      ssize_t n = ::read(fd, chunk.data(), chunk.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      stuffer.feed(std::string_view(chunk.data(), static_cast<std::size_t>(n)), out);
+      if (out.size() >= kChunk) ok = co_await flush();
+    }
+    ::close(fd);
+    stuffer.finish(out);
+    co_return ok;
+  }
+
+  void update() {
+    std::vector<std::string> names;
+    for (auto i : core.deleted()) names.emplace_back(core.listing().name(i));
+    bool ok = true;
+    if (!names.empty()) {
+      auto r = store::remove_messages(svc.layout->maildir(account), names);
+      if (!r) conn.log().error("remove_failed", {{"user", account}, {"why", r.error().detail}});
+      ok = r.has_value();
+    }
+    conn.log().info("logout", {{"user", account}, {"deleted", names.size()}});
+    out += core.on_updated(ok).out;
+  }
+
+  void log_command(std::string_view line) {
+    std::string shown(line);
+    auto verb = line.substr(0, line.find(' '));
+    if (core.expects_secret()) shown = "***";  // a SASL response
+    else if (util::iequals(verb, "PASS") || util::iequals(verb, "AUTH")) shown = std::string(verb) + " ***";
+    conn.log().debug("command", {{"line", shown}});
+  }
+
+  asio::awaitable<void> run() {
+    out = core.greeting();
+    if (!co_await flush()) co_return;
+    while (true) {
+      auto line = co_await conn.read_line();
+      if (line.status == net::ReadStatus::eof || line.status == net::ReadStatus::error) break;  // nothing removed
+      if (line.status == net::ReadStatus::timeout || line.status == net::ReadStatus::shutdown) {
+        out += (line.status == net::ReadStatus::timeout ? core.on_timeout() : core.on_shutdown()).out;
+        co_await flush();
+        break;
+      }
+      if (svc.verbose) log_command(line.text);
+      auto step = core.on_line(line.text, line.status == net::ReadStatus::too_long);
+      bool ok = true;
+      switch (step.effect) {
+        case pop3::Effect::none: out += step.out; break;
+        case pop3::Effect::login: co_await login(); break;
+        case pop3::Effect::send: ok = co_await send(step.out); break;
+        case pop3::Effect::update: update(); [[fallthrough]];
+        case pop3::Effect::close:
+          out += step.out;
+          co_await flush();
+          co_return;
+      }
+      if (!ok) break;
+      if (!conn.has_buffered() || out.size() >= kChunk)
+        if (!co_await flush()) break;
+    }
+  }
+};
+
+asio::awaitable<void> serve(net::Conn& conn, Services& svc) {
+  Pop3Session s{conn, svc, pop3::ServerSession({svc.settings.name, svc.settings.tls.allow_plaintext_auth, 20}), {}, {}, {}};
+  co_await s.run();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<net::TcpServer>> listen_pop3(asio::io_context& io, Services& svc) {
+  net::ServerOptions o;
+  o.svc = "pop3";
+  o.proto = "pop3";
+  o.conn.max_line = 512;  // RFC 2449 4: 255 octets per command; 512 leaves room for AUTH responses
+  o.conn.idle = svc.settings.limits.pop3_idle;
+  o.max_sessions = svc.settings.limits.sessions;
+  o.busy_reply = "-ERR [SYS/TEMP] " + svc.settings.name + " too many sessions, try again later\r\n";
+  return net::TcpServer::listen(io, svc.settings.listen, svc.settings.ports.pop, o,
+                                [&svc](net::Conn& c) { return serve(c, svc); });
+}
+
+}  // namespace mailsrv

@@ -1,0 +1,106 @@
+// The POP3 server as a pure state machine (RFC 1939, RFC 2449 CAPA and response codes, RFC 5034
+// AUTH PLAIN): command lines in, reply text and one effect out. The driver checks passwords, locks and
+// lists the maildrop, streams messages and removes them; the core decides every reply.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pop3/listing.hpp"
+
+namespace mail::pop3 {
+
+enum class Phase { authorization, transaction, update, closed };
+
+enum class Effect {
+  none,
+  login,   // check login_user()/login_password(), lock and list the maildrop, then call on_login()
+  send,    // write `out`, then the message send_index() (TOP: send_body_lines()) dot-stuffed, then "."
+  update,  // remove the messages marked deleted, then call on_updated()
+  close,   // close the connection after writing `out`
+};
+
+struct Step {
+  std::string out;  // reply text, CRLF line ends
+  Effect effect = Effect::none;
+};
+
+enum class LoginResult { ok, bad_credentials, in_use, failed };
+
+struct Options {
+  std::string server_name;
+  bool sasl_plain = false;  // offer AUTH PLAIN (under TLS, or allow_plaintext_auth)
+  int max_errors = 20;
+};
+
+class ServerSession {
+ public:
+  explicit ServerSession(Options options) : opts_(std::move(options)) {}
+
+  std::string greeting() const;
+  Step on_line(std::string_view line, bool too_long = false);
+  /// After Effect::login. `listing` is the maildrop when the result is ok.
+  Step on_login(LoginResult result, Listing listing = {});
+  /// After Effect::update: the marked messages are gone (or some could not be removed).
+  Step on_updated(bool ok);
+  Step on_timeout();
+  Step on_shutdown();
+
+  const std::string& login_user() const noexcept { return user_; }
+  const std::string& login_password() const noexcept { return password_; }
+  std::size_t send_index() const noexcept { return send_index_; }
+  std::optional<std::uint64_t> send_body_lines() const noexcept { return send_lines_; }
+  /// 0-based indexes of the messages marked deleted.
+  std::vector<std::size_t> deleted() const;
+  const Listing& listing() const noexcept { return listing_; }
+  Phase phase() const noexcept { return phase_; }
+  /// The next line is a SASL response (a secret: never log it).
+  bool expects_secret() const noexcept { return awaiting_sasl_; }
+  /// Visible (not deleted) messages and their octets.
+  std::size_t count() const noexcept { return visible_; }
+  std::uint64_t octets() const noexcept { return visible_octets_; }
+
+ private:
+  using Handler = Step (ServerSession::*)(std::string_view arg);
+  struct Entry;
+  static const Entry* find(std::string_view verb);
+
+  Step on_user(std::string_view arg);
+  Step on_pass(std::string_view arg);
+  Step on_auth(std::string_view arg);
+  Step on_capa(std::string_view arg);
+  Step on_quit(std::string_view arg);
+  Step on_stat(std::string_view arg);
+  Step on_list(std::string_view arg);
+  Step on_uidl(std::string_view arg);
+  Step on_retr(std::string_view arg);
+  Step on_top(std::string_view arg);
+  Step on_dele(std::string_view arg);
+  Step on_noop(std::string_view arg);
+  Step on_rset(std::string_view arg);
+  Step on_stls(std::string_view arg);
+  Step sasl_response(std::string_view line);
+
+  Step error(std::string text);
+  /// The visible message for a 1-based number argument, or an -ERR in `bad`.
+  std::optional<std::size_t> message(std::string_view arg, Step& bad);
+  void clear_credentials();
+
+  Options opts_;
+  Phase phase_ = Phase::authorization;
+  bool awaiting_sasl_ = false;
+  std::string user_;
+  std::string password_;
+  Listing listing_;
+  std::vector<bool> deleted_;
+  std::size_t visible_ = 0;
+  std::uint64_t visible_octets_ = 0;
+  std::size_t send_index_ = 0;
+  std::optional<std::uint64_t> send_lines_;
+  int errors_ = 0;
+};
+
+}  // namespace mail::pop3

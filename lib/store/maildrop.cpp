@@ -1,0 +1,142 @@
+#include "store/maildrop.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <tuple>
+
+#include "store/layout.hpp"
+#include "util/text.hpp"
+
+namespace mail::store {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> list_dir(const fs::path& dir, Result<void>& error) {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    if (errno != ENOENT) error = fail(Errc::io, "cannot list " + dir.string() + ": " + std::strerror(errno));
+    return names;
+  }
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;  // ".", ".." and hidden files are not messages
+    if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN) continue;
+    names.emplace_back(e->d_name);
+  }
+  ::closedir(d);
+  return names;
+}
+
+// Delivery order: the Maildir unique name starts "SECONDS.M<usec>..." (ours and Dovecot's).
+std::tuple<std::uint64_t, std::uint64_t, std::string_view> order_key(std::string_view name) {
+  auto dot = name.find('.');
+  auto secs = util::parse_uint(name.substr(0, dot), UINT64_MAX).value_or(UINT64_MAX);
+  std::uint64_t usec = 0;
+  if (dot != std::string_view::npos && dot + 1 < name.size() && name[dot + 1] == 'M') {
+    auto rest = name.substr(dot + 2);
+    auto end = rest.find_first_not_of("0123456789");
+    usec = util::parse_uint(rest.substr(0, end), UINT64_MAX).value_or(0);
+  }
+  return {secs, usec, name};
+}
+
+// Octets with CRLF line ends, for a file whose name does not carry ,W=.
+Result<std::uint64_t> count_octets(const fs::path& file) {
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(Errc::io, "cannot open " + file.string() + ": " + std::strerror(errno));
+  char buf[65536];
+  std::uint64_t size = 0, lf = 0;
+  char prev = 0;
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    for (ssize_t i = 0; i < n; ++i) {
+      if (buf[i] == '\n' && prev != '\r') ++lf;  // a bare LF becomes CRLF on the wire
+      prev = buf[i];
+    }
+    size += static_cast<std::uint64_t>(n);
+  }
+  ::close(fd);
+  return size + lf + (size > 0 && prev != '\n' ? 2 : 0);
+}
+
+}  // namespace
+
+std::size_t uid_length(std::string_view name) {
+  auto end = name.find_first_of(",:");
+  return std::min<std::size_t>(end == std::string_view::npos ? name.size() : end, 70);
+}
+
+Result<pop3::Listing> open_maildrop(const fs::path& maildir) {
+  Result<void> err;
+  const fs::path cur = maildir / "cur";
+  for (const auto& n : list_dir(maildir / "new", err)) {
+    // RFC-less but universal: a message a client has seen lives in cur/ with an info suffix.
+    auto to = cur / (n.find(':') == std::string::npos ? n + ":2," : n);
+    if (::rename((maildir / "new" / n).c_str(), to.c_str()) != 0 && errno != ENOENT)
+      return fail(Errc::io, "cannot move " + n + " to cur/: " + std::strerror(errno));
+  }
+  if (!err) return err.error();
+  auto names = list_dir(cur, err);
+  if (!err) return err.error();
+  std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) { return order_key(a) < order_key(b); });
+  pop3::Listing listing;
+  std::size_t bytes = 0;
+  for (const auto& n : names) bytes += n.size();
+  listing.reserve(names.size(), bytes);
+  for (const auto& n : names) {
+    std::uint64_t octets;
+    if (auto sizes = maildir::parse_sizes(n)) {
+      octets = sizes->wsize;
+    } else {
+      auto counted = count_octets(cur / n);
+      if (!counted) continue;  // gone meanwhile (another client): not part of this session
+      octets = *counted;
+    }
+    listing.add(n, uid_length(n), octets);
+  }
+  return listing;
+}
+
+Result<void> remove_messages(const fs::path& maildir, const std::vector<std::string>& names) {
+  const fs::path cur = maildir / "cur";
+  std::string failed;
+  for (const auto& n : names)
+    if (::unlink((cur / n).c_str()) != 0 && errno != ENOENT) failed += (failed.empty() ? "" : ", ") + n;
+  int fd = ::open(cur.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  if (!failed.empty()) return fail(Errc::io, "could not remove " + failed);
+  return {};
+}
+
+MaildropLocks::Guard& MaildropLocks::Guard::operator=(Guard&& o) noexcept {
+  if (this != &o) {
+    release();
+    owner_ = std::exchange(o.owner_, nullptr);
+    key_ = std::move(o.key_);
+  }
+  return *this;
+}
+
+void MaildropLocks::Guard::release() {
+  if (owner_ != nullptr) owner_->held_.erase(key_);
+  owner_ = nullptr;
+}
+
+MaildropLocks::Guard MaildropLocks::try_lock(const std::string& account) {
+  if (!held_.insert(account).second) return {};
+  return Guard(this, account);
+}
+
+}  // namespace mail::store

@@ -1,0 +1,54 @@
+// A Maildir as a POP3 maildrop: opening moves new messages to cur/ the Maildir way (":2,"), so
+// Dovecot and mutt agree they were seen by a client, and lists cur/ in delivery order with the octet
+// counts from the ,W= in the names (files are read only when a name lacks it). Removing unlinks and
+// fsyncs the folder. The in-process lock table makes the maildrop one session's at a time.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "pop3/listing.hpp"
+#include "util/result.hpp"
+
+namespace mail::store {
+
+/// Opens the maildrop at `maildir` (its new/ and cur/).
+Result<pop3::Listing> open_maildrop(const std::filesystem::path& maildir);
+
+/// Removes the messages named (file names in cur/) and fsyncs cur/. An error names what stayed.
+Result<void> remove_messages(const std::filesystem::path& maildir, const std::vector<std::string>& names);
+
+/// The POP3 unique id of a Maildir file name: the name up to its first ',' or ':' (at most 70 octets).
+std::size_t uid_length(std::string_view name);
+
+/// Which maildrops are in use. Held by one thread (the event loop); a Guard releases on every exit path,
+/// and the table dies with the process (so kill -9 leaves no stale lock).
+class MaildropLocks {
+ public:
+  class Guard {
+   public:
+    Guard() = default;
+    Guard(MaildropLocks* owner, std::string key) : owner_(owner), key_(std::move(key)) {}
+    Guard(Guard&& o) noexcept : owner_(std::exchange(o.owner_, nullptr)), key_(std::move(o.key_)) {}
+    Guard& operator=(Guard&& o) noexcept;
+    ~Guard() { release(); }
+    explicit operator bool() const noexcept { return owner_ != nullptr; }
+    void release();
+
+   private:
+    MaildropLocks* owner_ = nullptr;
+    std::string key_;
+  };
+
+  /// An empty Guard when `account` is already locked.
+  Guard try_lock(const std::string& account);
+  bool locked(const std::string& account) const { return held_.contains(account); }
+
+ private:
+  std::unordered_set<std::string> held_;
+};
+
+}  // namespace mail::store

@@ -1,0 +1,128 @@
+#include "util/auth.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace mail::util {
+
+namespace {
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int value_of(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+}  // namespace
+
+std::string base64_encode(std::string_view in) {
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    auto v = static_cast<unsigned char>(in[i]) << 16 | static_cast<unsigned char>(in[i + 1]) << 8 |
+             static_cast<unsigned char>(in[i + 2]);
+    out += kAlphabet[v >> 18 & 63];
+    out += kAlphabet[v >> 12 & 63];
+    out += kAlphabet[v >> 6 & 63];
+    out += kAlphabet[v & 63];
+  }
+  if (i + 1 == in.size()) {
+    auto v = static_cast<unsigned char>(in[i]) << 16;
+    out += kAlphabet[v >> 18 & 63];
+    out += kAlphabet[v >> 12 & 63];
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    auto v = static_cast<unsigned char>(in[i]) << 16 | static_cast<unsigned char>(in[i + 1]) << 8;
+    out += kAlphabet[v >> 18 & 63];
+    out += kAlphabet[v >> 12 & 63];
+    out += kAlphabet[v >> 6 & 63];
+    out += '=';
+  }
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view in) {
+  if (in.size() % 4 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(in.size() / 4 * 3);
+  for (size_t i = 0; i < in.size(); i += 4) {
+    int v[4];
+    int pad = 0;
+    for (int k = 0; k < 4; ++k) {
+      char c = in[i + k];
+      if (c == '=' && i + 4 == in.size() && k >= 2) {
+        v[k] = 0;
+        ++pad;
+        continue;
+      }
+      if (pad > 0) return std::nullopt;  // data after padding
+      v[k] = value_of(c);
+      if (v[k] < 0) return std::nullopt;
+    }
+    unsigned triple = static_cast<unsigned>(v[0] << 18 | v[1] << 12 | v[2] << 6 | v[3]);
+    out += static_cast<char>(triple >> 16 & 0xFF);
+    if (pad < 2) out += static_cast<char>(triple >> 8 & 0xFF);
+    if (pad < 1) out += static_cast<char>(triple & 0xFF);
+  }
+  return out;
+}
+
+std::optional<PlainCredentials> parse_sasl_plain(std::string_view m) {
+  auto first = m.find('\0');
+  if (first == std::string_view::npos) return std::nullopt;
+  auto second = m.find('\0', first + 1);
+  if (second == std::string_view::npos || m.find('\0', second + 1) != std::string_view::npos) return std::nullopt;
+  PlainCredentials c{std::string(m.substr(0, first)), std::string(m.substr(first + 1, second - first - 1)),
+                     std::string(m.substr(second + 1))};
+  if (c.user.empty()) return std::nullopt;
+  return c;
+}
+
+bool constant_time_equals(std::string_view a, std::string_view b) noexcept {
+  // Loop over the longer one: the time depends on the lengths only.
+  std::size_t n = std::max(a.size(), b.size());
+  unsigned diff = a.size() == b.size() ? 0u : 1u;
+  for (std::size_t i = 0; i < n; ++i) {
+    unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned>(x ^ y);
+  }
+  return diff == 0;
+}
+
+double FailureThrottle::decayed(const Entry& e, Clock::time_point now) {
+  // Linear decay: the whole score is gone kWindow after the last failure.
+  double age = std::chrono::duration<double>(now - e.last).count();
+  double keep = 1.0 - age / std::chrono::duration<double>(kWindow).count();
+  return keep <= 0 ? 0 : e.score * keep;
+}
+
+int FailureThrottle::failures(std::string_view peer, std::string_view user, Clock::time_point now) const {
+  auto it = entries_.find(std::string(peer) + '\0' + std::string(user));
+  if (it == entries_.end()) return 0;
+  return static_cast<int>(std::ceil(decayed(it->second, now) - 1e-9));
+}
+
+std::chrono::milliseconds FailureThrottle::fail(std::string_view peer, std::string_view user, Clock::time_point now) {
+  std::string key = std::string(peer) + '\0' + std::string(user);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) {
+    if (entries_.size() >= capacity_) {
+      std::erase_if(entries_, [&](const auto& kv) { return decayed(kv.second, now) <= 0; });
+      if (entries_.size() >= capacity_) entries_.erase(entries_.begin());  // still full: forget one
+    }
+    it = entries_.emplace(std::move(key), Entry{}).first;
+  }
+  Entry& e = it->second;
+  e.score = decayed(e, now) + 1;
+  e.last = now;
+  int n = static_cast<int>(std::ceil(e.score - 1e-9));
+  auto delay = std::chrono::milliseconds(250) * (1 << std::min(n - 1, 4));
+  return std::min(delay, std::chrono::duration_cast<std::chrono::milliseconds>(kMaxDelay));
+}
+
+}  // namespace mail::util

@@ -1,0 +1,57 @@
+#include "util/dot_stuffer.hpp"
+
+namespace mail::util {
+
+void DotStuffer::feed(std::string_view in, std::string& out) {
+  if (done_) return;
+  if (body_limit_ && *body_limit_ == 0 && in_body_) {
+    done_ = true;
+    return;
+  }
+  out.reserve(out.size() + in.size() + in.size() / 32 + 4);
+  for (char c : in) {
+    if (c == '\n') {
+      out += "\r\n";  // a pending CR is the CR of this CRLF
+      pending_cr_ = false;
+      at_line_start_ = true;
+      if (in_body_) {
+        ++body_count_;
+      } else if (line_empty_) {
+        in_body_ = true;  // the blank line that ends the header
+      }
+      line_empty_ = true;
+      if (body_limit_ && in_body_ && body_count_ >= *body_limit_) {
+        done_ = true;
+        return;
+      }
+      continue;
+    }
+    if (pending_cr_) {
+      out += '\r';  // a bare CR: kept as a byte
+      pending_cr_ = false;
+      line_empty_ = false;
+    }
+    if (at_line_start_) {
+      if (c == '.') out += '.';
+      at_line_start_ = false;
+    }
+    if (c == '\r') {
+      pending_cr_ = true;  // CRLF or a bare CR: the next byte tells
+      continue;
+    }
+    line_empty_ = false;
+    out += c;
+  }
+}
+
+void DotStuffer::finish(std::string& out) {
+  if (pending_cr_) {
+    out += '\r';
+    pending_cr_ = false;
+    at_line_start_ = false;
+  }
+  if (!at_line_start_ && !done_) out += "\r\n";
+  out += ".\r\n";
+}
+
+}  // namespace mail::util
