@@ -1,0 +1,82 @@
+#include "store/maildrop.hpp"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace mail;
+using namespace mail::store;
+namespace fs = std::filesystem;
+
+namespace {
+struct TempMaildir {
+  fs::path path;
+  TempMaildir() {
+    std::string tmpl = (fs::temp_directory_path() / "mw-drop-XXXXXX").string();
+    path = mkdtemp(tmpl.data());
+    for (const char* d : {"tmp", "new", "cur"}) fs::create_directories(path / d);
+  }
+  ~TempMaildir() { fs::remove_all(path); }
+  void put(const std::string& sub, const std::string& name, const std::string& body) {
+    std::ofstream(path / sub / name, std::ios::binary) << body;
+  }
+};
+}  // namespace
+
+TEST_CASE("opening moves new/ to cur/ with :2, and lists in delivery order with the named sizes") {
+  TempMaildir m;
+  m.put("new", "1795316800.M5P9Q2.vm,S=5,W=6", "abcd\n");
+  m.put("new", "1795316799.M900P9Q1.vm,S=5,W=6", "efgh\n");
+  m.put("cur", "1795316700.M1P9Q0.vm,S=5,W=6:2,S", "old!\n");
+  m.put("cur", ".hidden", "not a message");
+  auto l = open_maildrop(m.path);
+  REQUIRE(l);
+  REQUIRE(l->size() == 3);
+  CHECK(l->name(0) == "1795316700.M1P9Q0.vm,S=5,W=6:2,S");
+  CHECK(l->name(1) == "1795316799.M900P9Q1.vm,S=5,W=6:2,");
+  CHECK(l->name(2) == "1795316800.M5P9Q2.vm,S=5,W=6:2,");
+  CHECK(l->uid(2) == "1795316800.M5P9Q2.vm");
+  CHECK(l->octets(1) == 6);
+  CHECK(fs::is_empty(m.path / "new"));
+  CHECK(fs::exists(m.path / "cur" / "1795316800.M5P9Q2.vm,S=5,W=6:2,"));
+  // A second opening sees the same numbers and ids: UIDs are stable.
+  auto again = open_maildrop(m.path);
+  REQUIRE(again);
+  CHECK(again->uid(2) == l->uid(2));
+}
+
+TEST_CASE("a file without ,W= (delivered by someone else) is counted as it will be sent") {
+  TempMaildir m;
+  m.put("cur", "1795316801.foreign:2,", "a\nb\r\nno final newline");  // 2 + 3 + 16, +1 CR, +2 final CRLF
+  auto l = open_maildrop(m.path);
+  REQUIRE(l);
+  REQUIRE(l->size() == 1);
+  CHECK(l->octets(0) == 2 + 1 + 3 + 16 + 2);
+  CHECK(l->uid(0) == "1795316801.foreign");
+}
+
+TEST_CASE("removing unlinks the named messages and reports what stayed") {
+  TempMaildir m;
+  m.put("cur", "a:2,", "x\n");
+  m.put("cur", "b:2,", "y\n");
+  CHECK(remove_messages(m.path, {"a:2,", "gone-already:2,"}));
+  CHECK_FALSE(fs::exists(m.path / "cur" / "a:2,"));
+  CHECK(fs::exists(m.path / "cur" / "b:2,"));
+}
+
+TEST_CASE("the lock table: one session per maildrop, released by the guard") {
+  MaildropLocks locks;
+  auto a = locks.try_lock("usr@gmail.com");
+  CHECK(a);
+  CHECK_FALSE(locks.try_lock("usr@gmail.com"));
+  CHECK(locks.try_lock("other@gmail.com"));  // released at once: a temporary guard
+  CHECK_FALSE(locks.locked("other@gmail.com"));
+  {
+    auto moved = std::move(a);
+    CHECK(locks.locked("usr@gmail.com"));
+  }
+  CHECK_FALSE(locks.locked("usr@gmail.com"));
+  CHECK(uid_length("1795316797.M1P1Q1.vm,S=1,W=2:2,") == 20);
+  CHECK(uid_length(std::string(100, 'x')) == 70);
+}
