@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
+#include <memory>
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
@@ -83,13 +85,13 @@ struct Pop3Session {
     }
     out += ok_line;
     util::DotStuffer stuffer(core.send_body_lines());
-    std::string chunk(kChunk, '\0');
+    thread_local std::unique_ptr<std::array<char, kChunk>> chunk = std::make_unique<std::array<char, kChunk>>();
     bool ok = true;
     while (ok && !stuffer.done()) {
-      ssize_t n = ::read(fd, chunk.data(), chunk.size());
+      ssize_t n = ::read(fd, chunk->data(), chunk->size());
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
-      stuffer.feed(std::string_view(chunk.data(), static_cast<std::size_t>(n)), out);
+      stuffer.feed(std::string_view(chunk->data(), static_cast<std::size_t>(n)), out);
       if (out.size() >= kChunk) ok = co_await flush();
     }
     ::close(fd);

@@ -9,7 +9,20 @@ void DotStuffer::feed(std::string_view in, std::string& out) {
     return;
   }
   out.reserve(out.size() + in.size() + in.size() / 32 + 4);
-  for (char c : in) {
+  std::size_t i = 0;
+  while (i < in.size()) {
+    // Ordinary bytes up to the next CR or LF go out in one piece.
+    if (!pending_cr_ && !at_line_start_) {
+      auto stop = in.find_first_of("\r\n", i);
+      if (stop == std::string_view::npos) stop = in.size();
+      if (stop > i) {
+        out.append(in.data() + i, stop - i);
+        line_empty_ = false;
+        i = stop;
+        continue;
+      }
+    }
+    char c = in[i++];
     if (c == '\n') {
       out += "\r\n";  // a pending CR is the CR of this CRLF
       pending_cr_ = false;

@@ -1,6 +1,8 @@
 """scripts/run-world, the README's run command without its install and build steps: starts every
 program of the world with prefixed logs and stops them all on Ctrl-C (SIGINT to the process group)."""
 import os
+import queue
+import threading
 import signal
 import subprocess
 import time
@@ -23,23 +25,36 @@ class RunWorldTest(unittest.TestCase):
             port = w.free_port(udp=True)
             servers = {"a.example": (w.free_port(), w.free_port()), "b.example": (w.free_port(), w.free_port())}
             p = self.start(w, port, servers)
-            lines = []
+            self.addCleanup(lambda: p.poll() is None and os.killpg(p.pid, signal.SIGKILL))
+            lines, got = [], queue.Queue()
+            reader = threading.Thread(target=lambda: [got.put(l) for l in iter(p.stdout.readline, "")] + [got.put(None)],
+                                      daemon=True)
+            reader.start()
             deadline = time.monotonic() + 20
-            while sum("event=listening" in l for l in lines) < 4 and time.monotonic() < deadline:
-                line = p.stdout.readline()
-                if not line:
+            # fdns: UDP and TCP; each mailsrv: SMTP and POP3
+            while sum("event=listening" in l for l in lines) < 6 and time.monotonic() < deadline:
+                try:
+                    line = got.get(timeout=max(0.01, deadline - time.monotonic()))
+                except queue.Empty:
+                    break  # the asserts below say what is missing
+                if line is None:
                     break
                 lines.append(line)
             self.assertEqual(sum(l.startswith("[fdns] ") and "event=listening" in l for l in lines), 2, "".join(lines))
             for name, (smtp, _) in servers.items():  # one mailsrv per [server] entry, its state under [paths] var
-                self.assertTrue(any(l.startswith(f"[{name}] ") and f"proto=smtp addr=127.0.0.1:{smtp}" in l
-                                    for l in lines), "".join(lines))
+                for proto, port_ in (("smtp", smtp), ("pop3", servers[name][1])):
+                    self.assertTrue(any(l.startswith(f"[{name}] ") and f"proto={proto} addr=127.0.0.1:{port_}" in l
+                                        for l in lines), "".join(lines))
                 self.assertTrue(os.path.isdir(w.path(f"var/{name}/mail/usr@{name}/new")))
             out = subprocess.run(["dig", "@127.0.0.1", "-p", str(port), "+short", "gmail.com", "MX"],
                                  capture_output=True, text=True, timeout=10).stdout
             self.assertEqual(out.strip(), "10 mx.gmail.com.")
             os.killpg(p.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
-            rest, _ = p.communicate(timeout=5)
+            p.wait(timeout=5)
+            reader.join(5)
+            rest = ""
+            while not got.empty():
+                rest += got.get() or ""
             self.assertEqual(p.returncode, 0, rest)
             self.assertIn("[fdns] ", rest)
             self.assertEqual(rest.count("event=stopped clean=yes"), 3, rest)

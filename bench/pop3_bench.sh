@@ -1,0 +1,79 @@
+#!/bin/bash
+# mailsrv's POP3 against Dovecot (default and tuned process settings) over the same maildrops.
+#   bench/pop3_bench.sh [REPS=3] [BUILD=build]
+# (a) one poplib client RETRs the 1,000 x 2 KB messages of popbig 10 times in one session: msgs/s, MB/s,
+#     server CPU per RETR; the same with RETRs pipelined 100 at a time (poplib is the limit above); (b) 20 client processes, one account each, looping USER/PASS/STAT/QUIT for 15 s:
+#     sessions/s and server CPU per session; (c) 500 logged-in idle sessions: memory per session.
+# Loopback only; every server is stopped by its PID. Needs root (Dovecot drops to the mbench user).
+set -u
+cd "$(dirname "$0")/.."
+REPS=${1:-3} BUILD=${2:-build}
+scripts/setup-deps >/dev/null
+command -v dovecot >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends dovecot-pop3d >/dev/null
+[ -x "$BUILD/apps/mailsrv" ] || scripts/build "$BUILD"
+id mbench >/dev/null 2>&1 || useradd -m -d /home/mbench -s /usr/sbin/nologin mbench
+
+RUN=$(mktemp -d /tmp/mw-bench-pop3.XXXX)
+chmod 755 "$RUN"
+SPID="" DPID=""
+cleanup() { for p in $SPID $DPID; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$RUN"; }
+trap cleanup EXIT
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+results=()
+note() { echo "$1"; results+=("$1"); }
+
+SPORT=$(free_port) PPORT=$(free_port) DPORT=$(free_port)
+python3 bench/pop3_setup.py "$RUN" "$(id -u mbench)" "$(id -g mbench)" "$SPORT" "$PPORT" >/dev/null || exit 1
+
+measure() {  # NAME PORT PID
+  python3 bench/pop3_load.py retr "$1" "$2" popbig 1 "$3" >/dev/null  # warm-up (first login, indexes)
+  for _ in $(seq "$REPS"); do
+    note "$(nice -n -10 python3 bench/pop3_load.py retr "$1" "$2" popbig 10 "$3")"
+    note "$(nice -n -10 python3 bench/pop3_load.py retrpipe "$1" "$2" popbig 10 "$3")"
+    note "$(nice -n -10 python3 bench/pop3_load.py login "$1" "$2" 20 15 "$3")"
+  done
+  note "$(python3 bench/pop3_mem.py "$1" "$2" 500 "$3" 'mem%03d')"
+}
+
+echo "== mailsrv"
+nice -n -10 "$BUILD/apps/mailsrv" -n bench -c "$RUN/mailsrv/config.toml" --data "$RUN/mailsrv/data" 2>"$RUN/mailsrv.log" &
+SPID=$!
+for _ in $(seq 100); do [ "$(grep -c event=listening "$RUN/mailsrv.log")" -ge 2 ] && break; sleep 0.05; done
+[ "$(grep -c event=listening "$RUN/mailsrv.log")" -ge 2 ] || { cat "$RUN/mailsrv.log"; exit 1; }
+measure mailsrv "$PPORT" $SPID
+kill $SPID; wait $SPID 2>/dev/null; SPID=""
+
+for mode in default tuned; do
+  echo "== dovecot ($mode)"
+  mkdir -p "$RUN/dovecot/run" "$RUN/dovecot/state"
+  sed -e "s|@RUN@|$RUN|g" -e "s|@PORT@|$DPORT|" bench/dovecot/dovecot.conf > "$RUN/dovecot/$mode.conf"
+  [ $mode = tuned ] && cat bench/dovecot/tuned.conf >> "$RUN/dovecot/$mode.conf"
+  nice -n -10 dovecot -F -c "$RUN/dovecot/$mode.conf" > "$RUN/dovecot/stdout" 2>&1 &
+  DPID=$!
+  for _ in $(seq 100); do ss -ltn | grep -q "127.0.0.1:$DPORT " && break; sleep 0.1; done
+  measure "dovecot-$mode" "$DPORT" $DPID
+  kill $DPID; wait $DPID 2>/dev/null; DPID=""
+  sleep 1
+done
+
+echo "== summary (medians of $REPS runs)"
+printf '%s\n' "${results[@]}" | awk '
+  { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } s = v["server"] }
+  v["test"] == "retr" { n[s, "r"]++; R[s, n[s, "r"]] = v["msgs_per_s"]; M[s, n[s, "r"]] = v["MB_per_s"]; C[s, n[s, "r"]] = v["cpu_us_per_retr"] }
+  v["test"] == "retrpipe" { n[s, "p"]++; Q[s, n[s, "p"]] = v["msgs_per_s"]; E[s, n[s, "p"]] = v["cpu_us_per_retr"] }
+  v["test"] == "login" { n[s, "l"]++; L[s, n[s, "l"]] = v["sessions_per_s"]; D[s, n[s, "l"]] = v["cpu_ms_per_session"] }
+  v["test"] == "mem" { P[s] = v["pss_kb_per_session"] }
+  function med(A, s, k,   i, j, t, w, c) {
+    c = n[s, k]; for (i = 1; i <= c; i++) w[i] = A[s, i]
+    for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (w[j] + 0 < w[i] + 0) { t = w[i]; w[i] = w[j]; w[j] = t }
+    return (c % 2) ? w[(c + 1) / 2] : (w[c / 2] + w[c / 2 + 1]) / 2
+  }
+  END {
+    split("mailsrv dovecot-default dovecot-tuned", ss, " ")
+    for (i = 1; i <= 3; i++) { s = ss[i]
+      printf "%-16s RETR %6d msg/s %6.2f MB/s %5.1f us CPU | pipelined %6d msg/s %5.1f us CPU | logins %5d/s %6.3f ms CPU | %7.2f KB PSS/session\n",
+        s, med(R, s, "r"), med(M, s, "r"), med(C, s, "r"), med(Q, s, "p"), med(E, s, "p"), med(L, s, "l"), med(D, s, "l"), P[s] }
+    for (i = 2; i <= 3; i++) { s = ss[i]
+      printf "mailsrv / %s: %.2fx RETR/s (poplib), %.2fx RETR/s (pipelined), %.2fx logins/s\n", s,
+        med(R, "mailsrv", "r") / med(R, s, "r"), med(Q, "mailsrv", "p") / med(Q, s, "p"), med(L, "mailsrv", "l") / med(L, s, "l") }
+  }'
