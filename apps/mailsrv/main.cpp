@@ -1,6 +1,6 @@
 // mailsrv: one mail provider of the mail world (SPEC.md "The programs", "SMTP", "POP3"): the SMTP
-// server with durable Maildir delivery and the relay queue's intake, and the POP3 server over the same
-// Maildirs, in one process and event loop. The relay runner comes in a later issue.
+// server with durable Maildir delivery, the POP3 server over the same Maildirs, and the queue runner
+// that relays to other servers found through the resolver and bounces failures; one event loop.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -13,6 +13,7 @@
 #include "config/config.hpp"
 #include "net/dns_client.hpp"
 #include "net/stopper.hpp"
+#include "relay.hpp"
 #include "services.hpp"
 #include "util/cli.hpp"
 #include "util/log.hpp"
@@ -113,14 +114,19 @@ int main(int argc, char** argv) {
   auto pop3 = mailsrv::listen_pop3(io, svc);
   if (!pop3) die(pop3.error().detail);
 
+  mailsrv::Relay relay(io, svc, **resolver);
+  svc.relay = &relay;
+
   net::Stopper stopper(io);
   stopper.add([&] { (*smtp)->stop(); }, [&] { return (*smtp)->active() == 0; });
   stopper.add([&] { (*pop3)->stop(); }, [&] { return (*pop3)->active() == 0; });
+  stopper.add([&] { relay.stop(); }, [&] { return relay.idle(); });
   stopper.arm();
   log::info("", "started", {{"name", svc.settings.name}, {"data", data.string()},
                             {"accounts", svc.settings.accounts.size()}, {"domains", svc.settings.domains.size()}});
   (*smtp)->start();
   (*pop3)->start();
+  relay.start();
   io.run();
   auto st = svc.committer->stats();
   log::info("store", "commit_stats", {{"jobs", st.jobs}, {"batches", st.batches}, {"largest_batch", st.largest_batch}});

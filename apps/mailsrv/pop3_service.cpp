@@ -16,6 +16,7 @@
 
 #include "pop3/server_session.hpp"
 #include "services.hpp"
+#include "stream.hpp"
 #include "util/dot_stuffer.hpp"
 #include "util/text.hpp"
 
@@ -85,17 +86,8 @@ struct Pop3Session {
     }
     out += ok_line;
     util::DotStuffer stuffer(core.send_body_lines());
-    thread_local std::unique_ptr<std::array<char, kChunk>> chunk = std::make_unique<std::array<char, kChunk>>();
-    bool ok = true;
-    while (ok && !stuffer.done()) {
-      ssize_t n = ::read(fd, chunk->data(), chunk->size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      stuffer.feed(std::string_view(chunk->data(), static_cast<std::size_t>(n)), out);
-      if (out.size() >= kChunk) ok = co_await flush();
-    }
+    bool ok = co_await stream_message(conn, fd, stuffer, out);
     ::close(fd);
-    stuffer.finish(out);
     co_return ok;
   }
 

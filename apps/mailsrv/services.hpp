@@ -40,6 +40,8 @@ class Accounts final : public mail::smtp::Directory {
   std::unordered_map<std::string, bool> domains_;           // lowercased
 };
 
+class Relay;
+
 struct Services {
   mail::config::ServerSettings settings;
   std::unique_ptr<Accounts> accounts;
@@ -50,6 +52,7 @@ struct Services {
   std::atomic<std::uint64_t> counter{0};
   mail::store::MaildropLocks maildrop_locks;  // event-loop thread only
   mail::util::FailureThrottle login_failures;   // event-loop thread only
+  Relay* relay = nullptr;                       // takes the queue entries the SMTP side commits
 
   /// A new queue id ("19aa0b0c1d2e-1f") and Maildir unique name.
   std::string next_id();

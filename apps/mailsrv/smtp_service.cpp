@@ -7,6 +7,7 @@
 #include <asio/io_context.hpp>
 
 #include "net/async_commit.hpp"
+#include "relay.hpp"
 #include "services.hpp"
 #include "smtp/trace.hpp"
 #include "store/delivery.hpp"
@@ -98,6 +99,12 @@ struct Session {
         delivery->committed();
         outcome = delivery->info().id;
         result = "stored";
+        const auto& i = delivery->info();
+        if (!i.remote.empty() && svc.relay != nullptr) {
+          store::QueueEnvelope env{i.id, i.sender, i.helo, i.when, {}};
+          for (const auto& r : i.remote) env.recipients.push_back({r, store::RcptState::pending, 0, 0, {}});
+          svc.relay->add(std::move(env));
+        }
       } else {
         conn.log().error("store_failed", {{"id", delivery->info().id}, {"why", done.error().detail}});
         result = "failed";

@@ -47,8 +47,9 @@ std::tuple<std::uint64_t, std::uint64_t, std::string_view> order_key(std::string
   return {secs, usec, name};
 }
 
-// Octets with CRLF line ends, for a file whose name does not carry ,W=.
-Result<std::uint64_t> count_octets(const fs::path& file) {
+}  // namespace
+
+Result<std::uint64_t> crlf_size(const fs::path& file) {
   int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return fail(Errc::io, "cannot open " + file.string() + ": " + std::strerror(errno));
   char buf[65536];
@@ -67,8 +68,6 @@ Result<std::uint64_t> count_octets(const fs::path& file) {
   ::close(fd);
   return size + lf + (size > 0 && prev != '\n' ? 2 : 0);
 }
-
-}  // namespace
 
 std::size_t uid_length(std::string_view name) {
   auto end = name.find_first_of(",:");
@@ -97,7 +96,7 @@ Result<pop3::Listing> open_maildrop(const fs::path& maildir) {
     if (auto sizes = maildir::parse_sizes(n)) {
       octets = sizes->wsize;
     } else {
-      auto counted = count_octets(cur / n);
+      auto counted = crlf_size(cur / n);
       if (!counted) continue;  // gone meanwhile (another client): not part of this session
       octets = *counted;
     }

@@ -21,6 +21,10 @@ Result<pop3::Listing> open_maildrop(const std::filesystem::path& maildir);
 /// Removes the messages named (file names in cur/) and fsyncs cur/. An error names what stayed.
 Result<void> remove_messages(const std::filesystem::path& maildir, const std::vector<std::string>& names);
 
+/// A stored message's size as sent (CRLF line ends, a final CRLF added when missing): what POP3 and
+/// SMTP's SIZE= count.
+Result<std::uint64_t> crlf_size(const std::filesystem::path& file);
+
 /// The POP3 unique id of a Maildir file name: the name up to its first ',' or ':' (at most 70 octets).
 std::size_t uid_length(std::string_view name);
 

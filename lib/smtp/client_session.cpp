@@ -1,0 +1,125 @@
+#include "smtp/client_session.hpp"
+
+#include "util/text.hpp"
+
+namespace mail::smtp {
+
+ClientStep ClientSession::fail(const Reply& r) {
+  failure_ = r;
+  state_ = State::closed;
+  return {{}, ClientEvent::failed};
+}
+
+ClientStep ClientSession::on_reply(const Reply& r) {
+  switch (state_) {
+    case State::greeting:
+      if (r.code != 220) return fail(r);
+      state_ = State::ehlo;
+      return {"EHLO " + helo_ + "\r\n"};
+    case State::ehlo:
+      if (r.positive()) {
+        for (std::size_t i = 1; i < r.lines.size(); ++i) {
+          std::string_view l = r.lines[i];
+          auto word = l.substr(0, l.find(' '));
+          if (util::iequals(word, "PIPELINING")) pipelining_ = true;
+          if (util::iequals(word, "SIZE") && l.size() > 5)
+            if (auto n = util::parse_uint(util::trim(l.substr(5)), UINT64_MAX); n && *n > 0) size_limit_ = *n;
+        }
+        state_ = State::ready;
+        return {{}, ClientEvent::ready};
+      }
+      if (!r.permanent()) return fail(r);
+      state_ = State::helo;  // an old server: try HELO (RFC 5321 3.2)
+      return {"HELO " + helo_ + "\r\n"};
+    case State::helo:
+      if (!r.positive()) return fail(r);
+      state_ = State::ready;
+      return {{}, ClientEvent::ready};
+    case State::mail:
+      mail_reply_ = r;
+      if (pipelining_) {  // the RCPTs and DATA are on their way: read their replies too
+        state_ = State::rcpt;
+        return {};
+      }
+      if (!r.positive()) return finish_message(r, "MAIL FROM");  // no transaction opened
+      state_ = State::rcpt;
+      return next_envelope_command();
+    case State::rcpt:
+      rcpt_replies_[replied_rcpt_++] = r;
+      if (!pipelining_) return next_envelope_command();
+      if (replied_rcpt_ == msg_.recipients.size()) state_ = State::data;
+      return {};
+    case State::data: {
+      bool any = mail_reply_->positive();
+      bool accepted = false;
+      for (const auto& rr : rcpt_replies_) accepted = accepted || (rr && rr->positive());
+      any = any && accepted;
+      if (r.code == 354) {
+        state_ = State::body;
+        if (any) return {{}, ClientEvent::send_body};
+        return {".\r\n"};  // pipelined DATA accepted without recipients: send an empty message's end
+      }
+      return finish_message(r, "DATA");  // DATA refused, or the reply to RSET after no accepted recipient
+    }
+    case State::body:
+      return finish_message(r, "end of DATA");
+    case State::ready:
+    case State::done:
+    case State::closed:
+      break;
+  }
+  return fail(r);  // a reply nobody asked for
+}
+
+// Without PIPELINING: the next RCPT, then DATA (or RSET when no recipient was accepted).
+ClientStep ClientSession::next_envelope_command() {
+  if (sent_rcpt_ < msg_.recipients.size()) {
+    return {"RCPT TO:<" + msg_.recipients[sent_rcpt_++] + ">\r\n"};
+  }
+  bool accepted = false;
+  for (const auto& rr : rcpt_replies_) accepted = accepted || (rr && rr->positive());
+  state_ = State::data;
+  if (accepted) return {"DATA\r\n"};
+  return {"RSET\r\n"};  // its reply arrives in State::data and ends the message
+}
+
+ClientStep ClientSession::finish_message(const Reply& data_reply, const char* command) {
+  results_.clear();
+  for (std::size_t i = 0; i < msg_.recipients.size(); ++i) {
+    if (mail_reply_ && !mail_reply_->positive()) results_.push_back({msg_.recipients[i], *mail_reply_, "MAIL FROM"});
+    else if (rcpt_replies_[i] && !rcpt_replies_[i]->positive()) results_.push_back({msg_.recipients[i], *rcpt_replies_[i], "RCPT TO"});
+    else results_.push_back({msg_.recipients[i], data_reply, command});
+  }
+  state_ = State::ready;
+  return {{}, ClientEvent::message_done};
+}
+
+ClientStep ClientSession::begin(Outgoing message) {
+  msg_ = std::move(message);
+  rcpt_replies_.assign(msg_.recipients.size(), std::nullopt);
+  sent_rcpt_ = replied_rcpt_ = 0;
+  mail_reply_.reset();
+  results_.clear();
+  if (size_limit_ && msg_.size > *size_limit_) {
+    mail_reply_ = reply(552, "5.3.4 message size " + std::to_string(msg_.size) + " exceeds the server's limit " +
+                                 std::to_string(*size_limit_));
+    return finish_message(*mail_reply_, "MAIL FROM");
+  }
+  std::string out = "MAIL FROM:<" + msg_.sender + ">";
+  if (size_limit_) out += " SIZE=" + std::to_string(msg_.size);
+  out += "\r\n";
+  state_ = State::mail;
+  if (pipelining_) {
+    for (const auto& r : msg_.recipients) out += "RCPT TO:<" + r + ">\r\n";
+    sent_rcpt_ = msg_.recipients.size();
+    out += "DATA\r\n";
+  }
+  return {out};
+}
+
+std::string ClientSession::quit() {
+  state_ = State::closed;
+  return "QUIT\r\n";
+}
+
+}  // namespace mail::smtp

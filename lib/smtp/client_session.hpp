@@ -1,0 +1,78 @@
+// The SMTP client as a pure state machine (RFC 5321 as a relay, RFC 2920 PIPELINING, RFC 1870 SIZE):
+// replies in, commands out, one result per recipient. Several messages may go over one connection.
+// The driver writes what it is given, streams the body when asked (util::DotStuffer), and feeds every
+// reply through the shared smtp::ReplyParser.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "smtp/reply.hpp"
+
+namespace mail::smtp {
+
+struct Outgoing {
+  std::string sender;                   // "" for <>
+  std::vector<std::string> recipients;
+  std::uint64_t size = 0;               // octets, for SIZE=
+};
+
+struct RecipientResult {
+  std::string address;
+  Reply reply;          // the reply that decided this recipient
+  const char* command;  // what it answered: "MAIL FROM", "RCPT TO", "DATA" or "end of DATA" (for bounces)
+};
+
+enum class ClientEvent {
+  none,         // keep reading replies
+  ready,        // greeted: call begin() for a message, or quit()
+  send_body,    // 354: write the dot-stuffed body and its final ".", then read the next reply
+  message_done, // results() holds this message's recipients; ready for the next
+  failed,       // the connection is of no more use (greeting refused, EHLO and HELO refused, bad reply)
+};
+
+struct ClientStep {
+  std::string out;  // commands to write now
+  ClientEvent event = ClientEvent::none;
+};
+
+class ClientSession {
+ public:
+  explicit ClientSession(std::string helo_name) : helo_(std::move(helo_name)) {}
+
+  /// One complete reply from the server.
+  ClientStep on_reply(const Reply& r);
+  /// Starts a message (only after ClientEvent::ready or message_done).
+  ClientStep begin(Outgoing message);
+  /// Ends the session.
+  std::string quit();
+
+  const std::vector<RecipientResult>& results() const noexcept { return results_; }
+  /// Why the connection failed (the reply that ended it), after ClientEvent::failed.
+  const Reply& failure() const noexcept { return failure_; }
+  bool pipelining() const noexcept { return pipelining_; }
+  std::optional<std::uint64_t> size_limit() const noexcept { return size_limit_; }
+
+ private:
+  enum class State { greeting, ehlo, helo, ready, mail, rcpt, data, body, done, closed };
+  ClientStep fail(const Reply& r);
+  ClientStep next_envelope_command();
+  ClientStep finish_message(const Reply& data_reply, const char* command);
+
+  std::string helo_;
+  State state_ = State::greeting;
+  bool pipelining_ = false;
+  std::optional<std::uint64_t> size_limit_;
+  Outgoing msg_;
+  std::size_t sent_rcpt_ = 0;      // RCPT commands sent (without pipelining: one at a time)
+  std::size_t replied_rcpt_ = 0;   // RCPT replies read
+  std::vector<std::optional<Reply>> rcpt_replies_;
+  std::optional<Reply> mail_reply_;
+  bool data_sent_ = false;
+  std::vector<RecipientResult> results_;
+  Reply failure_;
+};
+
+}  // namespace mail::smtp
