@@ -124,9 +124,9 @@ int main(int argc, char** argv) {
   stopper.arm();
   log::info("", "started", {{"name", svc.settings.name}, {"data", data.string()},
                             {"accounts", svc.settings.accounts.size()}, {"domains", svc.settings.domains.size()}});
+  relay.start();  // the queue is loaded before the listeners say they are ready
   (*smtp)->start();
   (*pop3)->start();
-  relay.start();
   io.run();
   auto st = svc.committer->stats();
   log::info("store", "commit_stats", {{"jobs", st.jobs}, {"batches", st.batches}, {"largest_batch", st.largest_batch}});

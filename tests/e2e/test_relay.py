@@ -163,7 +163,7 @@ class RelayTest(unittest.TestCase):
             # The sending server restarts meanwhile: the queue survives.
             self.assertEqual(world.stop(QQ), 0)
             qq = world.start(QQ)
-            self.assertIn("event=queue_loaded entries=1", qq.log())
+            qq.wait_for("event=queue_loaded entries=1", timeout=5)
             world.start(GM)
             got = wait_for(lambda: world.messages("usr@gmail.com", "pass", GM), timeout=15, what="the late delivery")
             self.assertEqual(got[0]["Subject"], "patience")
