@@ -28,6 +28,7 @@ ap.add_argument("--msgs", type=int, required=True)
 ap.add_argument("--size", type=int, default=1024)
 ap.add_argument("--maildir", required=True)
 ap.add_argument("--rcpt", default="mbench@localhost")
+ap.add_argument("--sender", default="sender@example.org")
 ap.add_argument("--pids", required=True)
 ap.add_argument("--timeout", type=float, default=300)
 a = ap.parse_args()
@@ -72,7 +73,7 @@ def drain():
 
 
 cmd = ["/usr/sbin/smtp-source", "-4", "-s", str(a.conc), "-m", str(a.msgs), "-l", str(a.size),
-       "-f", "sender@example.org", "-t", a.rcpt, "-M", "client.example.org", f"127.0.0.1:{a.port}"]
+       "-f", a.sender, "-t", a.rcpt, "-M", "client.example.org", f"127.0.0.1:{a.port}"]
 cpu0 = tree_cpu(roots)
 _, rss0, pss0 = tree_mem(roots)
 peak_rss, peak_pss = rss0, pss0
