@@ -13,6 +13,8 @@ start)
   postconf -e "inet_interfaces = loopback-only" "inet_protocols = ipv4"
   grep -q '^multi_instance_enable *= *yes' /etc/postfix/main.cf || postmulti -e init
   for i in mwa mwb; do [ -d /etc/postfix-$i ] || postmulti -I postfix-$i -e create; done
+  # (Registered again: `stop` restores the package's main.cf, which forgets them.)
+  postconf -e "multi_instance_directories = /etc/postfix-mwa /etc/postfix-mwb"
   common=("master_service_disable =" "inet_interfaces = loopback-only" "inet_protocols = ipv4"
           "default_process_limit = 600" "smtpd_tls_security_level = none" "smtp_tls_security_level = none"
           "mynetworks = 127.0.0.0/8" "message_size_limit = 10240000")

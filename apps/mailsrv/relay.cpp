@@ -37,6 +37,7 @@ namespace {
 constexpr auto kTuple = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr int kMaxHops = 25;  // Received fields before a message is taken to loop (RFC 5321 6.3)
 constexpr std::chrono::seconds kSmtpTimeout{60};
+constexpr int kConnectionsPerDomain = 20;  // like Postfix's default destination concurrency
 
 struct Target {
   std::string host;
@@ -77,7 +78,7 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
   net::Resolver& resolver;
   asio::steady_timer wake;
   std::map<std::string, Entry> entries;
-  std::set<std::string> busy_domains;
+  std::map<std::string, int> domain_load;  // deliveries in flight per destination domain
   int inflight = 0;
   bool stopping = false;
 
@@ -99,24 +100,32 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
           if (e.active_domains.contains(d)) continue;
           if (r.next_try > now) {
             next = std::min(next, r.next_try);
-          } else if (!busy_domains.contains(d)) {
+          } else {
             auto& ids = due[d];
             if (ids.empty() || ids.back() != id) ids.push_back(id);
           }
         }
       }
       for (auto& [domain, ids] : due) {
-        busy_domains.insert(domain);
-        for (const auto& id : ids) entries[id].active_domains.insert(domain);
-        ++inflight;
-        asio::co_spawn(io, deliver(self, domain, ids), [](const std::exception_ptr& ex) {
-          if (!ex) return;
-          try {
-            std::rethrow_exception(ex);
-          } catch (const std::exception& e) {
-            log::error("relay", "delivery_crashed", {{"what", e.what()}});
-          }
-        });
+        // Up to kConnectionsPerDomain connections to a destination; each carries several messages.
+        int slots = kConnectionsPerDomain - domain_load[domain];
+        if (slots <= 0) continue;
+        std::size_t groups = std::min<std::size_t>(static_cast<std::size_t>(slots), ids.size());
+        std::vector<std::vector<std::string>> split(groups);
+        for (std::size_t i = 0; i < ids.size(); ++i) split[i % groups].push_back(ids[i]);
+        for (auto& group : split) {
+          for (const auto& id : group) entries[id].active_domains.insert(domain);
+          ++domain_load[domain];
+          ++inflight;
+          asio::co_spawn(io, deliver(self, domain, std::move(group)), [](const std::exception_ptr& ex) {
+            if (!ex) return;
+            try {
+              std::rethrow_exception(ex);
+            } catch (const std::exception& e) {
+              log::error("relay", "delivery_crashed", {{"what", e.what()}});
+            }
+          });
+        }
       }
       wake.expires_after(std::chrono::seconds(std::max<std::time_t>(0, next - now)));
       co_await wake.async_wait(kTuple);
@@ -336,7 +345,7 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
 
   static asio::awaitable<void> deliver(std::shared_ptr<Impl> self, std::string domain, std::vector<std::string> ids) {
     co_await self->deliver_domain(domain, ids);
-    self->busy_domains.erase(domain);
+    if (--self->domain_load[domain] == 0) self->domain_load.erase(domain);
     for (const auto& id : ids) {
       auto it = self->entries.find(id);
       if (it != self->entries.end() && it->second.active_domains.erase(domain) > 0) co_await self->settle(id);
@@ -389,7 +398,10 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
           break;  // this message's outcome is unknown: it is retried (at most these recipients twice)
         }
         done.insert(id);
-        co_await settle(id);  // each recipient's state is on disk right after the server's reply
+        // Each recipient's state goes to disk right after the server's reply: the envelope is
+        // rewritten, or (nothing left to do) the entry removed at once.
+        entries.at(id).active_domains.erase(domain);
+        co_await settle(id);
       }
       if (alive) co_await conn->write(cs.quit());
     }
