@@ -1,0 +1,188 @@
+#include "mime/message.hpp"
+
+#include <mimetic/mimetic.h>
+
+#include "mime/codec.hpp"
+#include "smtp/trace.hpp"
+#include "util/text.hpp"
+
+namespace mail::mime {
+
+namespace {
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+// A text part: 7bit when it is plain ASCII with short lines, else quoted-printable UTF-8.
+std::string text_part(std::string_view type, const std::string& text) {
+  bool plain = is_ascii(text);
+  std::size_t line = 0;
+  for (char c : text) {
+    line = c == '\n' ? 0 : line + 1;
+    plain = plain && line <= 76 && c != '\r';
+  }
+  std::string body = text;
+  if (!body.empty() && body.back() != '\n') body += '\n';
+  std::string out = "Content-Type: " + std::string(type) + "; charset=utf-8\r\n";
+  if (plain) {
+    out += "Content-Transfer-Encoding: 7bit\r\n\r\n";
+    for (char c : body) out += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  } else {
+    out += "Content-Transfer-Encoding: quoted-printable\r\n\r\n" + qp_encode(body);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string build(const Outgoing& m) {
+  std::string h;
+  h += "From: " + m.from + "\r\n";
+  if (!m.to.empty()) h += "To: " + join(m.to) + "\r\n";
+  if (!m.cc.empty()) h += "Cc: " + join(m.cc) + "\r\n";
+  h += "Subject: " + encode_header(m.subject) + "\r\n";
+  h += "Date: " + smtp::rfc5322_date(m.date) + "\r\n";
+  h += "Message-ID: <" + m.message_id + ">\r\n";
+  h += "MIME-Version: 1.0\r\n";
+  h += "User-Agent: mailworld agent\r\n";
+
+  std::string content = m.html.empty() ? text_part("text/plain", m.text) : std::string();
+  if (!m.html.empty()) {
+    std::string alt = "=_alt_" + m.boundary_seed;
+    content = "Content-Type: multipart/alternative; boundary=\"" + alt + "\"\r\n\r\n";
+    content += "--" + alt + "\r\n" + text_part("text/plain", m.text);
+    content += "--" + alt + "\r\n" + text_part("text/html", m.html);
+    content += "--" + alt + "--\r\n";
+  }
+  if (m.attachments.empty()) return h + content;
+
+  std::string mixed = "=_mixed_" + m.boundary_seed;
+  std::string out = h + "Content-Type: multipart/mixed; boundary=\"" + mixed + "\"\r\n\r\n";
+  out += "This is a multi-part message in MIME format.\r\n\r\n";
+  out += "--" + mixed + "\r\n" + content;
+  for (const auto& a : m.attachments) {
+    out += "--" + mixed + "\r\n";
+    out += "Content-Type: " + a.content_type + "; " + header_param("name", a.filename) + "\r\n";
+    out += "Content-Disposition: attachment; " + header_param("filename", a.filename) + "\r\n";
+    out += "Content-Transfer-Encoding: base64\r\n\r\n";
+    out += base64_lines(a.data);
+  }
+  out += "--" + mixed + "--\r\n";
+  return out;
+}
+
+namespace {
+
+struct Walker {
+  Parsed& out;
+  std::string_view raw;  // the whole message, for a top-level body mimetic did not keep
+  int depth = 0;
+
+  static std::string field(const mimetic::MimeEntity& e, const char* name) {
+    const auto& h = e.header();
+    return h.hasField(name) ? h.field(name).value() : std::string();
+  }
+
+  std::string decode_body(const mimetic::MimeEntity& e, const std::string& where) {
+    std::string cte = util::to_lower(util::trim(field(e, "Content-Transfer-Encoding")));
+    const std::string& raw = e.body();
+    bool ok = true;
+    std::string data;
+    if (cte == "base64") data = base64_decode_lenient(raw, &ok);
+    else if (cte == "quoted-printable") data = qp_decode(raw, &ok);
+    else data = raw;
+    if (!ok) out.problems.push_back(where + ": bad " + cte + " (decoded what could be read)");
+    return data;
+  }
+
+  static std::string text_of(std::string data, const HeaderValue& ct) {
+    auto cs = ct.params.count("charset") ? util::to_lower(ct.params.at("charset")) : std::string();
+    if (cs == "iso-8859-1" || cs == "latin1" || cs == "windows-1252") data = latin1_to_utf8(data);
+    std::string lf;
+    for (std::size_t i = 0; i < data.size(); ++i)
+      if (!(data[i] == '\r' && i + 1 < data.size() && data[i + 1] == '\n')) lf += data[i];
+    // The line end before a boundary belongs to the boundary (RFC 2046 5.1.1): give the text its last one.
+    if (!lf.empty() && lf.back() != '\n') lf += '\n';
+    return lf;
+  }
+
+  void walk(const mimetic::MimeEntity& e, const std::string& where) {
+    if (++depth > 32) {
+      out.problems.push_back(where + ": nested too deeply");
+      return;
+    }
+    auto ct_raw = field(e, "Content-Type");
+    HeaderValue ct = parse_header_value(ct_raw.empty() ? "text/plain" : ct_raw);
+    if (ct.value.find('/') == std::string::npos) ct.value = "text/plain";
+    HeaderValue disp = parse_header_value(field(e, "Content-Disposition"));
+    std::string name = disp.params.count("filename") ? disp.params["filename"] : ct.params.count("name") ? ct.params["name"] : "";
+    name = decode_header(name);  // some mailers write RFC 2047 words in parameters
+
+    if (ct.value.rfind("multipart/", 0) == 0) {
+      if (!ct.params.count("boundary")) {
+        out.problems.push_back(where + ": " + ct.value + " without a boundary; shown as text");
+        std::string body = e.body();
+        if (body.empty() && where == "1") {  // mimetic drops it: take what follows the header
+          auto crlf = raw.find("\r\n\r\n");
+          auto lf = raw.find("\n\n");
+          if (crlf != std::string_view::npos && (lf == std::string_view::npos || crlf < lf)) body = raw.substr(crlf + 4);
+          else if (lf != std::string_view::npos) body = raw.substr(lf + 2);
+        }
+        if (out.text.empty()) out.text = text_of(body, ct);
+        return;
+      }
+      const auto& parts = e.body().parts();
+      if (parts.empty()) out.problems.push_back(where + ": " + ct.value + " whose boundary never appears");
+      int i = 0;
+      for (const auto* p : parts) walk(*p, where + "." + std::to_string(++i));
+      return;
+    }
+    bool attachment = disp.value == "attachment" || !name.empty() ||
+                      (ct.value != "text/plain" && ct.value != "text/html" && ct.value.rfind("message/", 0) != 0 &&
+                       ct.value.rfind("text/", 0) != 0);
+    std::string data = decode_body(e, where);
+    if (!attachment && ct.value == "text/plain" && out.text.empty()) {
+      out.text = text_of(std::move(data), ct);
+    } else if (!attachment && ct.value == "text/html" && out.html.empty()) {
+      out.html = text_of(std::move(data), ct);
+    } else if (!attachment && (ct.value.rfind("text/", 0) == 0 || ct.value.rfind("message/", 0) == 0)) {
+      if (out.text.empty()) out.text = text_of(std::move(data), ct);
+    } else {
+      out.attachments.push_back({name.empty() ? "part" + where : name, ct.value, std::move(data)});
+    }
+  }
+};
+
+}  // namespace
+
+Parsed parse(std::string_view raw) {
+  Parsed out;
+  mimetic::MimeEntity me;  // load() after construction: a throwing constructor would leak (STACK.md 6)
+  try {
+    me.load(raw.begin(), raw.end());
+  } catch (const std::exception& e) {
+    out.problems.push_back(std::string("the message could not be parsed completely: ") + e.what());
+  }
+  for (const auto& f : me.header()) {
+    std::string v = f.value();
+    out.headers.emplace_back(f.name(), v);
+    std::string n = util::to_lower(f.name());
+    if (n == "subject" && out.subject.empty()) out.subject = decode_header(v);
+    else if (n == "from" && out.from.empty()) out.from = decode_header(v);
+    else if (n == "to" && out.to.empty()) out.to = decode_header(v);
+    else if (n == "cc" && out.cc.empty()) out.cc = decode_header(v);
+    else if (n == "date" && out.date.empty()) out.date = v;
+  }
+  try {
+    Walker w{out, raw};
+    w.walk(me, "1");
+  } catch (const std::exception& e) {
+    out.problems.push_back(std::string("the message structure could not be read: ") + e.what());
+  }
+  return out;
+}
+
+}  // namespace mail::mime

@@ -1,0 +1,50 @@
+// Mail messages as the agent writes and reads them (RFC 5322, MIME of RFC 2045-2049): building a
+// message with a text part, an optional HTML alternative and attachments; parsing any message into
+// its headers, text and attachments, saying what is wrong with broken MIME instead of failing.
+// The only part of the project that includes mimetic (STACK.md section 6 lists its traps).
+#pragma once
+
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace mail::mime {
+
+struct Attachment {
+  std::string filename;      // as named in the message (UTF-8)
+  std::string content_type;  // "image/jpeg"
+  std::string data;          // decoded bytes
+};
+
+struct Outgoing {
+  std::string from;
+  std::vector<std::string> to;
+  std::vector<std::string> cc;  // Bcc recipients are envelope-only: never written in the message
+  std::string subject;          // UTF-8
+  std::string text;             // UTF-8, LF line ends
+  std::string html;             // optional HTML alternative
+  std::vector<Attachment> attachments;
+  std::time_t date = 0;
+  std::string message_id;       // without <>
+  std::string boundary_seed;    // makes the boundaries unique
+};
+
+/// The message with CRLF line ends, ready for SMTP DATA (before dot-stuffing).
+std::string build(const Outgoing& m);
+
+struct Parsed {
+  std::vector<std::pair<std::string, std::string>> headers;  // as in the message (unfolded)
+  std::string subject;  // decoded (RFC 2047)
+  std::string from, to, cc, date;
+  std::string text;     // the first text/plain part, decoded to UTF-8, LF line ends
+  std::string html;     // the first text/html part
+  std::vector<Attachment> attachments;
+  std::vector<std::string> problems;  // what could not be read properly
+};
+
+/// Parses a whole message (CRLF or LF line ends). Never throws.
+Parsed parse(std::string_view raw);
+
+}  // namespace mail::mime
