@@ -15,6 +15,7 @@
 
 #include "dns/answer.hpp"
 #include "net/async_commit.hpp"
+#include "net/smtp_client.hpp"
 #include "services.hpp"
 #include "smtp/client_session.hpp"
 #include "smtp/command.hpp"
@@ -52,15 +53,6 @@ struct Route {
 };
 
 std::string lower_domain(std::string_view address) { return util::to_lower(smtp::domain_of(address)); }
-
-asio::awaitable<std::optional<smtp::Reply>> read_reply(net::Conn& conn, smtp::ReplyParser& parser) {
-  while (true) {
-    auto line = co_await conn.read_line();
-    if (line.status != net::ReadStatus::line) co_return std::nullopt;
-    if (auto r = parser.feed(line.text)) co_return r;
-    if (parser.error()) co_return std::nullopt;
-  }
-}
 
 }  // namespace
 
@@ -286,6 +278,15 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
 
   // ---- delivery --------------------------------------------------------------------------------
 
+  static asio::awaitable<bool> send_file(net::Conn& conn, std::filesystem::path eml, std::string& out) {
+    int fd = ::open(eml.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) co_return false;
+    util::DotStuffer stuffer;
+    bool ok = co_await stream_message(conn, fd, stuffer, out);
+    ::close(fd);
+    co_return ok;
+  }
+
   // Every pending recipient of `domain` in entry `id`.
   std::vector<store::QueuedRecipient*> recipients_of(Entry& e, const std::string& domain) {
     std::vector<store::QueuedRecipient*> out;
@@ -312,26 +313,9 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
     auto size = store::crlf_size(eml);
     smtp::Outgoing m{e.env.sender, {}, size ? *size : 0};
     for (auto* r : rcpts) m.recipients.push_back(r->address);
-    auto step = cs.begin(m);
-    std::string out = step.out;
     std::string host = t.host + "[" + t.ip + "]:" + std::to_string(t.port);
-    while (step.event != smtp::ClientEvent::message_done) {
-      if (!out.empty() && !co_await conn.write(out)) co_return false;
-      out.clear();
-      auto reply = co_await read_reply(conn, parser);
-      if (!reply) co_return false;
-      step = cs.on_reply(*reply);
-      out = step.out;
-      if (step.event == smtp::ClientEvent::failed) co_return false;
-      if (step.event == smtp::ClientEvent::send_body) {
-        int fd = ::open(eml.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) co_return false;
-        util::DotStuffer stuffer;
-        bool ok = co_await stream_message(conn, fd, stuffer, out);
-        ::close(fd);
-        if (!ok) co_return false;
-      }
-    }
+    auto body = [&conn, eml](std::string& out) -> asio::awaitable<bool> { return send_file(conn, eml, out); };
+    if (!co_await net::smtp_send(conn, cs, parser, std::move(m), body)) co_return false;
     for (const auto& res : cs.results()) {
       for (auto* r : rcpts) {
         if (r->address != res.address || r->state != RcptState::pending) continue;
@@ -368,22 +352,8 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
       }
       smtp::ClientSession cs(svc.settings.name);
       smtp::ReplyParser parser;
-      bool ready = false;
-      std::string out;
-      while (true) {
-        auto reply = co_await read_reply(*conn, parser);
-        if (!reply) break;
-        auto step = cs.on_reply(*reply);
-        if (step.event == smtp::ClientEvent::failed) {
-          last_error = std::to_string(reply->code) + " " + reply->text() + " (from " + t.host + ")";
-          break;
-        }
-        if (step.event == smtp::ClientEvent::ready) {
-          ready = true;
-          break;
-        }
-        if (!co_await conn->write(step.out)) break;
-      }
+      bool ready = co_await net::smtp_hello(*conn, cs, parser);
+      if (!ready) last_error = std::to_string(cs.failure().code) + " " + cs.failure().text() + " (from " + t.host + ")";
       if (!ready) continue;  // the next MX host
       log::debug("relay", "connected", {{"domain", domain}, {"host", t.host}, {"addr", t.ip + ":" + std::to_string(t.port)},
                                         {"pipelining", cs.pipelining() ? "yes" : "no"}, {"tls", "none"}});

@@ -1,0 +1,31 @@
+// Driving smtp::ClientSession over a Conn: the I/O half of the SMTP client, shared by the relay and
+// the agent. Replies go through the one smtp::ReplyParser.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <asio/awaitable.hpp>
+
+#include "net/conn.hpp"
+#include "smtp/client_session.hpp"
+
+namespace mail::net {
+
+/// The next complete reply; nullopt when the connection ended or sent something that is not a reply.
+asio::awaitable<std::optional<smtp::Reply>> read_reply(Conn& conn, smtp::ReplyParser& parser);
+
+/// Greeting and EHLO/HELO. True when the session is ready; else `session.failure()` says why (code 0
+/// when the connection broke).
+asio::awaitable<bool> smtp_hello(Conn& conn, smtp::ClientSession& session, smtp::ReplyParser& parser);
+
+/// Appends the message's wire form (dot-stuffed, with the final ".") to `out`, writing as it goes.
+using BodyWriter = std::function<asio::awaitable<bool>(std::string& out)>;
+
+/// One message over a ready session; `session.results()` then holds each recipient's reply.
+/// False when the connection broke (the outcome of this message is unknown).
+asio::awaitable<bool> smtp_send(Conn& conn, smtp::ClientSession& session, smtp::ReplyParser& parser,
+                                smtp::Outgoing message, BodyWriter body);
+
+}  // namespace mail::net
