@@ -1,11 +1,14 @@
 // The SMTP session driver: moves bytes between the socket, the pure smtp::ServerSession and the
 // store. No protocol decisions here (STYLE.md 3).
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <ctime>
 #include <optional>
 
 #include <asio/io_context.hpp>
 
+#include "mime/message.hpp"
 #include "net/async_commit.hpp"
 #include "relay.hpp"
 #include "services.hpp"
@@ -41,6 +44,23 @@ struct Session {
   }
 
   std::string peer_ip() const { return conn.peer().substr(0, conn.peer().rfind(':')); }
+
+  // -v: the attachment names of a stored message (the course's servers print them), read with the
+  // agent's MIME parser from at most the first MiB. Without -v nothing is parsed.
+  void log_attachments(const store::MessageInfo& i) {
+    auto path = !i.local.empty() ? svc.layout->maildir(i.local.front()) / "new" : svc.layout->queue();
+    std::string file;
+    for (const auto& e : std::filesystem::directory_iterator(path))
+      if (e.path().filename().string().rfind(i.local.empty() ? i.id + ".eml" : i.unique, 0) == 0) file = e.path();
+    std::ifstream in(file, std::ios::binary);
+    std::string head(1 << 20, '\0');
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<std::size_t>(in.gcount()));
+    auto parsed = mime::parse(head);
+    std::string names;
+    for (const auto& a : parsed.attachments) names += (names.empty() ? "" : ",") + a.filename;
+    conn.log().debug("attachments", {{"id", i.id}, {"count", parsed.attachments.size()}, {"names", names}});
+  }
 
   // DATA: open the copies, then stream each line into them. Returns false when the connection ended.
   asio::awaitable<bool> receive_message() {
@@ -100,6 +120,7 @@ struct Session {
         outcome = delivery->info().id;
         result = "stored";
         const auto& i = delivery->info();
+        if (svc.verbose) log_attachments(i);
         if (!i.remote.empty() && svc.relay != nullptr) {
           store::QueueEnvelope env{i.id, i.sender, i.helo, i.when, {}};
           for (const auto& r : i.remote) env.recipients.push_back({r, store::RcptState::pending, 0, 0, {}});

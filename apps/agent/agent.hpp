@@ -1,0 +1,85 @@
+// The agent's shared pieces: finding the servers of the user's domain, talking SMTP and POP3, and
+// printing what it got (plain text, or JSON with --json).
+#pragma once
+
+#include <cstdint>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "mime/message.hpp"
+#include "net/conn.hpp"
+#include "net/resolver.hpp"
+#include "pop3/client.hpp"
+#include "util/result.hpp"
+
+namespace agent {
+
+struct Endpoint {
+  std::string host;
+  std::string ip;
+  std::uint16_t port = 0;
+};
+
+struct Agent {
+  std::string email;
+  std::string password;
+  std::string smtp_spec;  // HOST or HOST:PORT
+  std::string pop_spec;
+  std::unique_ptr<mail::net::Resolver> resolver;
+  bool json = false;
+  bool verbose = false;
+  std::string helo = "localhost";
+
+  /// HOST[:PORT] -> address and port, through the P and A records (a given port is taken as it is).
+  asio::awaitable<mail::Result<Endpoint>> endpoint(const std::string& spec, std::uint16_t default_port);
+};
+
+/// A POP3 session: connect, login, one command at a time.
+class PopClient {
+ public:
+  explicit PopClient(Agent& a) : agent_(a) {}
+  /// Connects and logs in. `transcript` gets the greeting and the login replies (the course's view).
+  asio::awaitable<mail::Result<void>> open(std::vector<std::string>* transcript = nullptr);
+  /// Sends `line` and reads its response (multi-line when the command has one).
+  asio::awaitable<mail::Result<mail::pop3::Response>> command(const std::string& line);
+  bool connected() const noexcept { return conn_.has_value(); }
+
+ private:
+  asio::awaitable<mail::Result<mail::pop3::Response>> read(bool multiline);
+  Agent& agent_;
+  std::optional<mail::net::Conn> conn_;
+  mail::pop3::ResponseReader reader_;
+};
+
+struct MailRequest {
+  std::vector<std::string> to, cc, bcc;
+  std::string subject;
+  std::string text;
+  std::string html;
+  std::vector<std::string> attach;  // file paths
+};
+
+/// Builds the MIME message and submits it. The error text holds the server's replies.
+asio::awaitable<mail::Result<void>> send_mail(Agent& a, const MailRequest& req);
+
+/// Renders a retrieved message: headers (Subject decoded), text, attachments; saves them to `save_dir`.
+/// Returns the JSON form too.
+nlohmann::json show_message(const std::string& raw, const std::string& save_dir, std::ostream& out, bool print);
+
+/// The POP3 commands of the command line and of the interactive [pop] prompt, printed the SPEC way.
+/// `interactive` also shows the server's reply line. Returns the exit status.
+asio::awaitable<int> run_pop_command(Agent& a, PopClient& pop, const std::vector<std::string>& args, bool interactive);
+
+/// The course's prompt loop.
+asio::awaitable<int> interactive(Agent& a);
+
+/// "agent: <what>" on stderr.
+void complain(const std::string& what);
+
+}  // namespace agent

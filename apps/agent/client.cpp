@@ -1,0 +1,155 @@
+// Finding servers, POP3 sessions and mail submission for the agent.
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "agent.hpp"
+#include "mime/codec.hpp"
+#include "net/smtp_client.hpp"
+#include "util/dot_stuffer.hpp"
+#include "util/text.hpp"
+
+namespace agent {
+
+using namespace mail;
+
+void complain(const std::string& what) { std::cerr << "agent: " << what << std::endl; }
+
+asio::awaitable<Result<Endpoint>> Agent::endpoint(const std::string& spec, std::uint16_t default_port) {
+  auto hp = util::parse_host_port(spec, std::uint16_t{0});
+  if (!hp) co_return fail(Errc::invalid, hp.error().detail);
+  Endpoint ep{hp->host, {}, hp->port};
+  if (ep.port == 0) {  // the P record tells the port
+    auto p = co_await resolver->port(ep.host);
+    if (!p) co_return fail(p.error().code, "cannot look up the port of " + ep.host + ": " + p.error().detail);
+    ep.port = p->value_or(default_port);
+  }
+  if (util::is_ip_literal(ep.host)) {
+    ep.ip = ep.host;
+    co_return ep;
+  }
+  auto a = co_await resolver->addresses(ep.host);
+  if (!a) {
+    co_return fail(a.error().code, a.error().code == Errc::not_found ? "cannot find host " + ep.host + ": no such host (NXDOMAIN)"
+                                                                    : "cannot look up " + ep.host + ": " + a.error().detail);
+  }
+  if (a->empty()) co_return fail(Errc::not_found, "host " + ep.host + " has no address");
+  ep.ip = dns::to_string(a->front());
+  co_return ep;
+}
+
+asio::awaitable<Result<pop3::Response>> PopClient::read(bool multiline) {
+  reader_.expect(multiline);
+  while (true) {
+    auto line = co_await conn_->read_line();
+    if (line.status != net::ReadStatus::line) {
+      conn_.reset();
+      co_return fail(Errc::closed, std::string("the POP3 server closed the connection (") + net::to_string(line.status) + ")");
+    }
+    if (auto r = reader_.feed(line.text)) co_return std::move(*r);
+  }
+}
+
+asio::awaitable<Result<void>> PopClient::open(std::vector<std::string>* transcript) {
+  auto ep = co_await agent_.endpoint(agent_.pop_spec, 110);
+  if (!ep) co_return ep.error();
+  auto c = co_await net::Conn::connect(ep->ip, ep->port, {65536, std::chrono::seconds(60)}, "pop3");
+  if (!c) co_return fail(c.error().code, "POP3 server " + ep->host + ": " + c.error().detail);
+  conn_.emplace(std::move(*c));
+  auto greeting = co_await read(false);
+  if (!greeting) co_return greeting.error();
+  if (transcript) transcript->push_back(greeting->status);
+  if (!greeting->ok) co_return fail(Errc::refused, greeting->status);
+  for (const std::string& cmd : {"USER " + agent_.email, "PASS " + agent_.password}) {
+    auto r = co_await command(cmd);
+    if (!r) co_return r.error();
+    if (transcript) transcript->push_back(r->status);
+    if (!r->ok) {
+      conn_.reset();
+      co_return fail(Errc::refused, "login as " + agent_.email + " failed: " + r->status);
+    }
+  }
+  co_return Result<void>();
+}
+
+asio::awaitable<Result<pop3::Response>> PopClient::command(const std::string& line) {
+  if (!conn_) co_return fail(Errc::closed, "not connected");
+  if (agent_.verbose) complain("C: " + (line.rfind("PASS ", 0) == 0 ? std::string("PASS ***") : line));
+  if (!co_await conn_->write(line + "\r\n")) co_return fail(Errc::closed, "the POP3 server closed the connection");
+  auto r = co_await read(pop3::is_multiline(line));
+  if (r && agent_.verbose) complain("S: " + r->status);
+  co_return r;
+}
+
+namespace {
+
+Result<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(Errc::not_found, "cannot read " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The message is in memory already: its wire form goes into `out`, which smtp_send writes.
+asio::awaitable<bool> stuff_into(const std::string* data, std::string* out) {
+  util::DotStuffer stuffer;
+  stuffer.feed(*data, *out);
+  stuffer.finish(*out);
+  co_return true;
+}
+
+std::string hex_random() {
+  static std::mt19937_64 rng(std::random_device{}());
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+}  // namespace
+
+asio::awaitable<Result<void>> send_mail(Agent& a, const MailRequest& req) {
+  mime::Outgoing m;
+  m.from = a.email;
+  m.to = req.to;
+  m.cc = req.cc;
+  m.subject = req.subject;
+  m.text = req.text;
+  m.html = req.html;
+  m.date = std::time(nullptr);
+  auto domain = a.email.substr(a.email.rfind('@') + 1);
+  m.message_id = hex_random() + "." + std::to_string(m.date) + "@" + domain;
+  m.boundary_seed = hex_random();
+  for (const auto& path : req.attach) {
+    auto data = read_file(path);
+    if (!data) co_return data.error();
+    auto name = path.substr(path.find_last_of('/') + 1);
+    m.attachments.push_back({name, mime::content_type_for(name), std::move(*data)});
+  }
+  std::vector<std::string> rcpts = req.to;
+  rcpts.insert(rcpts.end(), req.cc.begin(), req.cc.end());
+  rcpts.insert(rcpts.end(), req.bcc.begin(), req.bcc.end());  // the envelope only: never in a header
+  if (rcpts.empty()) co_return fail(Errc::invalid, "no recipient");
+  std::string data = mime::build(m);
+
+  auto ep = co_await a.endpoint(a.smtp_spec, 25);
+  if (!ep) co_return ep.error();
+  auto conn = co_await net::Conn::connect(ep->ip, ep->port, {4096, std::chrono::seconds(60)}, "smtp");
+  if (!conn) co_return fail(conn.error().code, "SMTP server " + ep->host + ": " + conn.error().detail);
+  smtp::ClientSession cs(a.helo);
+  smtp::ReplyParser parser;
+  if (!co_await net::smtp_hello(*conn, cs, parser))
+    co_return fail(Errc::refused, "SMTP server " + ep->host + ": " + std::to_string(cs.failure().code) + " " + cs.failure().text());
+  auto body = [&data](std::string& out) { return stuff_into(&data, &out); };
+  smtp::Outgoing envelope{a.email, rcpts, data.size()};  // named: g++ 12 mishandles a braced temporary here
+  bool ok = co_await net::smtp_send(*conn, cs, parser, std::move(envelope), body);
+  if (!ok) co_return fail(Errc::closed, "SMTP server " + ep->host + " closed the connection");
+  co_await conn->write(cs.quit());
+  std::string refused;
+  for (const auto& r : cs.results())
+    if (!r.reply.positive()) refused += (refused.empty() ? "" : "; ") + r.address + ": " + std::to_string(r.reply.code) + " " + r.reply.text();
+  if (!refused.empty()) co_return fail(Errc::permanent, refused);
+  co_return Result<void>();
+}
+
+}  // namespace agent
