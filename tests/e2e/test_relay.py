@@ -1,81 +1,14 @@
 """The course's mail world end to end: fdns and two mailsrv (exmail.qq.com serving mail.sustech.edu.cn,
 gmail.com serving gmail.com) on free ports; mail relayed between them through the pseudo-DNS, bounces,
 a server that is down, restarts, attachments."""
-import email
 import os
-import poplib
 import signal
 import smtplib
 import subprocess
 import time
 import unittest
 
-from world import World, fdns_zone, world_config
-
-QQ, GM = "exmail.qq.com", "gmail.com"
-ACCOUNTS = {QQ: {"usr1@mail.sustech.edu.cn": "pass1", "usr2@mail.sustech.edu.cn": "pass2"}, GM: {"usr@gmail.com": "pass"}}
-
-
-def wait_for(check, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = check()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-class CourseWorld:
-    """fdns + both servers, with the course's config and zone on free ports."""
-
-    def __init__(self, w, resolver="dns", queue="[queue]\nretry_first = 1\nretry_max = 2\n"):
-        self.w = w
-        self.dns = w.free_port(udp=True)
-        self.ports = {QQ: (w.free_port(), w.free_port()), GM: (w.free_port(), w.free_port())}
-        agent = {"mail.sustech.edu.cn": ("smtp.exmail.qq.com", "pop.exmail.qq.com"), "gmail.com": ("smtp.gmail.com", "pop.gmail.com")}
-        extra = f'[fdns]\nlisten = "127.0.0.1:{self.dns}"\n[paths]\nvar = "{w.path("var")}"\n' + queue
-        self.cfg = w.write("config/config.toml", world_config(self.ports, ACCOUNTS, agent, extra))
-        self.zone = w.write("fdns/fdns.toml", fdns_zone(
-            ttl=1,
-            mx={"mail.sustech.edu.cn.": "mxbiz1.qq.com.", "gmail.com.": "gmail-smtp-in.l.google.com."},
-            p={"smtp.exmail.qq.com.": self.ports[QQ][0], "smtp.gmail.com.": self.ports[GM][0],
-               "pop.exmail.qq.com.": self.ports[QQ][1], "pop.gmail.com.": self.ports[GM][1],
-               "mxbiz1.qq.com.": self.ports[QQ][0], "gmail-smtp-in.l.google.com.": self.ports[GM][0]}))
-        self.resolver = ["--zone", self.zone] if resolver == "zone" else []
-        self.procs = {}
-        if resolver == "dns":
-            self.procs["fdns"] = w.start("fdns", [], listening=2)
-
-    def start(self, name):
-        self.procs[name] = self.w.start("mailsrv", ["-n", name, *self.resolver], listening=2)
-        return self.procs[name]
-
-    def stop(self, name, sig=signal.SIGTERM):
-        return self.w.stop(self.procs.pop(name), sig)
-
-    def send(self, sender, rcpts, msg, via=QQ):
-        with smtplib.SMTP("127.0.0.1", self.ports[via][0], timeout=10) as s:
-            return s.sendmail(sender, rcpts, msg)
-
-    def pop(self, user, password, server):
-        p = poplib.POP3("127.0.0.1", self.ports[server][1], timeout=10)
-        p.user(user)
-        p.pass_(password)
-        return p
-
-    def messages(self, user, password, server):
-        """Every message in the maildrop, parsed (and left there)."""
-        p = self.pop(user, password, server)
-        try:
-            return [email.message_from_bytes(b"\r\n".join(p.retr(i + 1)[1])) for i in range(p.stat()[0])]
-        finally:
-            p.quit()
-
-    def queue_files(self, name):
-        q = self.w.path(f"var/{name}/queue")
-        return sorted(f for f in os.listdir(q) if f.endswith((".eml", ".json"))) if os.path.isdir(q) else []
-
+from world import GM, QQ, CourseWorld, World, wait_for
 
 MSG = "From: usr1@mail.sustech.edu.cn\r\nTo: usr@gmail.com\r\nSubject: {s}\r\n\r\nHello from SUSTech.\r\n"
 
