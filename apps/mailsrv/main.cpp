@@ -8,10 +8,17 @@
 #include <filesystem>
 #include <iostream>
 
+#include <set>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 
 #include "config/config.hpp"
 #include "net/dns_client.hpp"
+#include "net/pki.hpp"
+#include "net/tls.hpp"
+#include "util/auth.hpp"
 #include "net/stopper.hpp"
 #include "relay.hpp"
 #include "services.hpp"
@@ -33,6 +40,7 @@ constexpr util::OptSpec kOptions[] = {
     {0, "data", "DIR", "state folder (default <paths.var>/NAME)"},
     {0, "listen", "ADDR", "address of every listener (default [mailsrv.NAME] listen, else 127.0.0.1)"},
     {0, "commit-threads", "N", "fsyncs that may run at once when making messages durable (default 8)"},
+    {0, "hash-password", "", "read a password on standard input, print its {SHA512-CRYPT} hash, exit"},
     {'v', "verbose", "", "log every command and reply"},
     {'h', "help", "", "show this help"},
 };
@@ -58,6 +66,62 @@ void raise_nofile() {
   }
 }
 
+// The names a server certificate must carry: the server's, the hosts its users are told to use, the
+// MX hosts of its domains (asked quickly: fdns may not be up yet), localhost and 127.0.0.1.
+std::vector<std::string> certificate_names(const mailsrv::Services& svc, const config::Config& cfg,
+                                           const std::string& zone, const std::string& dns) {
+  std::set<std::string> names{svc.settings.name, "localhost", "127.0.0.1"};
+  for (const auto& d : svc.settings.domains) {
+    if (auto it = cfg.agent.find(d); it != cfg.agent.end()) {
+      names.insert(util::to_lower(it->second.smtp));
+      names.insert(util::to_lower(it->second.pop));
+    }
+  }
+  std::unique_ptr<net::Resolver> resolver;
+  if (!zone.empty()) {
+    if (auto r = net::make_resolver(zone, ""); r) resolver = std::move(*r);
+  } else if (auto hp = util::parse_host_port(dns, 53); hp && util::is_ip_literal(hp->host)) {
+    resolver = std::make_unique<net::DnsClient>(net::DnsClientOptions{hp->host, hp->port, std::chrono::milliseconds(200), 1, 16});
+  }
+  if (resolver) {
+    asio::io_context io;
+    asio::co_spawn(io, [](net::Resolver* r, std::vector<std::string> domains, std::set<std::string>* out) -> asio::awaitable<void> {
+      for (const auto& d : domains)
+        if (auto mx = co_await r->mx(d))
+          for (const auto& m : *mx) out->insert(util::to_lower(m.exchange.to_text()));
+    }(resolver.get(), svc.settings.domains, &names), asio::detached);
+    io.run();
+  }
+  names.erase("");
+  return {names.begin(), names.end()};
+}
+
+Result<void> setup_tls(mailsrv::Services& svc, const config::Config& cfg, const std::string& zone, const std::string& dns) {
+  auto ca = net::pki::ensure_ca(svc.settings.tls.ca_dir);
+  if (!ca) return ca.error();
+  net::pki::Pem identity;
+  if (!svc.settings.cert.empty()) {
+    auto cert = net::pki::read_pem(svc.settings.cert);
+    auto key = net::pki::read_pem(svc.settings.key);
+    if (!cert || !key) return fail(Errc::not_found, !cert ? cert.error().detail : key.error().detail);
+    identity = {*cert, *key};
+  } else {
+    auto issued = net::pki::ensure_server_cert(*ca, svc.layout->data() / "tls", certificate_names(svc, cfg, zone, dns));
+    if (!issued) return issued.error();
+    identity = *issued;
+  }
+  auto server = net::TlsContext::server(identity);
+  if (!server) return server.error();
+  auto client = net::TlsContext::client(ca->cert);
+  if (!client) return client.error();
+  svc.tls_server = *server;
+  svc.tls_client = *client;
+  log::info("tls", "ready", {{"ca", (std::filesystem::path(svc.settings.tls.ca_dir) / "ca.pem").string()},
+                             {"ca_sha256", net::pki::sha256_fingerprint(ca->cert)},
+                             {"cert_sha256", net::pki::sha256_fingerprint(identity.cert)}});
+  return {};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -71,6 +135,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!args->positional.empty()) die("unexpected argument '" + args->positional.front() + "' (see --help)");
+  if (args->has("hash-password")) {
+    std::string pw;
+    std::getline(std::cin, pw);
+    std::cout << util::hash_password(pw) << "\n";
+    return 0;
+  }
   if (!args->has("name")) die("-n NAME is required (see --help)");
   bool verbose = args->has("verbose");
   log::init("mailsrv", verbose ? log::Level::debug : log::Level::info);
@@ -108,11 +178,20 @@ int main(int argc, char** argv) {
   svc.host = host;
   svc.committer = std::make_unique<store::Committer>(commit_threads);
 
+  if (auto r = setup_tls(svc, *cfg, args->get("zone"), args->get("dns", cfg->fdns_listen)); !r) die(r.error().detail);
+
   asio::io_context io(1);
   auto smtp = mailsrv::listen_smtp(io, svc);
   if (!smtp) die(smtp.error().detail);
   auto pop3 = mailsrv::listen_pop3(io, svc);
   if (!pop3) die(pop3.error().detail);
+  std::vector<std::unique_ptr<net::TcpServer>> implicit;  // [mailsrv.NAME] smtps / pop3s
+  for (auto [port, smtp_side] : {std::pair{svc.settings.smtps, true}, {svc.settings.pop3s, false}}) {
+    if (port == 0) continue;
+    auto s = smtp_side ? mailsrv::listen_smtp(io, svc, true) : mailsrv::listen_pop3(io, svc, true);
+    if (!s) die(s.error().detail);
+    implicit.push_back(std::move(*s));
+  }
 
   mailsrv::Relay relay(io, svc, **resolver);
   svc.relay = &relay;
@@ -121,12 +200,14 @@ int main(int argc, char** argv) {
   stopper.add([&] { (*smtp)->stop(); }, [&] { return (*smtp)->active() == 0; });
   stopper.add([&] { (*pop3)->stop(); }, [&] { return (*pop3)->active() == 0; });
   stopper.add([&] { relay.stop(); }, [&] { return relay.idle(); });
+  for (auto& s : implicit) stopper.add([&s] { s->stop(); }, [&s] { return s->active() == 0; });
   stopper.arm();
   log::info("", "started", {{"name", svc.settings.name}, {"data", data.string()},
                             {"accounts", svc.settings.accounts.size()}, {"domains", svc.settings.domains.size()}});
   relay.start();  // the queue is loaded before the listeners say they are ready
   (*smtp)->start();
   (*pop3)->start();
+  for (auto& s : implicit) s->start();
   io.run();
   auto st = svc.committer->stats();
   log::info("store", "commit_stats", {{"jobs", st.jobs}, {"batches", st.batches}, {"largest_batch", st.largest_batch}});

@@ -15,6 +15,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include "pop3/server_session.hpp"
+#include "login.hpp"
 #include "services.hpp"
 #include "stream.hpp"
 #include "util/dot_stuffer.hpp"
@@ -45,15 +46,10 @@ struct Pop3Session {
     co_return ok;
   }
 
-  // PASS or AUTH PLAIN: check, slow down a failure, lock, list.
+  // PASS or AUTH PLAIN: check (a failure waits), lock, list.
   asio::awaitable<void> login() {
-    auto found = svc.accounts->check_login(core.login_user(), core.login_password());
+    auto found = co_await check_login(svc, conn, core.login_user(), core.login_password());
     if (!found) {
-      auto delay = svc.login_failures.fail(peer_ip(), util::to_lower(core.login_user()),
-                                           util::FailureThrottle::Clock::now());
-      conn.log().info("login", {{"user", core.login_user()}, {"result", "bad"}, {"delay_ms", delay.count()}});
-      asio::steady_timer t(co_await asio::this_coro::executor, delay);  // only this session waits
-      co_await t.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
       out += core.on_login(pop3::LoginResult::bad_credentials).out;
       co_return;
     }
@@ -73,7 +69,7 @@ struct Pop3Session {
     lock = std::move(guard);
     auto messages = listing->size();
     out += core.on_login(pop3::LoginResult::ok, std::move(*listing)).out;
-    conn.log().info("login", {{"user", account}, {"result", "ok"}, {"messages", messages}});
+    conn.log().debug("maildrop", {{"user", account}, {"messages", messages}});
   }
 
   // RETR/TOP: the +OK line, then the file with CRLF line ends and dot-stuffing, then ".".
@@ -104,6 +100,17 @@ struct Pop3Session {
     out += core.on_updated(ok).out;
   }
 
+  asio::awaitable<bool> start_tls() {
+    auto r = co_await conn.start_tls(*svc.tls_server, net::TlsRole::server);
+    if (!r) {
+      conn.log().info("tls_failed", {{"why", r.error().detail}});
+      co_return false;
+    }
+    core.on_tls_started();
+    conn.log().debug("tls", {{"cipher", conn.tls_description()}});
+    co_return true;
+  }
+
   void log_command(std::string_view line) {
     std::string shown(line);
     auto verb = line.substr(0, line.find(' '));
@@ -129,6 +136,10 @@ struct Pop3Session {
       switch (step.effect) {
         case pop3::Effect::none: out += step.out; break;
         case pop3::Effect::login: co_await login(); break;
+        case pop3::Effect::start_tls:
+          out += step.out;
+          if (!co_await flush() || !co_await start_tls()) co_return;
+          break;
         case pop3::Effect::send: ok = co_await send(step.out); break;
         case pop3::Effect::update: update(); [[fallthrough]];
         case pop3::Effect::close:
@@ -144,13 +155,16 @@ struct Pop3Session {
 };
 
 asio::awaitable<void> serve(net::Conn& conn, Services& svc) {
-  Pop3Session s{conn, svc, pop3::ServerSession({svc.settings.name, svc.settings.tls.allow_plaintext_auth, 20}), {}, {}, {}};
+  Pop3Session s{conn, svc,
+                pop3::ServerSession({svc.settings.name, svc.settings.tls.allow_plaintext_auth, 20, svc.tls_server != nullptr,
+                                     conn.tls_active()}),
+                {}, {}, {}};
   co_await s.run();
 }
 
 }  // namespace
 
-Result<std::unique_ptr<net::TcpServer>> listen_pop3(asio::io_context& io, Services& svc) {
+Result<std::unique_ptr<net::TcpServer>> listen_pop3(asio::io_context& io, Services& svc, bool implicit_tls) {
   net::ServerOptions o;
   o.svc = "pop3";
   o.proto = "pop3";
@@ -158,7 +172,11 @@ Result<std::unique_ptr<net::TcpServer>> listen_pop3(asio::io_context& io, Servic
   o.conn.idle = svc.settings.limits.pop3_idle;
   o.max_sessions = svc.settings.limits.sessions;
   o.busy_reply = "-ERR [SYS/TEMP] " + svc.settings.name + " too many sessions, try again later\r\n";
-  return net::TcpServer::listen(io, svc.settings.listen, svc.settings.ports.pop, o,
+  if (implicit_tls) {
+    o.proto = "pop3s";
+    o.implicit_tls = svc.tls_server;
+  }
+  return net::TcpServer::listen(io, svc.settings.listen, implicit_tls ? svc.settings.pop3s : svc.settings.ports.pop, o,
                                 [&svc](net::Conn& c) { return serve(c, svc); });
 }
 

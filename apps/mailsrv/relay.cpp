@@ -175,7 +175,7 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void record(const std::string& id, store::QueuedRecipient& r, const store::QueueEnvelope& env, const smtp::Reply& reply,
-              const std::string& host) {
+              const std::string& host, const std::string& tls) {
     std::string text = std::to_string(reply.code) + " " + reply.text();
     if (reply.positive()) {
       r.state = RcptState::delivered;
@@ -190,7 +190,7 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
                                      {"result", r.state == RcptState::delivered ? "sent"
                                                 : r.state == RcptState::failed  ? "failed"
                                                                                 : "deferred"},
-                                     {"reply", text}});
+                                     {"tls", tls}, {"reply", text}});
   }
 
   // After a delivery touched an entry: save its state, or finish it (bounce, remove) when nothing is left.
@@ -319,7 +319,7 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
     for (const auto& res : cs.results()) {
       for (auto* r : rcpts) {
         if (r->address != res.address || r->state != RcptState::pending) continue;
-        record(id, *r, e.env, res.reply, host);
+        record(id, *r, e.env, res.reply, host, conn.tls_active() ? conn.tls_description() : "none");
         if (r->state == RcptState::failed && res.reply.permanent())  // for the bounce: "host|command|reply"
           r->last_reply = host + "|" + res.command + "|" + r->last_reply;
       }
@@ -355,8 +355,28 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
       bool ready = co_await net::smtp_hello(*conn, cs, parser);
       if (!ready) last_error = std::to_string(cs.failure().code) + " " + cs.failure().text() + " (from " + t.host + ")";
       if (!ready) continue;  // the next MX host
-      log::debug("relay", "connected", {{"domain", domain}, {"host", t.host}, {"addr", t.ip + ":" + std::to_string(t.port)},
-                                        {"pipelining", cs.pipelining() ? "yes" : "no"}, {"tls", "none"}});
+      // [tls] relay: may = STARTTLS when offered, logging whether the certificate verified;
+      // verify = no delivery without a verified STARTTLS (a temporary failure); off = never.
+      const auto mode = svc.settings.tls.relay;
+      std::string protection = "none";
+      if (mode != config::RelayTls::off && cs.offers_starttls() && svc.tls_client) {
+        auto tls = co_await net::smtp_starttls(*conn, cs, parser, *svc.tls_client, t.host);
+        if (!tls) {
+          last_error = "4.7.5 STARTTLS with " + t.host + " failed: " + tls.error().detail;
+          continue;
+        }
+        bool verified = conn->peer_verified();
+        protection = conn->tls_description() + (verified ? " verified" : " unverified");
+        if (mode == config::RelayTls::verify && !verified) {
+          last_error = "4.7.5 certificate of " + t.host + " could not be verified";
+          continue;
+        }
+      } else if (mode == config::RelayTls::verify) {
+        last_error = "4.7.5 " + t.host + " offers no STARTTLS ([tls] relay = verify)";
+        continue;
+      }
+      log::info("relay", "connected", {{"domain", domain}, {"host", t.host}, {"addr", t.ip + ":" + std::to_string(t.port)},
+                                       {"pipelining", cs.pipelining() ? "yes" : "no"}, {"tls", protection}});
       bool alive = true;
       for (const auto& id : ids) {
         if (done.contains(id) || !alive || stopping) continue;

@@ -8,6 +8,7 @@
 
 #include "config/config.hpp"
 #include "net/tcp_server.hpp"
+#include "net/tls.hpp"
 #include "smtp/server_session.hpp"
 #include "store/committer.hpp"
 #include "store/layout.hpp"
@@ -53,6 +54,8 @@ struct Services {
   mail::store::MaildropLocks maildrop_locks;  // event-loop thread only
   mail::util::FailureThrottle login_failures;   // event-loop thread only
   Relay* relay = nullptr;                       // takes the queue entries the SMTP side commits
+  std::shared_ptr<mail::net::TlsContext> tls_server;  // null: no TLS offered
+  std::shared_ptr<mail::net::TlsContext> tls_client;  // the relay's, checking peers against the lab CA
 
   /// A new queue id ("19aa0b0c1d2e-1f") and Maildir unique name.
   std::string next_id();
@@ -60,8 +63,9 @@ struct Services {
 };
 
 /// The SMTP listener: sessions of RFC 5321 over TCP, storing through the committer.
-mail::Result<std::unique_ptr<mail::net::TcpServer>> listen_smtp(asio::io_context& io, Services& svc);
+/// `implicit_tls`: the SMTPS port ([mailsrv.NAME] smtps), TLS from the first byte.
+mail::Result<std::unique_ptr<mail::net::TcpServer>> listen_smtp(asio::io_context& io, Services& svc, bool implicit_tls = false);
 /// The POP3 listener: sessions of RFC 1939 over the same Maildirs.
-mail::Result<std::unique_ptr<mail::net::TcpServer>> listen_pop3(asio::io_context& io, Services& svc);
+mail::Result<std::unique_ptr<mail::net::TcpServer>> listen_pop3(asio::io_context& io, Services& svc, bool implicit_tls = false);
 
 }  // namespace mailsrv

@@ -10,7 +10,9 @@
 
 #include "mime/message.hpp"
 #include "net/async_commit.hpp"
+#include "login.hpp"
 #include "relay.hpp"
+#include "util/text.hpp"
 #include "services.hpp"
 #include "smtp/trace.hpp"
 #include "store/delivery.hpp"
@@ -157,13 +159,30 @@ struct Session {
         break;
       }
       if (svc.verbose) {
-        auto shown = line.text.size() >= 5 && (line.text.substr(0, 5) == "AUTH " || line.text.substr(0, 5) == "auth ")
-                         ? std::string(line.text.substr(0, 4)) + " ***"  // credentials never reach a log
-                         : std::string(line.text);
+        // Credentials never reach a log: AUTH arguments and SASL responses are masked.
+        std::string shown(line.text);
+        if (core.expects_secret()) shown = "***";
+        else if (shown.size() >= 4 && util::iequals(std::string_view(shown).substr(0, 4), "AUTH"))
+          shown = shown.substr(0, std::min<std::size_t>(shown.find(' ', 5), shown.size())) + " ***";
         conn.log().debug("command", {{"line", shown}});
       }
       auto step = core.on_line(line.text, line.status == net::ReadStatus::too_long);
       add(step);
+      if (step.effect == smtp::Effect::start_tls) {
+        if (!co_await flush()) break;
+        auto r = co_await conn.start_tls(*svc.tls_server, net::TlsRole::server);
+        if (!r) {
+          conn.log().info("tls_failed", {{"why", r.error().detail}});
+          break;
+        }
+        core.on_tls_started();
+        conn.log().debug("tls", {{"cipher", conn.tls_description()}});
+        continue;
+      }
+      if (step.effect == smtp::Effect::authenticate) {
+        auto account = co_await check_login(svc, conn, core.auth_user(), core.auth_password());
+        add(core.on_auth_result(account));
+      }
       if (step.effect == smtp::Effect::begin_data) {
         if (!co_await receive_message()) break;
       } else if (step.effect == smtp::Effect::close) {
@@ -181,7 +200,8 @@ asio::awaitable<void> serve(net::Conn& conn, Services& svc) {
   auto peer = conn.peer();
   Session s{conn, svc,
             smtp::ServerSession({svc.settings.name, peer.substr(0, peer.rfind(':')),
-                                 svc.settings.policy.submission_requires_auth},
+                                 svc.settings.policy.submission_requires_auth, svc.tls_server != nullptr, conn.tls_active(),
+                                 svc.settings.tls.allow_plaintext_auth},
                                 smtp::Limits{svc.settings.limits.recipients, svc.settings.limits.message_size, 20},
                                 *svc.accounts),
             {}};
@@ -190,7 +210,7 @@ asio::awaitable<void> serve(net::Conn& conn, Services& svc) {
 
 }  // namespace
 
-Result<std::unique_ptr<net::TcpServer>> listen_smtp(asio::io_context& io, Services& svc) {
+Result<std::unique_ptr<net::TcpServer>> listen_smtp(asio::io_context& io, Services& svc, bool implicit_tls) {
   net::ServerOptions o;
   o.svc = "smtp";
   o.proto = "smtp";
@@ -198,7 +218,11 @@ Result<std::unique_ptr<net::TcpServer>> listen_smtp(asio::io_context& io, Servic
   o.conn.idle = svc.settings.limits.smtp_idle;
   o.max_sessions = svc.settings.limits.sessions;
   o.busy_reply = "421 4.3.2 " + svc.settings.name + " Too many sessions, try again later\r\n";
-  return net::TcpServer::listen(io, svc.settings.listen, svc.settings.ports.smtp, o,
+  if (implicit_tls) {
+    o.proto = "smtps";
+    o.implicit_tls = svc.tls_server;
+  }
+  return net::TcpServer::listen(io, svc.settings.listen, implicit_tls ? svc.settings.smtps : svc.settings.ports.smtp, o,
                                 [&svc](net::Conn& c) { return serve(c, svc); });
 }
 

@@ -15,11 +15,19 @@
 #include <asio/detached.hpp>
 #include <asio/this_coro.hpp>
 
+#include <asio/ssl/stream.hpp>
+#include <openssl/x509v3.h>
+
 #include "net/conn_state.hpp"
 #include "util/text.hpp"
 
 namespace mail::net {
 namespace detail {
+
+struct TlsLayer {
+  explicit TlsLayer(asio::ip::tcp::socket& s, asio::ssl::context& ctx) : stream(s, ctx) {}
+  asio::ssl::stream<asio::ip::tcp::socket&> stream;
+};
 
 constexpr auto kTuple = asio::experimental::as_tuple(asio::use_awaitable);
 
@@ -127,6 +135,23 @@ ReadStatus classify(const ConnState& st, const std::error_code& ec) {
 // connection holds no buffer.
 asio::awaitable<bool> fill(ConnState& st, ReadStatus& status) {
   st.begin = st.end = 0;
+  if (st.tls) {  // TLS may hold decrypted bytes the socket no longer shows: read through the stream
+    if (st.stopping) {
+      status = ReadStatus::shutdown;
+      co_return false;
+    }
+    detail::lend_buffer(st);
+    arm(st);
+    st.reading = true;
+    auto [ec, n] = co_await st.tls->stream.async_read_some(asio::buffer(*st.buf), kTuple);
+    st.reading = false;
+    if (ec) {
+      status = ec == asio::ssl::error::stream_truncated ? ReadStatus::eof : classify(st, ec);
+      co_return false;
+    }
+    st.end = n;
+    co_return true;
+  }
   detail::return_buffer(st);
   while (true) {
     if (st.stopping) {
@@ -242,8 +267,51 @@ asio::awaitable<bool> Conn::write(std::string_view bytes) {
   ConnState& st = *st_;
   if (st.closed) co_return false;
   arm(st);
+  if (st.tls) {
+    auto [ec, n] = co_await asio::async_write(st.tls->stream, asio::buffer(bytes.data(), bytes.size()), kTuple);
+    co_return !ec;
+  }
   auto [ec, n] = co_await asio::async_write(st.sock, asio::buffer(bytes.data(), bytes.size()), kTuple);
   co_return !ec;
+}
+
+asio::awaitable<Result<void>> Conn::start_tls(TlsContext& ctx, TlsRole role, std::string peer_name) {
+  ConnState& st = *st_;
+  if (st.tls) co_return fail(Errc::invalid, "TLS is already on");
+  if (role == TlsRole::server) discard_buffered();  // CVE-2011-0411: nothing sent in the clear survives
+  st.tls = std::make_shared<detail::TlsLayer>(st.sock, ctx.native());
+  st.peer_name = std::move(peer_name);
+  if (role == TlsRole::client && !st.peer_name.empty() && !util::is_ip_literal(st.peer_name))
+    SSL_set_tlsext_host_name(st.tls->stream.native_handle(), st.peer_name.c_str());
+  arm(st);
+  st.reading = true;
+  auto [ec] = co_await st.tls->stream.async_handshake(
+      role == TlsRole::server ? asio::ssl::stream_base::server : asio::ssl::stream_base::client, kTuple);
+  st.reading = false;
+  if (ec) {
+    st.tls.reset();
+    co_return fail(st.timed_out ? Errc::timeout : Errc::refused, "TLS handshake: " + ec.message());
+  }
+  co_return Result<void>();
+}
+
+bool Conn::tls_active() const noexcept { return st_ && st_->tls != nullptr; }
+
+std::string Conn::tls_description() const {
+  if (!tls_active()) return "none";
+  SSL* ssl = st_->tls->stream.native_handle();
+  return std::string(SSL_get_version(ssl)) + " " + SSL_get_cipher_name(ssl);
+}
+
+bool Conn::peer_verified() const {
+  if (!tls_active()) return false;
+  SSL* ssl = st_->tls->stream.native_handle();
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (cert == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return false;
+  const std::string& name = st_->peer_name;
+  if (name.empty()) return true;
+  if (util::is_ip_literal(name)) return X509_check_ip_asc(cert, name.c_str(), 0) == 1;
+  return X509_check_host(cert, name.c_str(), name.size(), 0, nullptr) == 1;
 }
 
 bool Conn::has_buffered() const noexcept { return st_->begin < st_->end; }

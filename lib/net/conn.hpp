@@ -11,6 +11,7 @@
 
 #include <asio/awaitable.hpp>
 
+#include "net/tls.hpp"
 #include "util/line_splitter.hpp"
 #include "util/log.hpp"
 #include "util/result.hpp"
@@ -51,6 +52,16 @@ class Conn {
   asio::awaitable<ReadStatus> read_exact(std::size_t n, std::string& out);
   /// Writes all of `bytes`; false when the peer is gone or the deadline passed.
   asio::awaitable<bool> write(std::string_view bytes);
+
+  /// Starts TLS on the connection (STARTTLS, STLS, or an implicit-TLS port). A server first drops what
+  /// the client sent in the clear and was not read yet (CVE-2011-0411). `peer_name` is the host the
+  /// client expects (SNI and the certificate check).
+  asio::awaitable<Result<void>> start_tls(TlsContext& ctx, TlsRole role, std::string peer_name = {});
+  bool tls_active() const noexcept;
+  /// "TLSv1.3 TLS_AES_256_GCM_SHA384", or "none".
+  std::string tls_description() const;
+  /// Client side: the server's certificate chains to the context's CA and names `peer_name`.
+  bool peer_verified() const;
 
   /// Bytes received and not yet read: more pipelined commands are waiting (RFC 2920).
   bool has_buffered() const noexcept;

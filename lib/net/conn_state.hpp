@@ -15,6 +15,7 @@ namespace mail::net::detail {
 using Clock = std::chrono::steady_clock;
 
 using ReadBuffer = std::array<char, 16384>;
+struct TlsLayer;  // conn.cpp: the ssl::stream over the socket
 
 struct ConnState {
   ConnState(asio::ip::tcp::socket s, ConnOptions o, log::Context ctx);
@@ -35,6 +36,8 @@ struct ConnState {
   bool reading = false;
   bool closed = false;
   std::function<void()> on_close;  // set by TcpServer to forget the connection
+  std::shared_ptr<TlsLayer> tls;   // set once TLS started
+  std::string peer_name;           // the host a client expects
 };
 
 /// The read buffer, lent from the thread's pool while there are bytes to read.

@@ -20,6 +20,15 @@ asio::awaitable<std::optional<smtp::Reply>> read_reply(Conn& conn, smtp::ReplyPa
 /// when the connection broke).
 asio::awaitable<bool> smtp_hello(Conn& conn, smtp::ClientSession& session, smtp::ReplyParser& parser);
 
+/// STARTTLS, the handshake (`host` for SNI and the certificate check), then EHLO again.
+/// Errc::refused when the server said no to STARTTLS, Errc::io when TLS or the new EHLO failed.
+asio::awaitable<Result<void>> smtp_starttls(Conn& conn, smtp::ClientSession& session, smtp::ReplyParser& parser,
+                                            TlsContext& tls, const std::string& host);
+
+/// AUTH PLAIN (or LOGIN); the error holds the server's reply.
+asio::awaitable<Result<void>> smtp_auth(Conn& conn, smtp::ClientSession& session, smtp::ReplyParser& parser,
+                                        const std::string& user, const std::string& password);
+
 /// Appends the message's wire form (dot-stuffed, with the final ".") to `out`, writing as it goes.
 using BodyWriter = std::function<asio::awaitable<bool>(std::string& out)>;
 

@@ -67,6 +67,14 @@ struct TcpServer::Impl : std::enable_shared_from_this<Impl> {
 
   static asio::awaitable<void> run_session(std::shared_ptr<Impl> self, Conn conn) {
     try {
+      if (self->opts.implicit_tls) {
+        auto r = co_await conn.start_tls(*self->opts.implicit_tls, TlsRole::server);
+        if (!r) {
+          conn.log().info("tls_failed", {{"why", r.error().detail}});
+          conn.close();
+          co_return;
+        }
+      }
       co_await self->session(conn);
     } catch (const std::exception& e) {
       conn.log().error("session_failed", {{"what", e.what()}});  // the last resort: close, never crash

@@ -24,6 +24,7 @@ struct ServerOptions {
   ConnOptions conn;
   std::size_t max_sessions = 10000;
   std::string busy_reply;          // written to a connection refused for being over the cap
+  std::shared_ptr<TlsContext> implicit_tls;  // TLS before the session starts (SMTPS, POP3S)
 };
 
 using SessionFn = std::function<asio::awaitable<void>(Conn&)>;

@@ -114,7 +114,7 @@ Step ServerSession::on_pass(std::string_view arg) {
 Step ServerSession::on_auth(std::string_view arg) {
   auto sp = arg.find(' ');
   std::string_view mech = arg.substr(0, sp);
-  if (!opts_.sasl_plain || !util::iequals(mech, "PLAIN")) return error(catalog::kBadMechanism);
+  if (!sasl_offered() || !util::iequals(mech, "PLAIN")) return error(catalog::kBadMechanism);
   if (sp == std::string_view::npos) {
     awaiting_sasl_ = true;
     return {"+ \r\n"};  // RFC 5034 4: an empty challenge
@@ -153,12 +153,23 @@ Step ServerSession::on_login(LoginResult result, Listing listing) {
 Step ServerSession::on_capa(std::string_view) {
   std::string out = catalog::ok("Capability list follows");
   out += "USER\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n";
-  if (opts_.sasl_plain) out += "SASL PLAIN\r\n";
+  if (phase_ == Phase::authorization && opts_.tls_available && !tls_active_) out += "STLS\r\n";
+  if (sasl_offered()) out += "SASL PLAIN\r\n";
   out += "IMPLEMENTATION mailworld\r\n.\r\n";
   return {out};
 }
 
-Step ServerSession::on_stls(std::string_view) { return error(catalog::kNoStls); }  // the TLS issue fills this in
+Step ServerSession::on_stls(std::string_view) {
+  if (!opts_.tls_available) return error(catalog::kNoStls);
+  if (tls_active_) return error("TLS already active");
+  return {catalog::ok("Begin TLS negotiation"), Effect::start_tls};
+}
+
+void ServerSession::on_tls_started() {
+  tls_active_ = true;
+  clear_credentials();  // a USER given in the clear does not count
+  awaiting_sasl_ = false;
+}
 
 Step ServerSession::on_quit(std::string_view) {
   if (phase_ == Phase::authorization) {

@@ -18,6 +18,7 @@ enum class Phase { authorization, transaction, update, closed };
 enum class Effect {
   none,
   login,   // check login_user()/login_password(), lock and list the maildrop, then call on_login()
+  start_tls,  // write `out`, run the TLS handshake, then call on_tls_started()
   send,    // write `out`, then the message send_index() (TOP: send_body_lines()) dot-stuffed, then "."
   update,  // remove the messages marked deleted, then call on_updated()
   close,   // close the connection after writing `out`
@@ -32,8 +33,10 @@ enum class LoginResult { ok, bad_credentials, in_use, failed };
 
 struct Options {
   std::string server_name;
-  bool sasl_plain = false;  // offer AUTH PLAIN (under TLS, or allow_plaintext_auth)
+  bool allow_plaintext_auth = false;  // offer AUTH PLAIN before TLS too
   int max_errors = 20;
+  bool tls_available = false;         // STLS can be offered
+  bool tls_active = false;            // an implicit-TLS port
 };
 
 class ServerSession {
@@ -46,6 +49,9 @@ class ServerSession {
   Step on_login(LoginResult result, Listing listing = {});
   /// After Effect::update: the marked messages are gone (or some could not be removed).
   Step on_updated(bool ok);
+  /// After Effect::start_tls (RFC 2595 4: back to a fresh AUTHORIZATION state).
+  void on_tls_started();
+  bool tls_active() const noexcept { return tls_active_; }
   Step on_timeout();
   Step on_shutdown();
 
@@ -89,7 +95,10 @@ class ServerSession {
   std::optional<std::size_t> message(std::string_view arg, Step& bad);
   void clear_credentials();
 
+  bool sasl_offered() const noexcept { return tls_active_ || opts_.allow_plaintext_auth; }
+
   Options opts_;
+  bool tls_active_ = opts_.tls_active;
   Phase phase_ = Phase::authorization;
   bool awaiting_sasl_ = false;
   std::string user_;

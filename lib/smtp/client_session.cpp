@@ -1,5 +1,6 @@
 #include "smtp/client_session.hpp"
 
+#include "util/auth.hpp"
 #include "util/text.hpp"
 
 namespace mail::smtp {
@@ -22,6 +23,16 @@ ClientStep ClientSession::on_reply(const Reply& r) {
           std::string_view l = r.lines[i];
           auto word = l.substr(0, l.find(' '));
           if (util::iequals(word, "PIPELINING")) pipelining_ = true;
+          if (util::iequals(word, "STARTTLS")) starttls_ = true;
+          if (util::iequals(word, "AUTH")) {
+            for (std::size_t p = 4; p < l.size();) {
+              auto e = l.find(' ', p + 1);
+              auto mech = util::trim(l.substr(p, e == std::string_view::npos ? std::string_view::npos : e - p));
+              if (util::iequals(mech, "PLAIN")) auth_plain_ = true;
+              if (util::iequals(mech, "LOGIN")) auth_login_ = true;
+              p = e == std::string_view::npos ? l.size() : e;
+            }
+          }
           if (util::iequals(word, "SIZE") && l.size() > 5)
             if (auto n = util::parse_uint(util::trim(l.substr(5)), UINT64_MAX); n && *n > 0) size_limit_ = *n;
         }
@@ -63,12 +74,56 @@ ClientStep ClientSession::on_reply(const Reply& r) {
     }
     case State::body:
       return finish_message(r, "end of DATA");
+    case State::starttls:
+      state_ = State::ready;
+      if (r.code == 220) return {{}, ClientEvent::tls};
+      failure_ = r;  // TLS refused: the session goes on in the clear
+      return {{}, ClientEvent::ready};
+    case State::auth_user:
+      if (r.code != 334) break;
+      state_ = State::auth_password;
+      return {util::base64_encode(login_user_) + "\r\n"};
+    case State::auth_password:
+      if (r.code != 334) break;
+      state_ = State::auth;
+      return {util::base64_encode(login_password_) + "\r\n"};
     case State::ready:
     case State::done:
     case State::closed:
+      return fail(r);  // a reply nobody asked for
+    case State::auth:
       break;
   }
-  return fail(r);  // a reply nobody asked for
+  // The end of an AUTH exchange (success, or a refusal at any step).
+  std::fill(login_password_.begin(), login_password_.end(), '\0');
+  login_password_.clear();
+  authenticated_ = r.code == 235;
+  if (!authenticated_) failure_ = r;
+  state_ = State::ready;
+  return {{}, ClientEvent::auth_done};
+}
+
+std::string ClientSession::starttls() {
+  state_ = State::starttls;
+  return "STARTTLS\r\n";
+}
+
+std::string ClientSession::restart() {
+  pipelining_ = starttls_ = auth_plain_ = auth_login_ = false;
+  size_limit_.reset();
+  state_ = State::ehlo;
+  return "EHLO " + helo_ + "\r\n";
+}
+
+std::string ClientSession::authenticate(const std::string& user, const std::string& password) {
+  if (auth_plain_ || !auth_login_) {
+    state_ = State::auth;
+    return "AUTH PLAIN " + util::base64_encode(std::string("\0", 1) + user + std::string("\0", 1) + password) + "\r\n";
+  }
+  login_user_ = user;
+  login_password_ = password;
+  state_ = State::auth_user;
+  return "AUTH LOGIN\r\n";
 }
 
 // Without PIPELINING: the next RCPT, then DATA (or RSET when no recipient was accepted).

@@ -30,6 +30,8 @@ enum class ClientEvent {
   ready,        // greeted: call begin() for a message, or quit()
   send_body,    // 354: write the dot-stuffed body and its final ".", then read the next reply
   message_done, // results() holds this message's recipients; ready for the next
+  tls,          // 220 to STARTTLS: run the handshake, then call restart()
+  auth_done,    // the AUTH exchange ended: authenticated() says how
   failed,       // the connection is of no more use (greeting refused, EHLO and HELO refused, bad reply)
 };
 
@@ -48,6 +50,15 @@ class ClientSession {
   ClientStep begin(Outgoing message);
   /// Ends the session.
   std::string quit();
+  /// STARTTLS (RFC 3207): ClientEvent::tls on 220, else ClientEvent::ready without TLS (failure() says why).
+  std::string starttls();
+  /// After the handshake: EHLO again (RFC 3207 4.2: forget what the server said before).
+  std::string restart();
+  /// AUTH PLAIN, or LOGIN when the server offers only that (RFC 4954); ends with ClientEvent::auth_done.
+  std::string authenticate(const std::string& user, const std::string& password);
+  bool offers_starttls() const noexcept { return starttls_; }
+  bool offers_auth() const noexcept { return auth_plain_ || auth_login_; }
+  bool authenticated() const noexcept { return authenticated_; }
 
   const std::vector<RecipientResult>& results() const noexcept { return results_; }
   /// Why the connection failed (the reply that ended it), after ClientEvent::failed.
@@ -56,7 +67,8 @@ class ClientSession {
   std::optional<std::uint64_t> size_limit() const noexcept { return size_limit_; }
 
  private:
-  enum class State { greeting, ehlo, helo, ready, mail, rcpt, data, body, done, closed };
+  enum class State { greeting, ehlo, helo, ready, mail, rcpt, data, body, done, closed, starttls, auth, auth_user,
+                     auth_password };
   ClientStep fail(const Reply& r);
   ClientStep next_envelope_command();
   ClientStep finish_message(const Reply& data_reply, const char* command);
@@ -64,6 +76,11 @@ class ClientSession {
   std::string helo_;
   State state_ = State::greeting;
   bool pipelining_ = false;
+  bool starttls_ = false;
+  bool auth_plain_ = false;
+  bool auth_login_ = false;
+  bool authenticated_ = false;
+  std::string login_user_, login_password_;
   std::optional<std::uint64_t> size_limit_;
   Outgoing msg_;
   std::size_t sent_rcpt_ = 0;      // RCPT commands sent (without pipelining: one at a time)

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "smtp/command.hpp"
+#include "util/auth.hpp"
 #include "util/text.hpp"
 
 namespace mail::smtp {
@@ -40,6 +41,17 @@ Reply not_owner() { return reply(553, "5.7.1 Sender address rejected: not owned 
 Reply null_recipient() { return reply(501, "5.1.3 Bad recipient address syntax"); }
 Reply storage_failed() { return reply(451, "4.3.0 Error: local storage failure, try again later"); }
 Reply too_many_errors(const std::string& name) { return reply(421, "4.7.0 " + name + " Error: too many errors"); }
+Reply tls_ready() { return reply(220, "2.0.0 Ready to start TLS"); }
+Reply tls_unavailable() { return reply(502, "5.5.1 Error: STARTTLS not available"); }
+Reply tls_already() { return reply(503, "5.5.1 Error: TLS already active"); }
+Reply auth_not_enabled() { return reply(503, "5.5.1 Error: authentication not enabled"); }
+Reply auth_already() { return reply(503, "5.5.1 Error: already authenticated"); }
+Reply auth_in_transaction() { return reply(503, "5.5.1 Error: MAIL transaction in progress"); }
+Reply auth_mechanism() { return reply(504, "5.5.4 Unrecognized authentication type"); }
+Reply auth_aborted() { return reply(501, "5.0.0 Authentication aborted"); }
+Reply auth_undecodable() { return reply(501, "5.5.2 Cannot decode response"); }
+Reply auth_ok() { return reply(235, "2.7.0 Authentication successful"); }
+Reply auth_failed() { return reply(535, "5.7.8 Error: authentication failed"); }
 Reply timeout(const std::string& name) { return reply(421, "4.4.2 " + name + " Error: timeout exceeded"); }
 Reply shutdown(const std::string& name) { return reply(421, "4.3.2 " + name + " Service shutting down"); }
 }  // namespace catalog
@@ -71,8 +83,8 @@ const ServerSession::Entry* ServerSession::find(std::string_view verb) {
       {"VRFY", &ServerSession::on_vrfy, kAny, ""},
       {"HELP", &ServerSession::on_help, kAny, ""},
       {"EXPN", &ServerSession::on_not_implemented, kAny, ""},
-      {"STARTTLS", &ServerSession::on_not_implemented, kAny, ""},  // the TLS issue fills these in
-      {"AUTH", &ServerSession::on_not_implemented, kAny, ""},
+      {"STARTTLS", &ServerSession::on_starttls, kAny, ""},
+      {"AUTH", &ServerSession::on_auth, kAny, ""},
   }};
   for (const auto& e : kTable)
     if (util::iequals(e.verb, verb)) return &e;
@@ -80,7 +92,7 @@ const ServerSession::Entry* ServerSession::find(std::string_view verb) {
 }
 
 ServerSession::ServerSession(SessionInfo info, Limits limits, const Directory& directory)
-    : info_(std::move(info)), limits_(limits), dir_(directory) {}
+    : info_(std::move(info)), limits_(limits), dir_(directory), tls_active_(info_.tls_active) {}
 
 Reply ServerSession::greeting() const { return reply(220, info_.server_name + " ESMTP mailworld"); }
 
@@ -107,6 +119,13 @@ void ServerSession::reset_transaction() {
 
 Step ServerSession::on_line(std::string_view line, bool too_long) {
   if (phase_ == Phase::closed || phase_ == Phase::data) return {};
+  if (sasl_ != Sasl::none) {
+    if (too_long) {
+      sasl_ = Sasl::none;
+      return error(catalog::auth_undecodable());
+    }
+    return sasl_line(line);
+  }
   if (too_long) return error(catalog::line_too_long());
   for (unsigned char c : line)
     if (c < 32 || c >= 127) return error(catalog::unknown());  // commands are printable ASCII
@@ -131,6 +150,8 @@ Step ServerSession::hello(std::string_view arg, bool esmtp) {
   if (!esmtp) return {{reply(250, info_.server_name)}};
   Reply r{250, {info_.server_name + " Hello " + env_.helo + " [" + info_.peer_ip + "]", "PIPELINING",
                 "SIZE " + std::to_string(limits_.message_size), "8BITMIME", "ENHANCEDSTATUSCODES"}};
+  if (info_.tls_available && !tls_active_) r.lines.emplace_back("STARTTLS");
+  if (auth_offered()) r.lines.emplace_back("AUTH PLAIN LOGIN");
   return {{std::move(r)}};
 }
 
@@ -270,6 +291,81 @@ Step ServerSession::on_vrfy(std::string_view arg) {
 Step ServerSession::on_help(std::string_view) { return {{catalog::help()}}; }
 
 Step ServerSession::on_not_implemented(std::string_view) { return error(catalog::not_implemented()); }
+
+Step ServerSession::on_starttls(std::string_view arg) {
+  if (!info_.tls_available) return error(catalog::tls_unavailable());
+  if (tls_active_) return error(catalog::tls_already());
+  if (!arg.empty()) return error(catalog::bad_syntax("Syntax: STARTTLS"));
+  if (phase_ == Phase::greeted) return error(catalog::bad_sequence("send HELO/EHLO first"));
+  if (phase_ != Phase::ready) return error(catalog::bad_sequence("MAIL transaction in progress"));
+  return {{catalog::tls_ready()}, Effect::start_tls};
+}
+
+void ServerSession::on_tls_started() {
+  tls_active_ = true;
+  authenticated_.reset();
+  phase_ = Phase::greeted;  // RFC 3207 4.2: as if the client had just connected
+  env_ = Envelope{};
+  data_size_ = 0;
+}
+
+Step ServerSession::on_auth(std::string_view arg) {
+  if (!auth_offered()) return error(catalog::auth_not_enabled());
+  if (phase_ == Phase::greeted) return error(catalog::bad_sequence("send HELO/EHLO first"));
+  if (phase_ != Phase::ready) return error(catalog::auth_in_transaction());
+  if (authenticated_) return error(catalog::auth_already());
+  auto sp = arg.find(' ');
+  std::string_view mech = arg.substr(0, sp);
+  std::string_view initial = sp == std::string_view::npos ? std::string_view{} : util::trim(arg.substr(sp + 1));
+  if (util::iequals(mech, "PLAIN")) {
+    sasl_ = Sasl::plain;
+    if (initial.empty()) return {{reply(334, "")}};  // RFC 4954 4: an empty challenge
+    return sasl_line(initial == "=" ? std::string_view{} : initial);
+  }
+  if (util::iequals(mech, "LOGIN")) {
+    sasl_ = Sasl::login_user;
+    if (initial.empty()) return {{reply(334, "VXNlcm5hbWU6")}};  // "Username:"
+    return sasl_line(initial);
+  }
+  return error(catalog::auth_mechanism());
+}
+
+Step ServerSession::sasl_line(std::string_view line) {
+  Sasl stage = std::exchange(sasl_, Sasl::none);
+  if (line == "*") return error(catalog::auth_aborted());
+  auto decoded = util::base64_decode(line);
+  if (!decoded) return error(catalog::auth_undecodable());
+  switch (stage) {
+    case Sasl::plain: {
+      auto creds = util::parse_sasl_plain(*decoded);
+      if (!creds || (!creds->authzid.empty() && creds->authzid != creds->user)) return error(catalog::auth_undecodable());
+      auth_user_ = std::move(creds->user);
+      auth_password_ = std::move(creds->password);
+      return {{}, Effect::authenticate};
+    }
+    case Sasl::login_user:
+      if (decoded->empty() || decoded->find('\0') != std::string::npos) return error(catalog::auth_undecodable());
+      auth_user_ = std::move(*decoded);
+      sasl_ = Sasl::login_password;
+      return {{reply(334, "UGFzc3dvcmQ6")}};  // "Password:"
+    case Sasl::login_password:
+      if (decoded->find('\0') != std::string::npos) return error(catalog::auth_undecodable());
+      auth_password_ = std::move(*decoded);
+      return {{}, Effect::authenticate};
+    case Sasl::none:
+      break;
+  }
+  return error(catalog::auth_undecodable());
+}
+
+Step ServerSession::on_auth_result(const std::optional<std::string>& account) {
+  std::fill(auth_password_.begin(), auth_password_.end(), '\0');
+  auth_password_.clear();
+  auth_user_.clear();
+  if (!account) return error(catalog::auth_failed());
+  authenticated_ = *account;
+  return {{catalog::auth_ok()}};
+}
 
 Step ServerSession::on_timeout() {
   phase_ = Phase::closed;

@@ -36,6 +36,9 @@ struct SessionInfo {
   std::string server_name;  // -n NAME: in the greeting, the EHLO reply and Received
   std::string peer_ip;
   bool submission_requires_auth = false;
+  bool tls_available = false;         // STARTTLS can be offered (the server has a certificate)
+  bool tls_active = false;            // an implicit-TLS port: encrypted from the start
+  bool allow_plaintext_auth = false;  // offer AUTH before TLS (telnet demos)
 };
 
 enum class Phase { greeted, ready, mail, rcpt, data, closed };
@@ -53,6 +56,8 @@ struct Envelope {
 
 enum class Effect {
   none,
+  start_tls,     // write the replies, run the TLS handshake, then call on_tls_started()
+  authenticate,  // check auth_user()/auth_password(), then call on_auth_result()
   begin_data,  // open the staged files for envelope(), then call on_data_started()
   deliver,     // make the message durable, then call on_delivered()
   close,       // close the connection after writing the replies
@@ -88,8 +93,19 @@ class ServerSession {
   Step on_timeout();
   Step on_shutdown();
 
-  /// The seam for AUTH (TLS issue): the session may then only use `address` as sender.
+  /// The session may then only use `address` as sender (also what a successful AUTH does).
   void set_authenticated(std::string address) { authenticated_ = std::move(address); }
+  /// After Effect::start_tls: the session starts over, encrypted (RFC 3207 4.2: forget everything,
+  /// expect EHLO again).
+  void on_tls_started();
+  /// After Effect::authenticate: the account, or nullopt for wrong credentials.
+  Step on_auth_result(const std::optional<std::string>& account);
+  const std::string& auth_user() const noexcept { return auth_user_; }
+  const std::string& auth_password() const noexcept { return auth_password_; }
+  /// The next line answers an AUTH challenge (a secret: never log it).
+  bool expects_secret() const noexcept { return sasl_ != Sasl::none; }
+  bool tls_active() const noexcept { return tls_active_; }
+  const std::optional<std::string>& authenticated() const noexcept { return authenticated_; }
 
   Phase phase() const noexcept { return phase_; }
   const Envelope& envelope() const noexcept { return env_; }
@@ -112,6 +128,10 @@ class ServerSession {
   Step on_vrfy(std::string_view arg);
   Step on_help(std::string_view arg);
   Step on_not_implemented(std::string_view arg);
+  Step on_starttls(std::string_view arg);
+  Step on_auth(std::string_view arg);
+  Step sasl_line(std::string_view line);
+  bool auth_offered() const noexcept { return tls_active_ || info_.allow_plaintext_auth; }
 
   Step hello(std::string_view arg, bool esmtp);
   Step error(Reply r);  // counts errors; closes the session at the limit
@@ -127,6 +147,10 @@ class ServerSession {
   std::uint64_t data_size_ = 0;
   bool data_too_long_line_ = false;
   bool last_crlf_ = true;  // did the previous line end with CRLF? (the DATA command did)
+  bool tls_active_ = false;
+  enum class Sasl { none, plain, login_user, login_password } sasl_ = Sasl::none;
+  std::string auth_user_;
+  std::string auth_password_;
 };
 
 }  // namespace mail::smtp

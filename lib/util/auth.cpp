@@ -1,7 +1,10 @@
 #include "util/auth.hpp"
 
+#include <crypt.h>
+
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 
 namespace mail::util {
 
@@ -92,6 +95,37 @@ bool constant_time_equals(std::string_view a, std::string_view b) noexcept {
     diff |= static_cast<unsigned>(x ^ y);
   }
   return diff == 0;
+}
+
+bool verify_password(std::string_view stored, std::string_view given) {
+  auto scheme_end = stored.size() > 1 && stored.front() == '{' ? stored.find('}') : std::string_view::npos;
+  if (scheme_end == std::string_view::npos) return constant_time_equals(stored, given);
+  std::string scheme(stored.substr(1, scheme_end - 1));
+  std::string_view value = stored.substr(scheme_end + 1);
+  for (char& c : scheme) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
+  if (scheme == "PLAIN") return constant_time_equals(value, given);
+  if (scheme == "SHA512-CRYPT" || scheme == "SHA256-CRYPT" || scheme == "CRYPT" || scheme == "BLF-CRYPT" ||
+      scheme == "MD5-CRYPT") {
+    crypt_data data{};
+    std::string setting(value), key(given);
+    const char* out = crypt_r(key.c_str(), setting.c_str(), &data);
+    bool ok = out != nullptr && out[0] != '*' && constant_time_equals(out, value);
+    std::fill(key.begin(), key.end(), '\0');
+    return ok;
+  }
+  return false;  // an unknown scheme never matches
+}
+
+std::string hash_password(std::string_view password) {
+  static constexpr char kSalt[] = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  unsigned char raw[16];
+  std::ifstream("/dev/urandom", std::ios::binary).read(reinterpret_cast<char*>(raw), sizeof raw);
+  std::string setting = "$6$";
+  for (unsigned char c : raw) setting += kSalt[c % 64];
+  crypt_data data{};
+  std::string key(password);
+  const char* out = crypt_r(key.c_str(), setting.c_str(), &data);
+  return std::string("{SHA512-CRYPT}") + (out ? out : "*");
 }
 
 double FailureThrottle::decayed(const Entry& e, Clock::time_point now) {

@@ -23,6 +23,12 @@ struct PlainCredentials {
 /// The decoded SASL PLAIN message: authzid NUL authcid NUL passwd.
 std::optional<PlainCredentials> parse_sasl_plain(std::string_view message);
 
+/// Checks a password against a configured one: plaintext (the course's files), "{PLAIN}text", or a
+/// crypt(3) hash as Dovecot writes it ("{SHA512-CRYPT}$6$salt$hash", "{CRYPT}..."). Constant time.
+bool verify_password(std::string_view stored, std::string_view given);
+/// "{SHA512-CRYPT}$6$<random salt>$..." for `password` (mailsrv --hash-password).
+std::string hash_password(std::string_view password);
+
 /// Compares without an early exit, so the time does not tell how much of a password was right.
 bool constant_time_equals(std::string_view a, std::string_view b) noexcept;
 

@@ -1,0 +1,36 @@
+#include "net/tls.hpp"
+
+#include <asio/ssl/context.hpp>
+
+namespace mail::net {
+
+TlsContext::TlsContext() : ctx_(std::make_unique<asio::ssl::context>(asio::ssl::context::tls)) {}
+TlsContext::~TlsContext() = default;
+
+Result<std::shared_ptr<TlsContext>> TlsContext::server(const pki::Pem& identity) {
+  std::shared_ptr<TlsContext> t(new TlsContext());
+  std::error_code ec;
+  auto& c = *t->ctx_;
+  c.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
+                    asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
+                ec);
+  if (!ec) c.use_certificate_chain(asio::buffer(identity.cert), ec);
+  if (!ec) c.use_private_key(asio::buffer(identity.key), asio::ssl::context::pem, ec);
+  if (ec) return fail(Errc::invalid, "TLS certificate or key: " + ec.message());
+  return t;
+}
+
+Result<std::shared_ptr<TlsContext>> TlsContext::client(const std::string& ca_pem) {
+  std::shared_ptr<TlsContext> t(new TlsContext());
+  std::error_code ec;
+  auto& c = *t->ctx_;
+  c.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
+                    asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1,
+                ec);
+  if (!ca_pem.empty()) c.add_certificate_authority(asio::buffer(ca_pem), ec);
+  if (ec) return fail(Errc::invalid, "CA certificate: " + ec.message());
+  c.set_verify_mode(asio::ssl::verify_none);  // checked after the handshake: "may" only logs it
+  return t;
+}
+
+}  // namespace mail::net

@@ -1,0 +1,34 @@
+// TLS settings (asio::ssl::context behind a small type, so headers stay light).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "net/pki.hpp"
+#include "util/result.hpp"
+
+namespace asio::ssl {
+class context;
+}
+
+namespace mail::net {
+
+class TlsContext {
+ public:
+  /// For a server: its certificate chain and key (PEM). TLS 1.2 and 1.3 only.
+  static Result<std::shared_ptr<TlsContext>> server(const pki::Pem& identity);
+  /// For a client: peers are checked against `ca_pem` after the handshake (Conn::peer_verified);
+  /// empty: nothing to check against.
+  static Result<std::shared_ptr<TlsContext>> client(const std::string& ca_pem);
+  ~TlsContext();
+
+  asio::ssl::context& native() noexcept { return *ctx_; }
+
+ private:
+  TlsContext();
+  std::unique_ptr<asio::ssl::context> ctx_;
+};
+
+enum class TlsRole { server, client };
+
+}  // namespace mail::net
