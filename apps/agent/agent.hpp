@@ -14,6 +14,7 @@
 
 #include "mime/message.hpp"
 #include "net/conn.hpp"
+#include "net/tls.hpp"
 #include "net/resolver.hpp"
 #include "pop3/client.hpp"
 #include "util/result.hpp"
@@ -35,6 +36,15 @@ struct Agent {
   bool json = false;
   bool verbose = false;
   std::string helo = "localhost";
+  enum class Tls { starttls, implicit, off } tls = Tls::starttls;
+  bool auth = false;      // SMTP AUTH with -e/-p
+  bool insecure = false;  // do not insist on a verified certificate
+  std::shared_ptr<mail::net::TlsContext> tls_context;
+
+  /// A connection to `ep`, with TLS from the start for --tls implicit.
+  asio::awaitable<mail::Result<mail::net::Conn>> connect(const Endpoint& ep, std::size_t max_line);
+  /// After a handshake: an error unless the certificate verified (or --insecure, which warns).
+  mail::Result<void> check_peer(const mail::net::Conn& conn, const Endpoint& ep);
 
   /// HOST[:PORT] -> address and port, through the P and A records (a given port is taken as it is).
   asio::awaitable<mail::Result<Endpoint>> endpoint(const std::string& spec, std::uint16_t default_port);
@@ -49,6 +59,8 @@ class PopClient {
   /// Sends `line` and reads its response (multi-line when the command has one).
   asio::awaitable<mail::Result<mail::pop3::Response>> command(const std::string& line);
   bool connected() const noexcept { return conn_.has_value(); }
+  /// "TLSv1.3 ... (verified)" or "not encrypted".
+  std::string protection() const;
 
  private:
   asio::awaitable<mail::Result<mail::pop3::Response>> read(bool multiline);

@@ -1,4 +1,5 @@
 // Finding servers, POP3 sessions and mail submission for the agent.
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -38,6 +39,31 @@ asio::awaitable<Result<Endpoint>> Agent::endpoint(const std::string& spec, std::
   co_return ep;
 }
 
+asio::awaitable<Result<net::Conn>> Agent::connect(const Endpoint& ep, std::size_t max_line) {
+  auto c = co_await net::Conn::connect(ep.ip, ep.port, {max_line, std::chrono::seconds(60)}, "agent");
+  if (!c) co_return fail(c.error().code, ep.host + ": " + c.error().detail);
+  if (tls == Tls::implicit) {
+    auto r = co_await c->start_tls(*tls_context, net::TlsRole::client, ep.host);
+    if (!r) co_return fail(r.error().code, ep.host + ": " + r.error().detail);
+    if (auto v = check_peer(*c, ep); !v) co_return v.error();
+  }
+  co_return std::move(*c);
+}
+
+Result<void> Agent::check_peer(const net::Conn& conn, const Endpoint& ep) {
+  if (conn.peer_verified()) return {};
+  if (insecure) {
+    complain("warning: the certificate of " + ep.host + " is not verified (--insecure)");
+    return {};
+  }
+  return fail(Errc::refused, "the certificate of " + ep.host + " could not be verified against the CA (give --cafile FILE, or --insecure)");
+}
+
+std::string PopClient::protection() const {
+  if (!conn_ || !conn_->tls_active()) return "not encrypted";
+  return conn_->tls_description() + (conn_->peer_verified() ? " (certificate verified)" : " (certificate NOT verified)");
+}
+
 asio::awaitable<Result<pop3::Response>> PopClient::read(bool multiline) {
   reader_.expect(multiline);
   while (true) {
@@ -53,13 +79,26 @@ asio::awaitable<Result<pop3::Response>> PopClient::read(bool multiline) {
 asio::awaitable<Result<void>> PopClient::open(std::vector<std::string>* transcript) {
   auto ep = co_await agent_.endpoint(agent_.pop_spec, 110);
   if (!ep) co_return ep.error();
-  auto c = co_await net::Conn::connect(ep->ip, ep->port, {65536, std::chrono::seconds(60)}, "pop3");
-  if (!c) co_return fail(c.error().code, "POP3 server " + ep->host + ": " + c.error().detail);
+  auto c = co_await agent_.connect(*ep, 65536);
+  if (!c) co_return fail(c.error().code, "POP3 server " + c.error().detail);
   conn_.emplace(std::move(*c));
   auto greeting = co_await read(false);
   if (!greeting) co_return greeting.error();
   if (transcript) transcript->push_back(greeting->status);
   if (!greeting->ok) co_return fail(Errc::refused, greeting->status);
+  if (agent_.tls == Agent::Tls::starttls) {  // STLS (RFC 2595) when the server lists it
+    auto capa = co_await command("CAPA");
+    if (!capa) co_return capa.error();
+    bool stls = capa->ok && std::find(capa->lines.begin(), capa->lines.end(), "STLS") != capa->lines.end();
+    if (stls) {
+      auto r = co_await command("STLS");
+      if (!r) co_return r.error();
+      if (!r->ok) co_return fail(Errc::refused, "STLS refused: " + r->status);
+      auto t = co_await conn_->start_tls(*agent_.tls_context, net::TlsRole::client, ep->host);
+      if (!t) co_return fail(t.error().code, "POP3 server " + ep->host + ": " + t.error().detail);
+      if (auto v = agent_.check_peer(*conn_, *ep); !v) co_return v.error();
+    }
+  }
   for (const std::string& cmd : {"USER " + agent_.email, "PASS " + agent_.password}) {
     auto r = co_await command(cmd);
     if (!r) co_return r.error();
@@ -134,12 +173,25 @@ asio::awaitable<Result<void>> send_mail(Agent& a, const MailRequest& req) {
 
   auto ep = co_await a.endpoint(a.smtp_spec, 25);
   if (!ep) co_return ep.error();
-  auto conn = co_await net::Conn::connect(ep->ip, ep->port, {4096, std::chrono::seconds(60)}, "smtp");
-  if (!conn) co_return fail(conn.error().code, "SMTP server " + ep->host + ": " + conn.error().detail);
+  auto conn = co_await a.connect(*ep, 4096);
+  if (!conn) co_return fail(conn.error().code, "SMTP server " + conn.error().detail);
   smtp::ClientSession cs(a.helo);
   smtp::ReplyParser parser;
   if (!co_await net::smtp_hello(*conn, cs, parser))
     co_return fail(Errc::refused, "SMTP server " + ep->host + ": " + std::to_string(cs.failure().code) + " " + cs.failure().text());
+  if (a.tls == Agent::Tls::starttls && cs.offers_starttls()) {
+    auto t = co_await net::smtp_starttls(*conn, cs, parser, *a.tls_context, ep->host);
+    if (!t) co_return fail(t.error().code, "SMTP server " + ep->host + ": " + t.error().detail);
+    if (auto v = a.check_peer(*conn, *ep); !v) co_return v.error();
+  }
+  if (a.auth) {
+    if (!cs.offers_auth())
+      co_return fail(Errc::refused, "SMTP server " + ep->host + " offers no AUTH" + (conn->tls_active() ? "" : " without TLS"));
+    auto r = co_await net::smtp_auth(*conn, cs, parser, a.email, a.password);
+    if (!r) co_return fail(Errc::refused, "authentication as " + a.email + " failed: " + r.error().detail);
+  }
+  if (a.verbose) complain("SMTP session: " + (conn->tls_active() ? conn->tls_description() : std::string("not encrypted")) +
+                          (a.auth ? ", authenticated" : ""));
   auto body = [&data](std::string& out) { return stuff_into(&data, &out); };
   smtp::Outgoing envelope{a.email, rcpts, data.size()};  // named: g++ 12 mishandles a braced temporary here
   bool ok = co_await net::smtp_send(*conn, cs, parser, std::move(envelope), body);

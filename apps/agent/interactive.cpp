@@ -66,6 +66,7 @@ asio::awaitable<void> pop_loop(Agent& a) {
     complain(opened.error().detail);
     co_return;
   }
+  std::cout << "[connection: " << pop.protection() << "]\n";
   while (pop.connected()) {
     auto line = ask("[pop]>>> ");
     if (!line) {

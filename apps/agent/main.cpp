@@ -30,9 +30,9 @@ constexpr util::OptSpec kOptions[] = {
     {'P', "pop", "HOST[:PORT]", "POP3 server instead of [agent.DOMAIN] pop"},
     {0, "dns", "IP:PORT", "DNS server (default [fdns] listen)"},
     {0, "zone", "FILE", "answer lookups from this zone file instead of a DNS server"},
-    {0, "tls", "MODE", "starttls | implicit | off (TLS arrives with a later release)"},
-    {0, "auth", "", "authenticate to the SMTP server (with a later release)"},
-    {0, "cafile", "FILE", "CA to verify servers with"},
+    {0, "tls", "MODE", "starttls (default: when offered) | implicit | off"},
+    {0, "auth", "", "authenticate to the SMTP server with -e/-p (PLAIN, or LOGIN)"},
+    {0, "cafile", "FILE", "CA to verify servers with (default <paths.var>/ca/ca.pem)"},
     {0, "insecure", "", "do not verify server certificates"},
     {0, "json", "", "print results as JSON"},
     {'v', "verbose", "", "show the POP3 dialogue on stderr"},
@@ -132,18 +132,33 @@ int main(int argc, char** argv) {
   a.verbose = args->has("verbose");
   auto mode = args->get("tls", "starttls");
   if (mode != "starttls" && mode != "implicit" && mode != "off") die("--tls: expected starttls, implicit or off");
-  if (mode == "implicit") die("--tls implicit: this release speaks no TLS yet");
-  if (args->has("auth")) die("--auth: this release does not authenticate to SMTP yet");
+  a.tls = mode == "implicit" ? agent::Agent::Tls::implicit : mode == "off" ? agent::Agent::Tls::off : agent::Agent::Tls::starttls;
+  a.auth = args->has("auth");
+  a.insecure = args->has("insecure");
+  if (a.insecure && args->has("cafile")) die("--cafile and --insecure exclude each other");
 
   std::string config_file = args->get("config", "config/config.toml");
   std::string dns = "127.0.0.1:10053";
   config::AgentHosts hosts;
+  std::string ca_file = "var/ca/ca.pem";
   if (args->has("config") || std::filesystem::exists(config_file)) {
     auto cfg = config::load(config_file);
     if (!cfg) die(cfg.error().detail);
     dns = cfg->fdns_listen;
+    ca_file = (std::filesystem::path(cfg->tls.ca_dir) / "ca.pem").string();
     if (auto it = cfg->agent.find(domain); it != cfg->agent.end()) hosts = it->second;
   }
+  std::string ca_pem;
+  if (args->has("cafile")) {
+    std::ifstream in(args->get("cafile"), std::ios::binary);
+    if (!in) die("--cafile: cannot read " + args->get("cafile"));
+    ca_pem = slurp(in);
+  } else if (std::ifstream in(ca_file, std::ios::binary); in) {
+    ca_pem = slurp(in);
+  }
+  auto tls = net::TlsContext::client(ca_pem);
+  if (!tls) die(tls.error().detail);
+  a.tls_context = *tls;
   a.smtp_spec = args->get("smtp", hosts.smtp);
   a.pop_spec = args->get("pop", hosts.pop);
   if (a.smtp_spec.empty() || a.pop_spec.empty())
