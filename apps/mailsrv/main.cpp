@@ -211,5 +211,7 @@ int main(int argc, char** argv) {
   io.run();
   auto st = svc.committer->stats();
   log::info("store", "commit_stats", {{"jobs", st.jobs}, {"batches", st.batches}, {"largest_batch", st.largest_batch}});
+  // The committer finishes its last jobs while the io_context they post their completions to still exists.
+  svc.committer.reset();
   return 0;
 }

@@ -18,6 +18,7 @@ import smtplib
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -154,6 +155,10 @@ class World:
                 proc.popen.wait()
                 raise AssertionError(f"{proc.name} (pid {proc.pid}) did not exit within {timeout}s of {sig!r}")
         proc._reader.join(2)
+        if proc.popen.returncode and proc.popen.returncode < 0 and sig != signal.SIGKILL:
+            # Died of a signal of its own (an abort, a sanitizer report): show why, for CI logs.
+            print(f"--- {proc.name} (pid {proc.pid}) exited with {proc.popen.returncode}; last log lines:\n" +
+                  "\n".join(proc.lines[-40:]), file=sys.stderr)
         return proc.popen.returncode
 
     def stop_all(self):
