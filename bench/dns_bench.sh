@@ -6,6 +6,7 @@
 # no rate cap: the anchors' set-up (shared/anchors/run_dns.sh). Installs nsd and dnsperf if missing.
 set -u
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 D=${1:-20} REPS=${2:-3} BUILD=${3:-build}
 scripts/setup-deps >/dev/null
 for p in nsd dnsperf; do
@@ -20,7 +21,6 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$RUN"; }
 trap cleanup EXIT
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_udp() { for _ in $(seq 100); do ss -lun | grep -q "127.0.0.1:$1 " && return 0; sleep 0.05; done; return 1; }
 
 # run NAME PORT PID: one dnsperf run; prints "NAME qps cpu_us_per_query lost"

@@ -7,6 +7,7 @@
 # Loopback only; every server is stopped by its PID. Needs root (Dovecot drops to the mbench user).
 set -u
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 REPS=${1:-3} BUILD=${2:-build}
 scripts/setup-deps >/dev/null
 command -v dovecot >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends dovecot-pop3d >/dev/null
@@ -18,9 +19,7 @@ chmod 755 "$RUN"
 SPID="" DPID=""
 cleanup() { for p in $SPID $DPID; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$RUN"; }
 trap cleanup EXIT
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 results=()
-note() { echo "$1"; results+=("$1"); }
 
 SPORT=$(free_port) PPORT=$(free_port) DPORT=$(free_port)
 python3 bench/pop3_setup.py "$RUN" "$(id -u mbench)" "$(id -g mbench)" "$SPORT" "$PPORT" >/dev/null || exit 1

@@ -7,6 +7,7 @@
 # N-th message is in the second server's Maildir/new. Server CPU: both servers' process trees.
 set -u
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 MSGS=${1:-6000} REPS=${2:-3} BUILD=${3:-build}
 scripts/setup-deps >/dev/null
 if [ ! -x /usr/sbin/smtp-source ]; then
@@ -24,9 +25,7 @@ cleanup() {
   rm -rf "$RUN" /home/mbench/.bench-trash
 }
 trap cleanup EXIT
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 results=()
-note() { echo "$1"; results+=("$1"); }
 
 DNS=$(free_port) QS=$(free_port) QP=$(free_port) GS=$(free_port) GP=$(free_port)
 mkdir -p "$RUN/config" "$RUN/fdns"

@@ -9,6 +9,7 @@
 # Everything on 127.0.0.1; Postfix's config is restored at the end. Needs root (Postfix, useradd).
 set -u
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 MSGS=${1:-6000} REPS=${2:-3} BUILD=${3:-build}
 scripts/setup-deps >/dev/null
 if ! command -v smtp-source >/dev/null && [ ! -x /usr/sbin/smtp-source ]; then
@@ -26,9 +27,7 @@ cleanup() {
   rm -rf "$RUN" /home/mbench/.bench-trash
 }
 trap cleanup EXIT
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 results=()
-note() { echo "$1"; results+=("$1"); }
 
 # ext4 will not reuse an inode deleted in the last 30 s and scans past each one when it allocates:
 # files deleted just before (an earlier run's cleanup) would slow whichever server runs first.

@@ -6,6 +6,7 @@
 # Both servers deliver locally to Maildir with fsync. Server CPU: the whole process tree.
 set -u
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 SECS=${1:-15} REPS=${2:-3} BUILD=${3:-build}
 scripts/setup-deps >/dev/null
 for p in postfix sasl2-bin libsasl2-modules; do
@@ -27,9 +28,7 @@ cleanup() {
   rm -rf "$RUN" /home/mbench/.bench-trash
 }
 trap cleanup EXIT
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 results=()
-note() { echo "$1"; results+=("$1"); }
 
 PORT=$(free_port)
 cat > "$RUN/config.toml" <<CFG

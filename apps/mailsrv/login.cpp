@@ -19,8 +19,7 @@ asio::awaitable<std::optional<std::string>> check_login(Services& svc, net::Conn
     conn.log().info("login", {{"user", *account}, {"result", "ok"}, {"tls", conn.tls_active() ? "yes" : "no"}});
     co_return account;
   }
-  auto peer = conn.peer().substr(0, conn.peer().rfind(':'));
-  auto delay = svc.login_failures.fail(peer, util::to_lower(user), util::FailureThrottle::Clock::now());
+  auto delay = svc.login_failures.fail(conn.peer_ip(), util::to_lower(user), util::FailureThrottle::Clock::now());
   conn.log().info("login", {{"user", user}, {"result", "bad"}, {"delay_ms", delay.count()}});
   asio::steady_timer t(co_await asio::this_coro::executor, delay);
   co_await t.async_wait(asio::experimental::as_tuple(asio::use_awaitable));

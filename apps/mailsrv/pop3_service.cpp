@@ -37,8 +37,6 @@ struct Pop3Session {
   std::string account;
   store::MaildropLocks::Guard lock;
 
-  std::string peer_ip() const { return conn.peer().substr(0, conn.peer().rfind(':')); }
-
   asio::awaitable<bool> flush() {
     if (out.empty()) co_return true;
     bool ok = co_await conn.write(out);

@@ -250,7 +250,7 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
     info.when = now;
     if (auto local = svc.accounts->account(env.sender)) info.local.push_back(*local);
     else info.remote.push_back(env.sender);
-    info.received_header = "Received: by " + svc.settings.name + " (mailworld) id " + info.id + "; " + smtp::rfc5322_date(now) + "\n";
+    info.received_header = smtp::local_received_header(svc.settings.name, info.id, now);
     auto d = store::Delivery::begin(*svc.layout, info);
     Result<void> done = d ? Result<void>() : Result<void>(d.error());
     for (std::size_t pos = 0; done && pos < text.size();) {

@@ -45,7 +45,6 @@ struct Session {
     co_return ok;
   }
 
-  std::string peer_ip() const { return conn.peer().substr(0, conn.peer().rfind(':')); }
 
   // -v: the attachment names of a stored message (the course's servers print them), read with the
   // agent's MIME parser from at most the first MiB. Without -v nothing is parsed.
@@ -76,7 +75,7 @@ struct Session {
     info.local = env.local;
     info.remote = env.remote;
     info.when = std::time(nullptr);
-    smtp::TraceInfo trace{env.helo, peer_ip(), svc.settings.name, env.esmtp, info.id,
+    smtp::TraceInfo trace{env.helo, conn.peer_ip(), svc.settings.name, env.esmtp, info.id,
                           env.recipients() == 1 ? (env.local.empty() ? env.remote.front() : env.local.front()) : "",
                           info.when};
     info.received_header = smtp::received_header(trace);
@@ -197,9 +196,8 @@ struct Session {
 };
 
 asio::awaitable<void> serve(net::Conn& conn, Services& svc) {
-  auto peer = conn.peer();
   Session s{conn, svc,
-            smtp::ServerSession({svc.settings.name, peer.substr(0, peer.rfind(':')),
+            smtp::ServerSession({svc.settings.name, conn.peer_ip(),
                                  svc.settings.policy.submission_requires_auth, svc.tls_server != nullptr, conn.tls_active(),
                                  svc.settings.tls.allow_plaintext_auth},
                                 smtp::Limits{svc.settings.limits.recipients, svc.settings.limits.message_size, 20},

@@ -331,4 +331,10 @@ bool Conn::stopping() const noexcept { return st_->stopping; }
 const log::Context& Conn::log() const noexcept { return st_->log; }
 const std::string& Conn::peer() const noexcept { return st_->log.peer(); }
 
+std::string Conn::peer_ip() const {
+  std::string ip = peer().substr(0, peer().rfind(':'));
+  if (ip.size() >= 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
+  return ip;
+}
+
 }  // namespace mail::net

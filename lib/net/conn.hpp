@@ -77,6 +77,8 @@ class Conn {
 
   const log::Context& log() const noexcept;
   const std::string& peer() const noexcept;
+  /// The peer's address without the port ("127.0.0.1", "::1").
+  std::string peer_ip() const;
 
  private:
   friend class TcpServer;

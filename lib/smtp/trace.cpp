@@ -24,6 +24,10 @@ std::string received_header(const TraceInfo& t) {
   return h;
 }
 
+std::string local_received_header(std::string_view server_name, std::string_view id, std::time_t when) {
+  return "Received: by " + std::string(server_name) + " (mailworld) id " + std::string(id) + "; " + rfc5322_date(when) + "\n";
+}
+
 std::string return_path_header(std::string_view sender) { return "Return-Path: <" + std::string(sender) + ">\n"; }
 
 }  // namespace mail::smtp

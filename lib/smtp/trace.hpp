@@ -20,6 +20,8 @@ struct TraceInfo {
 
 /// "Received: from HELO ([IP])\n\tby NAME (mailworld) with ESMTP id ID\n\tfor <a@b>; DATE\n"
 std::string received_header(const TraceInfo& t);
+/// "Received: by NAME (mailworld) id ID; DATE\n": for mail the server writes itself (bounces).
+std::string local_received_header(std::string_view server_name, std::string_view id, std::time_t when);
 /// "Return-Path: <sender>\n" ("<>" for the null sender).
 std::string return_path_header(std::string_view sender);
 /// RFC 5322 3.3 date-time in UTC: "Sun, 22 Nov 2026 03:04:05 +0000".

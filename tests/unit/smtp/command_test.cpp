@@ -82,5 +82,6 @@ TEST_CASE("the Received trace field of RFC 5321 4.4") {
         "Received: from client.example ([127.0.0.1])\n\tby gmail.com (mailworld) with SMTP id ABC; "
         "Sun, 22 Nov 2026 03:06:37 +0000\n");
   CHECK(return_path_header("") == "Return-Path: <>\n");
+  CHECK(local_received_header("gmail.com", "B1", 0) == "Received: by gmail.com (mailworld) id B1; Thu, 01 Jan 1970 00:00:00 +0000\n");
   CHECK(rfc5322_date(0) == "Thu, 01 Jan 1970 00:00:00 +0000");
 }
