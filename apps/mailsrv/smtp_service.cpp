@@ -24,6 +24,7 @@ using namespace mail;
 namespace {
 
 constexpr std::size_t kFlushAt = 16 * 1024;
+constexpr std::size_t kPiece = 16 * 1024;  // a long DATA line goes to disk in pieces of about this size
 
 struct Session {
   net::Conn& conn;
@@ -85,7 +86,11 @@ struct Session {
     if (!co_await flush()) co_return false;
     if (!delivery) co_return true;
 
-    conn.set_max_line(svc.settings.limits.text_line);
+    // [limits] text_line = 0: no limit, long lines reach the file in pieces (never held whole);
+    // otherwise longer lines are dropped and the message refused with 552 after its end.
+    const auto text_line = svc.settings.limits.text_line;
+    if (text_line == 0) conn.set_max_line(kPiece, util::LineSplitter::Overlong::split);
+    else conn.set_max_line(text_line);
     std::optional<Error> write_error;
     bool ended = false;
     while (!ended) {
@@ -97,9 +102,11 @@ struct Session {
         co_await flush();
         co_return false;  // the staged files are removed with `delivery`
       }
-      auto d = core.on_data_line(line.text, line.ending, line.status == net::ReadStatus::too_long);
-      if (d.store && !write_error)
-        if (auto r = delivery->write_line(d.content); !r) write_error = r.error();
+      auto d = core.on_data_line(line.text, line.ending, line.status == net::ReadStatus::too_long, line.partial);
+      if (d.store && !write_error) {
+        auto r = d.newline ? delivery->write_line(d.content) : delivery->write_piece(d.content);
+        if (!r) write_error = r.error();
+      }
       ended = d.end;
     }
     conn.set_max_line(svc.settings.limits.command_line);

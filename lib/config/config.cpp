@@ -16,14 +16,28 @@ std::chrono::seconds seconds(const Node& n, std::int64_t min, std::int64_t max) 
 }
 
 Limits parse_limits(const Node& t, Limits l) {
-  t.only_keys({"command_line", "text_line", "message_size", "recipients", "sessions", "smtp_idle", "pop3_idle"});
+  t.only_keys({"command_line", "text_line", "message_size", "recipients", "sessions", "smtp_idle", "pop3_idle",
+               "min_data_rate", "per_peer", "per_peer_exempt"});
   if (auto n = t.find("command_line")) l.command_line = static_cast<size_t>(n->as_int(64, 1 << 20));
-  if (auto n = t.find("text_line")) l.text_line = static_cast<size_t>(n->as_int(80, 1 << 20));
+  if (auto n = t.find("text_line")) {
+    l.text_line = static_cast<size_t>(n->as_int(0, 1 << 20));
+    if (l.text_line != 0 && l.text_line < 80) n->fail("0 (no limit) or 80..1048576, got " + std::to_string(l.text_line));
+  }
   if (auto n = t.find("message_size")) l.message_size = static_cast<std::uint64_t>(n->as_int(1, std::int64_t{1} << 40));
   if (auto n = t.find("recipients")) l.recipients = static_cast<size_t>(n->as_int(1, 100000));
   if (auto n = t.find("sessions")) l.sessions = static_cast<size_t>(n->as_int(1, 1000000));
   if (auto n = t.find("smtp_idle")) l.smtp_idle = seconds(*n, 1, kDay);
   if (auto n = t.find("pop3_idle")) l.pop3_idle = seconds(*n, 1, kDay);
+  if (auto n = t.find("min_data_rate")) l.min_data_rate = static_cast<std::uint64_t>(n->as_int(0, 1 << 30));
+  if (auto n = t.find("per_peer")) l.per_peer = static_cast<size_t>(n->as_int(0, 1000000));
+  if (auto n = t.find("per_peer_exempt")) {
+    l.per_peer_exempt.clear();
+    for (const auto& e : n->elements()) {
+      auto range = util::Cidr::parse(e.as_string());
+      if (!range) e.fail(range.error().detail);
+      l.per_peer_exempt.push_back(std::move(*range));
+    }
+  }
   return l;
 }
 
@@ -52,8 +66,9 @@ Tls parse_tls(const Node& t, Tls tls) {
 }
 
 Policy parse_policy(const Node& t, Policy p) {
-  t.only_keys({"submission_requires_auth"});
+  t.only_keys({"submission_requires_auth", "mx_only"});
   if (auto n = t.find("submission_requires_auth")) p.submission_requires_auth = n->as_bool();
+  if (auto n = t.find("mx_only")) p.mx_only = n->as_bool();
   return p;
 }
 
@@ -117,7 +132,7 @@ void parse_accounts(const Node& t, Config& c) {
 
 MailsrvTable parse_mailsrv_entry(const Node& e, const Config& c) {
   e.expect_table();
-  e.only_keys({"listen", "smtps", "pop3s", "cert", "key", "limits", "queue", "tls", "policy"});
+  e.only_keys({"listen", "smtps", "pop3s", "submission", "cert", "key", "limits", "queue", "tls", "policy"});
   MailsrvTable m;
   m.limits = c.limits;
   m.queue = c.queue;
@@ -129,6 +144,7 @@ MailsrvTable parse_mailsrv_entry(const Node& e, const Config& c) {
   }
   if (auto n = e.find("smtps")) m.smtps = port(*n, 0);
   if (auto n = e.find("pop3s")) m.pop3s = port(*n, 0);
+  if (auto n = e.find("submission")) m.submission = port(*n, 0);
   if (auto n = e.find("cert")) m.cert = n->as_string();
   if (auto n = e.find("key")) m.key = n->as_string();
   if (m.cert.empty() != m.key.empty()) e.fail("cert and key must be given together");
@@ -211,6 +227,7 @@ Result<ServerSettings> Config::server_settings(const std::string& name) const {
     s.listen = m->second.listen;
     s.smtps = m->second.smtps;
     s.pop3s = m->second.pop3s;
+    s.submission = m->second.submission;
     s.cert = m->second.cert;
     s.key = m->second.key;
     s.limits = m->second.limits;

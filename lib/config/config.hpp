@@ -11,18 +11,25 @@
 #include <string>
 #include <vector>
 
+#include "util/cidr.hpp"
 #include "util/result.hpp"
 
 namespace mail::config {
 
 struct Limits {
   std::size_t command_line = 512;         // octets, RFC 5321 4.5.3.1.4
-  std::size_t text_line = 1000;           // octets, RFC 5321 4.5.3.1.6
+  std::size_t text_line = 0;              // octets, 0 = no limit (RFC 5321 4.5.3.1: impose none where possible)
   std::uint64_t message_size = 33554432;  // octets (SIZE)
   std::size_t recipients = 100;           // per message
   std::size_t sessions = 10000;           // concurrent, per protocol
-  std::chrono::seconds smtp_idle{300};
+  std::chrono::seconds smtp_idle{300};    // each command line (or reply) must complete within this
   std::chrono::seconds pop3_idle{600};
+  std::uint64_t min_data_rate = 500;      // octets/s in DATA: each read earns size/rate more time (Postfix's
+                                          // smtpd_min_data_rate); 0 = only the per-line deadline
+  std::size_t per_peer = 50;              // concurrent sessions per client address, 0 = no cap
+  std::vector<util::Cidr> per_peer_exempt = default_exempt();  // like Postfix's $mynetworks
+
+  static std::vector<util::Cidr> default_exempt() { return {*util::Cidr::parse("127.0.0.0/8")}; }
 };
 
 struct Queue {
@@ -42,6 +49,7 @@ struct Tls {
 
 struct Policy {
   bool submission_requires_auth = false;
+  bool mx_only = false;  // the SMTP port takes mail for local accounts only and never relays
 };
 
 struct AgentHosts {
@@ -66,6 +74,7 @@ struct ServerSettings {
   std::string listen = "127.0.0.1";
   std::uint16_t smtps = 0;
   std::uint16_t pop3s = 0;
+  std::uint16_t submission = 0;  // RFC 6409 port: AUTH required, relays; 0 = off
   std::string cert;
   std::string key;
   Limits limits;
@@ -81,6 +90,7 @@ struct MailsrvTable {
   std::string listen = "127.0.0.1";
   std::uint16_t smtps = 0;
   std::uint16_t pop3s = 0;
+  std::uint16_t submission = 0;
   std::string cert;
   std::string key;
   Limits limits;  // already merged over the world's

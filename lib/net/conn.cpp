@@ -240,7 +240,9 @@ asio::awaitable<LineRead> Conn::read_line() {
       std::string_view in(st.buf->data() + st.begin, st.end - st.begin);
       auto line = st.splitter.next(in);
       st.begin = st.end - in.size();
-      if (line) co_return LineRead{line->too_long ? ReadStatus::too_long : ReadStatus::line, line->text, line->ending};
+      if (line)
+        co_return LineRead{line->too_long ? ReadStatus::too_long : ReadStatus::line, line->text, line->ending,
+                           line->partial};
     }
     ReadStatus status{};
     if (!co_await fill(st, status)) co_return LineRead{status, {}, {}};
@@ -316,7 +318,7 @@ bool Conn::peer_verified() const {
 
 bool Conn::has_buffered() const noexcept { return st_->begin < st_->end; }
 
-void Conn::set_max_line(std::size_t octets) { st_->splitter.set_max(octets); }
+void Conn::set_max_line(std::size_t octets, util::LineSplitter::Overlong mode) { st_->splitter.set_max(octets, mode); }
 void Conn::set_idle(std::chrono::milliseconds idle) { st_->opts.idle = idle; }
 
 void Conn::discard_buffered() {

@@ -30,6 +30,7 @@ struct LineRead {
   ReadStatus status = ReadStatus::error;
   std::string_view text;  // valid until the next read; without the line ending
   util::LineSplitter::Ending ending = util::LineSplitter::Ending::crlf;
+  bool partial = false;   // a piece of a long line (LineSplitter::Overlong::split): more follows
 };
 
 namespace detail {
@@ -66,7 +67,8 @@ class Conn {
   /// Bytes received and not yet read: more pipelined commands are waiting (RFC 2920).
   bool has_buffered() const noexcept;
 
-  void set_max_line(std::size_t octets);
+  void set_max_line(std::size_t octets,
+                    util::LineSplitter::Overlong mode = util::LineSplitter::Overlong::discard);
   void set_idle(std::chrono::milliseconds idle);
   /// Drops bytes received but not yet read (after STARTTLS: CVE-2011-0411).
   void discard_buffered();

@@ -232,23 +232,30 @@ Step ServerSession::on_data_started(bool ok) {
   }
   phase_ = Phase::data;
   last_crlf_ = true;
+  mid_line_ = false;
   return {{catalog::start_data()}};
 }
 
-DataLine ServerSession::on_data_line(std::string_view text, util::LineSplitter::Ending ending, bool too_long) {
+DataLine ServerSession::on_data_line(std::string_view text, util::LineSplitter::Ending ending, bool too_long,
+                                     bool partial) {
   DataLine d;
   if (phase_ != Phase::data) return d;
-  const bool after_crlf = std::exchange(last_crlf_, ending == util::LineSplitter::Ending::crlf);
+  const bool continued = std::exchange(mid_line_, partial);  // no dot rules inside a line
+  d.newline = !partial;
+  bool after_crlf = last_crlf_;
+  if (!partial) last_crlf_ = ending == util::LineSplitter::Ending::crlf;
   if (too_long) {
     data_too_long_line_ = true;
     return d;
   }
-  if (text == "." && ending == util::LineSplitter::Ending::crlf && after_crlf) {
-    d.end = true;
-    return d;
+  if (!continued) {
+    if (!partial && text == "." && ending == util::LineSplitter::Ending::crlf && after_crlf) {
+      d.end = true;
+      return d;
+    }
+    if (!text.empty() && text.front() == '.') text.remove_prefix(1);  // RFC 5321 4.5.2
   }
-  if (!text.empty() && text.front() == '.') text.remove_prefix(1);  // RFC 5321 4.5.2
-  data_size_ += text.size() + 2;
+  data_size_ += text.size() + (partial ? 0 : 2);
   if (data_size_ > limits_.message_size || data_too_long_line_) return d;  // read on, store no more
   d.store = true;
   d.content = text;

@@ -70,7 +70,8 @@ struct Step {
 
 struct DataLine {
   bool end = false;           // the end-of-data line: call end_of_data()
-  bool store = false;         // store `content` as one line of the message
+  bool store = false;         // store `content` as (a piece of) one line of the message
+  bool newline = true;        // `content` ends its line (false: a piece, more of the line follows)
   std::string_view content;   // the line without its ending, dot-unstuffed
 };
 
@@ -84,8 +85,10 @@ class ServerSession {
   /// After Effect::begin_data: 354, or 451 when the files could not be opened.
   Step on_data_started(bool ok);
   /// One line of the message. Only CRLF "." CRLF ends it: a "." line ended by a bare LF, or after a
-  /// line ended by a bare LF, is content (the SMTP smuggling attack).
-  DataLine on_data_line(std::string_view text, util::LineSplitter::Ending ending, bool too_long);
+  /// line ended by a bare LF, is content (the SMTP smuggling attack). `too_long`: the line was longer
+  /// than [limits] text_line and discarded. `partial`: a piece of a long line, more of it follows
+  /// (no text_line limit: the line is stored intact).
+  DataLine on_data_line(std::string_view text, util::LineSplitter::Ending ending, bool too_long, bool partial = false);
   /// After the end-of-data line: Effect::deliver, or a rejection (too big, line too long).
   Step end_of_data();
   /// After Effect::deliver: 250 with the queue id, or 451 when storing failed.
@@ -147,6 +150,7 @@ class ServerSession {
   std::uint64_t data_size_ = 0;
   bool data_too_long_line_ = false;
   bool last_crlf_ = true;  // did the previous line end with CRLF? (the DATA command did)
+  bool mid_line_ = false;  // the previous piece was partial: the next one continues its line
   bool tls_active_ = false;
   enum class Sasl { none, plain, login_user, login_password } sasl_ = Sasl::none;
   std::string auth_user_;

@@ -30,6 +30,14 @@ Result<void> Delivery::write_line(std::string_view text) {
   return {};
 }
 
+Result<void> Delivery::write_piece(std::string_view text) {
+  if (mailbox_)
+    if (auto r = mailbox_->write(text); !r) return r;
+  if (queue_)
+    if (auto r = queue_->write(text); !r) return r;
+  return {};
+}
+
 std::uint64_t Delivery::size() const noexcept {
   if (mailbox_) return mailbox_->size();
   return queue_ ? queue_->size() : 0;

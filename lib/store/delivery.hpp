@@ -33,6 +33,8 @@ class Delivery {
 
   /// One line of the message (without its ending), to every copy.
   Result<void> write_line(std::string_view text);
+  /// A piece of a long line (no LF in it): the line goes on.
+  Result<void> write_piece(std::string_view text);
   /// Flushes the copies and describes how to make them durable. The Delivery must stay alive until
   /// the job is done (the job refers to its open files).
   Result<CommitJob> finish();

@@ -41,12 +41,16 @@ TEST_CASE("the course's file is complete: every extension key has its default") 
   CHECK(c->fdns_listen == "127.0.0.1:10053");
   CHECK(c->var == "var");
   CHECK(c->limits.command_line == 512);
-  CHECK(c->limits.text_line == 1000);
+  CHECK(c->limits.text_line == 0);  // no limit (RFC 5321 4.5.3.1: impose none where possible)
   CHECK(c->limits.message_size == 33554432u);
   CHECK(c->limits.recipients == 100);
   CHECK(c->limits.sessions == 10000);
   CHECK(c->limits.smtp_idle.count() == 300);
   CHECK(c->limits.pop3_idle.count() == 600);
+  CHECK(c->limits.min_data_rate == 500);
+  CHECK(c->limits.per_peer == 50);
+  REQUIRE(c->limits.per_peer_exempt.size() == 1);
+  CHECK(c->limits.per_peer_exempt.front().text() == "127.0.0.0/8");
   CHECK(c->queue.retry_first.count() == 5);
   CHECK(c->queue.retry_max.count() == 600);
   CHECK(c->queue.lifetime.count() == 432000);
@@ -55,10 +59,12 @@ TEST_CASE("the course's file is complete: every extension key has its default") 
   CHECK_FALSE(c->tls.allow_plaintext_auth);
   CHECK(c->tls.relay == config::RelayTls::may);
   CHECK_FALSE(c->policy.submission_requires_auth);
+  CHECK_FALSE(c->policy.mx_only);
 
   auto s = c->server_settings("exmail.qq.com");
   REQUIRE(s);
   CHECK(s->listen == "127.0.0.1");
+  CHECK(s->submission == 0);
   CHECK(s->domains == std::vector<std::string>{"mail.sustech.edu.cn"});
   CHECK(s->accounts.size() == 2);
   auto missing = c->server_settings("nope");
@@ -79,7 +85,10 @@ relay = "verify"
 listen = "0.0.0.0"
 smtps = 2465
 limits.recipients = 7
+limits.per_peer_exempt = []
 policy.submission_requires_auth = true
+policy.mx_only = true
+submission = 1587
 )";
   auto c = config::parse(text, "w.toml");
   REQUIRE(c);
@@ -89,9 +98,15 @@ policy.submission_requires_auth = true
   REQUIRE(q);
   CHECK(g->limits.recipients == 7);          // per server
   CHECK(g->limits.smtp_idle.count() == 60);  // world
-  CHECK(g->limits.text_line == 1000);        // default
+  CHECK(g->limits.text_line == 0);           // default
   CHECK(g->tls.relay == config::RelayTls::verify);
   CHECK(g->policy.submission_requires_auth);
+  CHECK(g->policy.mx_only);
+  CHECK(g->submission == 1587);
+  CHECK(g->limits.per_peer_exempt.empty());
+  CHECK(q->limits.per_peer_exempt.size() == 1);
+  CHECK_FALSE(q->policy.mx_only);
+  CHECK(q->submission == 0);
   CHECK(g->listen == "0.0.0.0");
   CHECK(g->smtps == 2465);
   CHECK(q->limits.recipients == 50);
@@ -102,7 +117,12 @@ policy.submission_requires_auth = true
 TEST_CASE("TOML errors name the file, the line and the key") {
   CHECK(error_of("[limits]\nrecipients = 10\nrecipents = 5\n") ==
         "w.toml:3: limits.recipents: unknown key (allowed here: command_line, text_line, message_size, recipients, "
-        "sessions, smtp_idle, pop3_idle)");
+        "sessions, smtp_idle, pop3_idle, min_data_rate, per_peer, per_peer_exempt)");
+  CHECK(error_of("[limits]\nper_peer_exempt = [\"127.0.0.0/8\", \"10.0.0/8\"]\n") ==
+        "w.toml:2: limits.per_peer_exempt[1]: '10.0.0/8' is not an address range such as 127.0.0.0/8");
+  CHECK(error_of("[limits]\nper_peer_exempt = \"127.0.0.0/8\"\n") ==
+        "w.toml:2: limits.per_peer_exempt: expected an array");
+  CHECK(error_of("[limits]\ntext_line = 20\n") == "w.toml:2: limits.text_line: 0 (no limit) or 80..1048576, got 20");
   CHECK(error_of("[server]\n\"gmail.com\" = { smtp = \"x25\", pop = 2110 }\n") ==
         "w.toml:2: server.\"gmail.com\".smtp: expected a number from 1 to 65535, got \"x25\"");
   CHECK(error_of("[server]\n\"gmail.com\" = { smtp = 70000, pop = 2110 }\n") ==

@@ -332,3 +332,46 @@ TEST_CASE("timeout and shutdown say 421 and close") {
   auto u = make();
   CHECK(format(u.on_shutdown().replies.at(0)) == "421 4.3.2 gmail.com Service shutting down\r\n");
 }
+
+TEST_CASE("a discarded overlong line ended by CRLF lets the next CRLF.CRLF end the data (issue 10, defect 1)") {
+  auto s = make();
+  to_data(s);
+  CHECK(s.on_data_line("Subject: long", Ending::crlf, false).store);
+  CHECK(s.on_data_line("", Ending::crlf, false).store);
+  CHECK_FALSE(s.on_data_line("", Ending::crlf, true).store);  // the 1001 B's, over [limits] text_line
+  CHECK(s.on_data_line(".", Ending::crlf, false).end);
+  CHECK(format(s.end_of_data().replies.at(0)) == "552 5.3.4 Error: message has a line longer than allowed\r\n");
+  CHECK(s.phase() == Phase::ready);
+  CHECK(code(s, "MAIL FROM:<a@example.org>") == 250);  // the session goes on
+}
+
+TEST_CASE("without a text_line limit a long line comes in pieces: stored whole, dots only at line starts") {
+  Limits l;
+  l.message_size = 1000;
+  auto s = make(l);
+  to_data(s);
+  std::string stored;
+  auto feed = [&](std::string_view text, bool partial, Ending e = Ending::crlf) {
+    auto d = s.on_data_line(text, e, false, partial);
+    if (d.store) stored += std::string(d.content) + (d.newline ? "\n" : "");
+    return d;
+  };
+  CHECK_FALSE(feed("..starts", true).end);   // first piece: one dot removed
+  CHECK_FALSE(feed(".", true).end);          // a dot inside a line is content, never the end
+  CHECK_FALSE(feed(".middle", true).end);
+  CHECK_FALSE(feed(".", false).end);         // the line's last piece
+  CHECK(s.data_size() == std::string(".starts..middle.").size() + 2);
+  CHECK_FALSE(feed("..x", false).end);       // a whole line after it: dot rules again
+  CHECK(feed(".", false).end);
+  CHECK(stored == ".starts..middle.\n.x\n");
+  CHECK(s.end_of_data().effect == Effect::deliver);
+
+  // Pieces count towards message_size like any octet.
+  auto t = make(l);
+  to_data(t);
+  CHECK(t.on_data_line(std::string(600, 'a'), Ending::crlf, false, true).store);
+  CHECK_FALSE(t.on_data_line(std::string(600, 'a'), Ending::crlf, false, true).store);
+  CHECK_FALSE(t.on_data_line("", Ending::crlf, false, false).store);
+  CHECK(t.on_data_line(".", Ending::crlf, false).end);
+  CHECK(t.end_of_data().replies.at(0).code == 552);
+}

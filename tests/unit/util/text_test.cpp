@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include "util/cidr.hpp"
 #include "util/cli.hpp"
 #include "util/log.hpp"
 
@@ -89,4 +90,38 @@ TEST_CASE("log lines: fixed fields first, values quoted when needed") {
   log::set_sink({});
   REQUIRE(lines.size() == 1);
   CHECK(lines[0].find("lvl=info svc=smtp sid=7f3a peer=127.0.0.1:51234 event=connect tls=no") != std::string::npos);
+}
+
+TEST_CASE("Cidr: ranges, bare addresses, IPv4-mapped IPv6, bad input") {
+  auto lo = Cidr::parse("127.0.0.0/8");
+  REQUIRE(lo);
+  CHECK(lo->contains("127.0.0.1"));
+  CHECK(lo->contains("127.255.3.4"));
+  CHECK(lo->contains("::ffff:127.0.0.1"));  // what a dual-stack socket reports
+  CHECK_FALSE(lo->contains("128.0.0.1"));
+  CHECK_FALSE(lo->contains("::1"));
+  CHECK_FALSE(lo->contains("not an address"));
+  auto odd = Cidr::parse("198.18.0.0/15");
+  REQUIRE(odd);
+  CHECK(odd->contains("198.19.255.255"));
+  CHECK_FALSE(odd->contains("198.20.0.0"));
+  auto one = Cidr::parse("10.1.2.3");
+  REQUIRE(one);
+  CHECK(one->contains("10.1.2.3"));
+  CHECK_FALSE(one->contains("10.1.2.4"));
+  auto v6 = Cidr::parse("::1/128");
+  REQUIRE(v6);
+  CHECK(v6->contains("::1"));
+  CHECK_FALSE(v6->contains("127.0.0.1"));
+  auto all = Cidr::parse("0.0.0.0/0");
+  REQUIRE(all);
+  CHECK(all->contains("8.8.8.8"));
+  CHECK_FALSE(Cidr::parse("127.0.0.0/33"));
+  CHECK_FALSE(Cidr::parse("127.0.0.0/"));
+  CHECK_FALSE(Cidr::parse("127.0.0/8"));
+  CHECK_FALSE(Cidr::parse("localhost"));
+  std::vector<Cidr> ranges{*lo, *v6};
+  CHECK(any_contains(ranges, "::1"));
+  CHECK_FALSE(any_contains(ranges, "192.0.2.1"));
+  CHECK_FALSE(any_contains({}, "127.0.0.1"));
 }
