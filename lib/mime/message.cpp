@@ -2,6 +2,8 @@
 
 #include <mimetic/mimetic.h>
 
+#include <utility>
+
 #include "mime/codec.hpp"
 #include "smtp/trace.hpp"
 #include "util/text.hpp"
@@ -76,10 +78,17 @@ std::string build(const Outgoing& m) {
 
 namespace {
 
+// Caps that keep a hostile message cheap, far above what mailers write: nesting is depth of
+// multiparts, parts is how many leaves and multiparts there are in all (issue 10, defect 7: a walker
+// that counted parts as depth dropped the 31st attachment).
+constexpr int kMaxDepth = 50;
+constexpr int kMaxParts = 1000;
+
 struct Walker {
   Parsed& out;
   std::string_view raw;  // the whole message, for a top-level body mimetic did not keep
-  int depth = 0;
+  int parts = 0;
+  bool said_parts = false;
 
   static std::string field(const mimetic::MimeEntity& e, const char* name) {
     const auto& h = e.header();
@@ -109,9 +118,14 @@ struct Walker {
     return lf;
   }
 
-  void walk(const mimetic::MimeEntity& e, const std::string& where) {
-    if (++depth > 32) {
-      out.problems.push_back(where + ": nested too deeply");
+  void walk(const mimetic::MimeEntity& e, const std::string& where, int depth = 1) {
+    if (depth > kMaxDepth) {
+      out.problems.push_back(where + ": nested deeper than " + std::to_string(kMaxDepth) + " levels; not read");
+      return;
+    }
+    if (++parts > kMaxParts) {
+      if (!std::exchange(said_parts, true))
+        out.problems.push_back("more than " + std::to_string(kMaxParts) + " parts; the rest from " + where + " on not read");
       return;
     }
     auto ct_raw = field(e, "Content-Type");
@@ -134,10 +148,10 @@ struct Walker {
         if (out.text.empty()) out.text = text_of(body, ct);
         return;
       }
-      const auto& parts = e.body().parts();
-      if (parts.empty()) out.problems.push_back(where + ": " + ct.value + " whose boundary never appears");
+      const auto& children = e.body().parts();
+      if (children.empty()) out.problems.push_back(where + ": " + ct.value + " whose boundary never appears");
       int i = 0;
-      for (const auto* p : parts) walk(*p, where + "." + std::to_string(++i));
+      for (const auto* p : children) walk(*p, where + "." + std::to_string(++i), depth + 1);
       return;
     }
     bool attachment = disp.value == "attachment" || !name.empty() ||

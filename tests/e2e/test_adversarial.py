@@ -7,7 +7,7 @@ import socket
 import time
 import unittest
 
-from world import Smtp, World, maildir_files, world_config
+from world import QQ, CourseWorld, Smtp, World, maildir_files, world_config
 
 ACCOUNTS = {"exmail.qq.com": {"usr1@mail.sustech.edu.cn": "pass1", "usr2@mail.sustech.edu.cn": "pass2"}}
 
@@ -73,6 +73,31 @@ class LongLines(unittest.TestCase):
                 self.assertEqual(e.exception.smtp_code, 552)
             self.assertEqual(maildir_files(self.data, "usr2@mail.sustech.edu.cn"), [])
             self.assertEqual(w.stop(srv), 0)
+
+
+class ManyAttachments(unittest.TestCase):
+    """Defect 7: the agent saved 30 of 40 attachments and said "nested too deeply" for the rest."""
+
+    def test_forty_attachments_are_all_saved(self):
+        with World() as w:
+            world = CourseWorld(w, resolver="zone")
+            world.start(QQ)
+            names = [f"file{i:02d}.bin" for i in range(40)]
+            for i, n in enumerate(names):
+                with open(w.path(n), "wb") as f:
+                    f.write(bytes([i]) * (i + 1))
+            attach = [a for n in names for a in ("--attach", n)]
+            r = w.run("agent", ["-e", "usr1@mail.sustech.edu.cn", "-p", "pass1", "--zone", world.zone, "send", "--to",
+                                "usr2@mail.sustech.edu.cn", "--subject", "forty", "--body", "x", *attach])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            out = w.path("saved")
+            r = w.run("agent", ["-e", "usr2@mail.sustech.edu.cn", "-p", "pass2", "--zone", world.zone, "retr", "1",
+                                "--save-attachments", out])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertNotIn("nested", r.stdout + r.stderr)
+            self.assertEqual(sorted(os.listdir(out)), names)
+            for i, n in enumerate(names):
+                self.assertEqual(read(os.path.join(out, n)), bytes([i]) * (i + 1))
 
 
 if __name__ == "__main__":

@@ -158,3 +158,38 @@ TEST_CASE("codecs: quoted-printable, header words, parameters, types and safe na
   CHECK(safe_filename("a\nb\x01.txt") == "ab.txt");
   CHECK(safe_filename(".hidden") == "hidden");
 }
+
+TEST_CASE("40 attachments are all read; nesting and part counts have their own caps (issue 10, defect 7)") {
+  auto m = sample();
+  for (int i = 0; i < 40; ++i) m.attachments.push_back({"f" + std::to_string(i) + ".txt", "text/plain", "data " + std::to_string(i)});
+  auto p = parse(build(m));
+  REQUIRE(p.attachments.size() == 40);
+  CHECK(p.attachments[39].filename == "f39.txt");
+  CHECK(p.attachments[39].data == "data 39");
+  CHECK(p.problems.empty());
+
+  // 60 levels of multipart/mixed, a text part at the bottom: read down to 50, then said.
+  auto nested = [](int levels) {
+    std::string head = "Subject: deep\r\nMIME-Version: 1.0\r\n", tail;
+    for (int i = 0; i < levels; ++i) {
+      head += "Content-Type: multipart/mixed; boundary=\"b" + std::to_string(i) + "\"\r\n\r\n--b" + std::to_string(i) + "\r\n";
+      tail = "\r\n--b" + std::to_string(i) + "--\r\n" + tail;
+    }
+    return head + "Content-Type: text/plain\r\n\r\nbottom" + tail;
+  };
+  auto ok = parse(nested(48));
+  CHECK(ok.text == "bottom\n");
+  CHECK(ok.problems.empty());
+  auto deep = parse(nested(60));
+  CHECK(deep.text.empty());
+  REQUIRE(deep.problems.size() == 1);
+  CHECK(deep.problems[0].find("nested deeper than 50 levels") != std::string::npos);
+
+  // 1200 attachments: 1000 parts are read (the multipart itself is one), then one line says so.
+  auto many = sample();
+  for (int i = 0; i < 1200; ++i) many.attachments.push_back({"a" + std::to_string(i), "application/octet-stream", "x"});
+  auto q = parse(build(many));
+  CHECK(q.attachments.size() == 998);  // 1000 - the multipart - the text part
+  REQUIRE(q.problems.size() == 1);
+  CHECK(q.problems[0].rfind("more than 1000 parts", 0) == 0);
+}
