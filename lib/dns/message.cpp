@@ -163,6 +163,8 @@ Result<Message> decode(std::span<const std::uint8_t> bytes) {
     m.header.rcode = static_cast<Rcode>(ext | (static_cast<std::uint16_t>(m.header.rcode) & 0xF));
     m.edns = e;
   }
+  // Octets after the last record are not a DNS message (NSD answers FORMERR; so do we).
+  if (r.remaining() != 0) return fail(Errc::parse, std::to_string(r.remaining()) + " octets after the last record");
   return m;
 }
 

@@ -100,5 +100,29 @@ class ManyAttachments(unittest.TestCase):
                 self.assertEqual(read(os.path.join(out, n)), bytes([i]) * (i + 1))
 
 
+class FdnsTrailingGarbage(unittest.TestCase):
+    """Defect 11: a valid query followed by garbage was answered as if the garbage were not there."""
+
+    def test_formerr_over_udp_and_tcp(self):
+        with World() as w:
+            port = w.free_port(udp=True)
+            zone = w.write("fdns.toml", '[MX]\n"gmail.com." = "mx.gmail.com."\n')
+            fdns = w.start("fdns", ["-z", zone, "-l", f"127.0.0.1:{port}"], listening=2)
+            query = bytes.fromhex("abcd01000001000000000000") + b"\x05gmail\x03com\x00\x00\x0f\x00\x01"
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.settimeout(5)
+                for pkt, rcode in ((query, 0), (query + b"\xde\xad\xbe\xef", 1), (query + b"\x00", 1)):
+                    s.sendto(pkt, ("127.0.0.1", port))
+                    reply = s.recv(4096)
+                    self.assertEqual(reply[:2], b"\xab\xcd")
+                    self.assertEqual(reply[3] & 0x0F, rcode, reply.hex())
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+                pkt = query + b"junk"
+                c.sendall(len(pkt).to_bytes(2, "big") + pkt)
+                reply = c.recv(4096)
+                self.assertEqual(reply[2 + 3] & 0x0F, 1, reply.hex())
+            self.assertEqual(w.stop(fdns), 0)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -107,6 +107,26 @@ TEST_CASE("status codes: NXDOMAIN, NODATA, REFUSED, NOTIMP, FORMERR, BADVERS") {
   CHECK(bv.edns);
 }
 
+TEST_CASE("a valid query followed by trailing garbage gets FORMERR, as NSD answers (issue 10, defect 11)") {
+  for (bool edns : {false, true}) {
+    auto q = query("gmail.com", type::MX, edns);
+    CHECK(ask(q).header.rcode == Rcode::noerror);
+    const std::vector<std::vector<std::uint8_t>> extras{bytes({0}), bytes({0xde, 0xad, 0xbe, 0xef}),
+                                                        std::vector<std::uint8_t>(300, 'x')};
+    for (const auto& extra : extras) {
+      auto bad = q;
+      bad.insert(bad.end(), extra.begin(), extra.end());
+      auto m = ask(bad);
+      CHECK(m.header.rcode == Rcode::formerr);
+      CHECK(m.header.id == 0x1234);
+      CHECK(m.answers.empty());
+    }
+  }
+  auto trailing = query("gmail.com", type::MX);
+  trailing.push_back(0);
+  CHECK_FALSE(decode(trailing));
+}
+
 TEST_CASE("no reply to fragments shorter than a header, nor to responses") {
   std::vector<std::uint8_t> out{1};
   respond(zone(), bytes({1, 2, 3}), Transport::udp, out);
