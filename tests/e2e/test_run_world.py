@@ -12,13 +12,14 @@ from world import BUILD, SOURCE, World, fdns_zone, world_config
 
 
 class RunWorldTest(unittest.TestCase):
-    def start(self, w, port, servers=None):
+    def start(self, w, port, servers=None, env=None):
         extra = f'[fdns]\nlisten = "127.0.0.1:{port}"\n[paths]\nvar = "{w.path("var")}"\n'
         accounts = {name: {f"usr@{name}": "pw"} for name in (servers or {})}
         cfg = w.write("config.toml", world_config(servers or {}, accounts, extra=extra) if servers else extra)
         zone = w.write("fdns.toml", fdns_zone(mx={"gmail.com.": "mx.gmail.com."}, p={"mx.gmail.com.": 2025}))
         return subprocess.Popen([os.path.join(SOURCE, "scripts", "run-world"), "-c", cfg, "-z", zone, "-b", BUILD],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                                env=env)
 
     def test_ctrl_c_stops_every_child(self):
         with World() as w:
@@ -75,6 +76,41 @@ class RunWorldTest(unittest.TestCase):
             finally:
                 os.killpg(first.pid, signal.SIGTERM)
                 first.communicate(timeout=5)
+
+    def test_running_a_whole_world_twice_exits_within_two_seconds_leaving_nothing(self):
+        # Issue 10, defect 9: with servers in the world, the second run hung forever in `wait` (a log
+        # prefixer blocked opening its FIFO), leaving an orphaned run-world and a /tmp/mw-world.* folder.
+        with World() as w:
+            port = w.free_port(udp=True)
+            servers = {"a.example": (w.free_port(), w.free_port()), "b.example": (w.free_port(), w.free_port())}
+            first = self.start(w, port, servers)
+            self.addCleanup(lambda: first.poll() is None and os.killpg(first.pid, signal.SIGKILL))
+            lines = []
+            for line in first.stdout:  # until the whole first world listens
+                lines.append(line)
+                if sum("event=listening" in l for l in lines) == 6:
+                    break
+            tmp = w.path("tmp")
+            os.makedirs(tmp)
+            for attempt in range(3):  # the race differs from run to run: try it a few times
+                t0 = time.monotonic()
+                second = self.start(w, port, servers, env=dict(os.environ, TMPDIR=tmp))
+                try:
+                    out, _ = second.communicate(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(second.pid, signal.SIGKILL)
+                    self.fail("the second world did not exit")
+                self.assertLess(time.monotonic() - t0, 2.0, out)
+                self.assertNotEqual(second.returncode, 0)
+                self.assertIn(f"cannot listen on 127.0.0.1:{port} (udp): Address already in use", out)
+                self.assertRegex(out, r"run-world: (fdns|[ab]\.example) exited with status \d+; stopping the others")
+                time.sleep(0.2)
+                alive = subprocess.run(["pgrep", "-a", "-s", str(second.pid)], capture_output=True, text=True).stdout
+                self.assertEqual(alive.strip(), "", "processes of the second world still running")
+                self.assertEqual(os.listdir(tmp), [], "run-world left its folder behind")
+            self.assertIsNone(first.poll(), "the first world must keep running")
+            os.killpg(first.pid, signal.SIGTERM)
+            first.communicate(timeout=5)
 
 
 if __name__ == "__main__":
