@@ -91,6 +91,21 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
 
   // ---- scheduling ------------------------------------------------------------------------------
 
+  // Whether to settle an entry now: nothing left to deliver (or loaded so), or an envelope not saved,
+  // once its deliveries are over and the retry time after a failed settle has come.
+  bool settle_due(Entry& e, bool pending, std::time_t now, std::time_t& next) {
+    if ((pending && !e.unsaved) || !e.active_domains.empty()) return false;
+    if (e.retry_at <= now) {
+      // Not again before the next try's time, which a failure sets to the same (the settle may run
+      // to its end inside co_spawn, before the loop waits).
+      e.retry_at = now + store::retry_delay(e.settle_failures + 1, svc.settings.queue).count();
+      next = std::min(next, e.retry_at);
+      return true;
+    }
+    next = std::min(next, e.retry_at);
+    return false;
+  }
+
   asio::awaitable<void> loop() {
     auto self = shared_from_this();
     while (!stopping) {
@@ -113,17 +128,7 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
             if (ids.empty() || ids.back() != id) ids.push_back(id);
           }
         }
-        if ((!pending || e.unsaved) && e.active_domains.empty()) {
-          if (e.retry_at > now) {
-            next = std::min(next, e.retry_at);
-          } else {
-            // Not again before the next try's time, which a failure sets to the same (the settle may
-            // run to its end inside co_spawn, before this loop waits).
-            e.retry_at = now + store::retry_delay(e.settle_failures + 1, svc.settings.queue).count();
-            next = std::min(next, e.retry_at);
-            unsettled.push_back(id);
-          }
-        }
+        if (settle_due(e, pending, now, next)) unsettled.push_back(id);
       }
       for (auto& id : unsettled) {
         ++inflight;
