@@ -31,10 +31,11 @@ Result<DataLock> DataLock::acquire(const fs::path& data) {
     if (err != EWOULDBLOCK) return fail(Errc::io, "cannot lock " + path.string() + ": " + std::strerror(err));
     return fail(Errc::refused, data.string() + ": in use by another mailsrv (pid " + (pid.empty() ? "unknown" : pid) + ")");
   }
-  // The PID only names the holder in a refusal: a full disk must not stop a start.
+  // The PID only names the holder in a refusal: a full disk must not stop a start. Written over the
+  // old one before the file is cut to its length, so the page it needs is usually there already.
   const std::string pid = std::to_string(::getpid()) + "\n";
-  [[maybe_unused]] bool written =
-      ::ftruncate(fd, 0) == 0 && ::pwrite(fd, pid.data(), pid.size(), 0) == static_cast<ssize_t>(pid.size());
+  [[maybe_unused]] bool written = ::pwrite(fd, pid.data(), pid.size(), 0) == static_cast<ssize_t>(pid.size()) &&
+                                  ::ftruncate(fd, static_cast<off_t>(pid.size())) == 0;
   return DataLock(fd);
 }
 

@@ -240,23 +240,27 @@ class KillLoopTest(unittest.TestCase):
 
 
 class DataLockTest(unittest.TestCase):
+    def second_start(self, w, world):
+        try:
+            return w.run("mailsrv", ["-n", GM, "--zone", world.zone, "-s", str(w.free_port()),
+                                     "-p", str(w.free_port())], timeout=5)
+        except subprocess.TimeoutExpired:
+            self.fail("a second mailsrv ran on the same --data")
+
     def test_a_second_mailsrv_on_the_same_data_is_refused_and_kill_9_frees_it(self):
         with World() as w:
             world = CourseWorld(w, resolver="zone")
             first = world.start(GM)
-            try:
-                second = w.run("mailsrv", ["-n", GM, "--zone", world.zone, "-s", str(w.free_port()),
-                                           "-p", str(w.free_port())], timeout=5)
-            except subprocess.TimeoutExpired:
-                self.fail("a second mailsrv ran on the same --data")
+            second = self.second_start(w, world)
             self.assertEqual(second.returncode, 2, second.stderr)
             self.assertEqual(second.stderr.strip().splitlines(),
                              [f"mailsrv: {w.path('var/' + GM)}: in use by another mailsrv (pid {first.pid})"])
             self.assertTrue(first.alive())
             self.assertEqual(world.stop(GM, signal.SIGKILL), -9)
-            world.start(GM)  # the kernel dropped the lock with the process
+            again = world.start(GM)  # the kernel dropped the lock with the process
             world.send("usr@gmail.com", ["usr@gmail.com"], "Subject: after\r\n\r\nx\r\n", via=GM)
             self.assertEqual(world.messages("usr@gmail.com", "pass", GM)[0]["Subject"], "after")
+            self.assertIn(f"(pid {again.pid})", self.second_start(w, world).stderr)
 
 
 if __name__ == "__main__":
