@@ -21,6 +21,7 @@
 #include "util/auth.hpp"
 #include "net/stopper.hpp"
 #include "relay.hpp"
+#include "store/data_lock.hpp"
 #include "services.hpp"
 #include "util/cli.hpp"
 #include "util/log.hpp"
@@ -171,6 +172,8 @@ int main(int argc, char** argv) {
   svc.verbose = verbose;
   svc.accounts = std::make_unique<mailsrv::Accounts>(svc.settings.accounts);
   std::filesystem::path data = args->get("data", (std::filesystem::path(cfg->var) / svc.settings.name).string());
+  auto lock = store::DataLock::acquire(data);  // before anything touches the data: one mailsrv per folder
+  if (!lock) die(lock.error().detail);
   svc.layout = std::make_unique<store::Layout>(data);
   if (auto r = svc.layout->prepare(svc.accounts->addresses()); !r) die(r.error().detail);
   char host[256] = "localhost";

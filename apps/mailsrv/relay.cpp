@@ -58,9 +58,13 @@ std::string lower_domain(std::string_view address) { return util::to_lower(smtp:
 
 struct Relay::Impl : std::enable_shared_from_this<Impl> {
   struct Entry {
+    explicit Entry(store::QueueEnvelope e) : env(std::move(e)) {}
     store::QueueEnvelope env;
     std::set<std::string> active_domains;  // deliveries working on it
-    bool finishing = false;
+    bool finishing = false;                // being bounced and removed
+    bool unsaved = false;                  // the envelope on disk is older than `env`
+    int settle_failures = 0;               // failed saves, bounces or removals in a row
+    std::time_t retry_at = 0;              // settled again from then on (after a failure)
   };
 
   Impl(asio::io_context& i, Services& s, net::Resolver& r) : io(i), svc(s), resolver(r), wake(i) {}
@@ -76,7 +80,31 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
 
   void poke() { wake.cancel(); }
 
+  static void log_crash(const char* event, const std::exception_ptr& ex) {
+    if (!ex) return;
+    try {
+      std::rethrow_exception(ex);
+    } catch (const std::exception& e) {
+      log::error("relay", event, {{"what", e.what()}});
+    }
+  }
+
   // ---- scheduling ------------------------------------------------------------------------------
+
+  // Whether to settle an entry now: nothing left to deliver (or loaded so), or an envelope not saved,
+  // once its deliveries are over and the retry time after a failed settle has come.
+  bool settle_due(Entry& e, bool pending, std::time_t now, std::time_t& next) {
+    if ((pending && !e.unsaved) || !e.active_domains.empty()) return false;
+    if (e.retry_at <= now) {
+      // Not again before the next try's time, which a failure sets to the same (the settle may run
+      // to its end inside co_spawn, before the loop waits).
+      e.retry_at = now + store::retry_delay(e.settle_failures + 1, svc.settings.queue).count();
+      next = std::min(next, e.retry_at);
+      return true;
+    }
+    next = std::min(next, e.retry_at);
+    return false;
+  }
 
   asio::awaitable<void> loop() {
     auto self = shared_from_this();
@@ -84,10 +112,13 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
       std::time_t now = std::time(nullptr);
       std::time_t next = now + 3600;
       std::map<std::string, std::vector<std::string>> due;  // domain -> entry ids
+      std::vector<std::string> unsettled;  // done or unsaved entries whose last settle failed, or loaded so
       for (auto& [id, e] : entries) {
         if (e.finishing) continue;
+        bool pending = false;
         for (const auto& r : e.env.recipients) {
           if (r.state != RcptState::pending) continue;
+          pending = true;
           auto d = lower_domain(r.address);
           if (e.active_domains.contains(d)) continue;
           if (r.next_try > now) {
@@ -97,6 +128,11 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
             if (ids.empty() || ids.back() != id) ids.push_back(id);
           }
         }
+        if (settle_due(e, pending, now, next)) unsettled.push_back(id);
+      }
+      for (auto& id : unsettled) {
+        ++inflight;
+        asio::co_spawn(io, resettle(self, std::move(id)), [](const std::exception_ptr& ex) { log_crash("settle_crashed", ex); });
       }
       for (auto& [domain, ids] : due) {
         // Up to kConnectionsPerDomain connections to a destination; each carries several messages.
@@ -106,17 +142,11 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
         std::vector<std::vector<std::string>> split(groups);
         for (std::size_t i = 0; i < ids.size(); ++i) split[i % groups].push_back(ids[i]);
         for (auto& group : split) {
-          for (const auto& id : group) entries[id].active_domains.insert(domain);
+          for (const auto& id : group) entries.at(id).active_domains.insert(domain);
           ++domain_load[domain];
           ++inflight;
-          asio::co_spawn(io, deliver(self, domain, std::move(group)), [](const std::exception_ptr& ex) {
-            if (!ex) return;
-            try {
-              std::rethrow_exception(ex);
-            } catch (const std::exception& e) {
-              log::error("relay", "delivery_crashed", {{"what", e.what()}});
-            }
-          });
+          asio::co_spawn(io, deliver(self, domain, std::move(group)),
+                         [](const std::exception_ptr& ex) { log_crash("delivery_crashed", ex); });
         }
       }
       wake.expires_after(std::chrono::seconds(std::max<std::time_t>(0, next - now)));
@@ -193,30 +223,68 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
                                      {"tls", tls}, {"reply", text}});
   }
 
-  // After a delivery touched an entry: save its state, or finish it (bounce, remove) when nothing is left.
+  // Writes `env` over the entry's envelope on disk.
+  asio::awaitable<Result<void>> save(const store::QueueEnvelope& env) {
+    std::optional<store::StagedFile> holder;
+    auto job = store::stage_envelope(*svc.layout, env, holder);
+    Result<void> done = job ? Result<void>() : Result<void>(job.error());
+    if (job) done = co_await net::commit(*svc.committer, std::move(*job));
+    if (done) holder->release();
+    co_return done;
+  }
+
+  // A step of settling failed: the entry stays and is settled again on the queue's schedule.
+  void retry_later(Entry& e, const char* event, const std::string& why) {
+    auto delay = store::retry_delay(++e.settle_failures, svc.settings.queue);
+    e.retry_at = std::time(nullptr) + delay.count();
+    log::error("relay", event, {{"id", e.env.id}, {"why", why}, {"retry_in", delay.count()}});
+  }
+
+  // After a delivery touched an entry (or when a failed settle is due again): save its state, or
+  // finish it when nothing is left. Nothing leaves the queue before its outcome is durable elsewhere:
+  // the bounce is stored first, then the entry removed; when either fails the entry stays.
   asio::awaitable<void> settle(std::string id) {
     auto it = entries.find(id);
-    if (it == entries.end()) co_return;
+    if (it == entries.end() || it->second.finishing) co_return;
     Entry& e = it->second;
     bool pending = false;
     for (const auto& r : e.env.recipients) pending = pending || r.state == RcptState::pending;
     if (pending || !e.active_domains.empty()) {
-      std::optional<store::StagedFile> holder;
-      auto job = store::stage_envelope(*svc.layout, e.env, holder);
-      Result<void> done = job ? Result<void>() : Result<void>(job.error());
-      if (job) done = co_await net::commit(*svc.committer, std::move(*job));
-      if (done) holder->release();
-      else log::error("relay", "save_failed", {{"id", id}, {"why", done.error().detail}});
+      auto saved = co_await save(e.env);
+      e.unsaved = !saved;
+      if (saved) e.settle_failures = 0;
+      else retry_later(e, "save_failed", saved.error().detail);
       co_return;
     }
     e.finishing = true;
+    Result<void> done;
+    const char* event = "bounce_failed";
     std::vector<smtp::FailedRecipient> failed;
     for (const auto& r : e.env.recipients)
       if (r.state == RcptState::failed) failed.push_back(failure_of(r));
-    if (!failed.empty()) co_await bounce(e.env, failed);
-    auto done = co_await net::commit(*svc.committer, store::remove_entry_job(*svc.layout, id));
-    if (!done) log::error("relay", "remove_failed", {{"id", id}, {"why", done.error().detail}});
-    entries.erase(id);
+    if (!failed.empty() && !e.env.bounced) {
+      done = co_await bounce(e.env, failed);
+      e.env.bounced = done.has_value();
+    }
+    if (done) {
+      done = co_await net::commit(*svc.committer, store::remove_entry_job(*svc.layout, id));
+      event = "remove_failed";
+    }
+    if (done) {
+      entries.erase(id);
+      co_return;
+    }
+    retry_later(e, event, done.error().detail);
+    // The outcome so far goes to disk too, so that a restart neither delivers nor bounces again.
+    if (auto saved = co_await save(e.env); !saved)
+      log::error("relay", "save_failed", {{"id", id}, {"why", saved.error().detail}, {"retry_in", e.retry_at - std::time(nullptr)}});
+    e.finishing = false;
+  }
+
+  static asio::awaitable<void> resettle(std::shared_ptr<Impl> self, std::string id) {
+    co_await self->settle(id);
+    --self->inflight;
+    self->poke();
   }
 
   static smtp::FailedRecipient failure_of(const store::QueuedRecipient& r) {
@@ -232,10 +300,11 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
     return f;
   }
 
-  asio::awaitable<void> bounce(const store::QueueEnvelope& env, const std::vector<smtp::FailedRecipient>& failed) {
+  // Stores the bounce (in the sender's Maildir, or queued for a remote sender).
+  asio::awaitable<Result<void>> bounce(const store::QueueEnvelope& env, const std::vector<smtp::FailedRecipient>& failed) {
     if (env.sender.empty()) {  // a bounce is never bounced
       log::warn("relay", "bounce_dropped", {{"id", env.id}, {"why", "null sender"}});
-      co_return;
+      co_return Result<void>();
     }
     auto headers = store::read_headers(svc.layout->queue() / (env.id + ".eml"));
     std::time_t now = std::time(nullptr);
@@ -263,17 +332,15 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
       if (job) done = co_await net::commit(*svc.committer, std::move(*job));
       else done = job.error();
     }
-    if (!done) {
-      log::error("relay", "bounce_failed", {{"id", env.id}, {"why", done.error().detail}});
-      co_return;
-    }
+    if (!done) co_return done;
     d->committed();
     log::info("relay", "bounced", {{"id", env.id}, {"to", env.sender}, {"bounce_id", info.id}, {"failed", failed.size()}});
     if (!info.remote.empty()) {
       store::QueueEnvelope b{info.id, "", info.helo, now, {{env.sender, RcptState::pending, 0, 0, {}}}};
-      entries.emplace(b.id, Entry{std::move(b), {}, false});
+      entries.emplace(b.id, Entry(std::move(b)));
       poke();
     }
+    co_return Result<void>();
   }
 
   // ---- delivery --------------------------------------------------------------------------------
@@ -427,7 +494,7 @@ void Relay::start() {
     for (auto& r : env.recipients)
       if (r.state == RcptState::pending) r.next_try = 0;  // at start, everything due is tried at once
     auto id = env.id;
-    impl_->entries.emplace(id, Impl::Entry{std::move(env), {}, false});
+    impl_->entries.emplace(id, Impl::Entry(std::move(env)));
   }
   log::info("relay", "queue_loaded", {{"entries", impl_->entries.size()}});
   asio::co_spawn(impl_->io, impl_->loop(), asio::detached);
@@ -435,7 +502,7 @@ void Relay::start() {
 
 void Relay::add(store::QueueEnvelope env) {
   auto id = env.id;
-  impl_->entries.emplace(id, Impl::Entry{std::move(env), {}, false});
+  impl_->entries.emplace(id, Impl::Entry(std::move(env)));
   impl_->poke();
 }
 

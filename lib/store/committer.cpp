@@ -1,8 +1,5 @@
 #include "store/committer.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -16,20 +13,35 @@ Error os_error(const char* what, const std::string& path) {
   return fail(Errc::io, std::string(what) + " " + path + ": " + std::strerror(errno));
 }
 
-Result<void> sync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return os_error("open", dir);
-  int rc = ::fsync(fd);
-  int saved = errno;
-  ::close(fd);
-  errno = saved;
-  if (rc != 0) return os_error("fsync", dir);
-  return {};
+// Puts one job's files in place: links, renames, unlinks. At the first failure the links and renames
+// already made are undone, last first (see CommitJob).
+Result<void> place(Fs& fs, const CommitJob& j) {
+  Result<void> r;
+  std::size_t linked = 0, renamed = 0;
+  while (r && linked < j.links.size()) {
+    const auto& [from, to] = j.links[linked];
+    if (fs.link(from.c_str(), to.c_str()) != 0) r = os_error("link", to);
+    else ++linked;
+  }
+  while (r && renamed < j.renames.size()) {
+    const auto& [from, to] = j.renames[renamed];
+    if (fs.rename(from.c_str(), to.c_str()) != 0) r = os_error("rename", to);
+    else ++renamed;
+  }
+  for (const auto& u : j.unlinks)
+    if (r && fs.unlink(u.c_str()) != 0 && errno != ENOENT) r = os_error("unlink", u);
+  if (r) return r;
+  while (renamed > 0) {
+    const auto& [from, to] = j.renames[--renamed];
+    fs.rename(to.c_str(), from.c_str());
+  }
+  while (linked > 0) fs.unlink(j.links[--linked].second.c_str());
+  return r;
 }
 
 }  // namespace
 
-Committer::Committer(int parallel) {
+Committer::Committer(int parallel, Fs& fs) : fs_(&fs) {
   for (int i = 1; i < parallel; ++i) helpers_.emplace_back([this] { helper(); });
   coordinator_ = std::thread([this] { coordinator(); });
 }
@@ -110,11 +122,11 @@ void Committer::helper() {
   }
 }
 
-std::vector<Result<void>> Committer::run_batch(const std::vector<CommitJob>& jobs, const ForEach& for_each) {
+std::vector<Result<void>> Committer::run_batch(const std::vector<CommitJob>& jobs, Fs& fs, const ForEach& for_each) {
   std::vector<Result<void>> results(jobs.size());
   for_each(jobs.size(), [&](std::size_t i) {
     for (int fd : jobs[i].sync_fds) {
-      if (::fdatasync(fd) != 0) {
+      if (fs.fdatasync(fd) != 0) {
         results[i] = os_error("fdatasync", "fd " + std::to_string(fd));
         break;
       }
@@ -127,30 +139,18 @@ std::vector<Result<void>> Committer::run_batch(const std::vector<CommitJob>& job
   std::unique_lock lock(rename_mutex);
   for (size_t i = 0; i < jobs.size(); ++i) {
     if (!results[i]) continue;
-    const auto& j = jobs[i];
-    for (const auto& [from, to] : j.links) {
-      if (::link(from.c_str(), to.c_str()) != 0) {
-        results[i] = os_error("link", to);
-        break;
-      }
-    }
-    if (results[i]) {
-      for (const auto& [from, to] : j.renames) {
-        if (::rename(from.c_str(), to.c_str()) != 0) {
-          results[i] = os_error("rename", to);
-          break;
-        }
-      }
-    }
+    results[i] = place(fs, jobs[i]);
     if (!results[i]) continue;
-    for (const auto& u : j.unlinks) ::unlink(u.c_str());  // a leftover in tmp/ is harmless
+    const auto& j = jobs[i];
     for (const auto& d : j.sync_dirs) dirs[d].push_back(i);
   }
   lock.unlock();
   std::vector<const std::pair<const std::string, std::vector<size_t>>*> list;
   for (const auto& d : dirs) list.push_back(&d);
   std::vector<Result<void>> dir_results(list.size());
-  for_each(list.size(), [&](std::size_t k) { dir_results[k] = sync_dir(list[k]->first); });
+  for_each(list.size(), [&](std::size_t k) {
+    if (fs.fsync_dir(list[k]->first.c_str()) != 0) dir_results[k] = os_error("fsync", list[k]->first);
+  });
   for (size_t k = 0; k < list.size(); ++k)
     if (!dir_results[k])
       for (auto i : list[k]->second) results[i] = dir_results[k];
@@ -174,7 +174,7 @@ void Committer::coordinator() {
       stats_.jobs += jobs.size();
       stats_.largest_batch = std::max<std::uint64_t>(stats_.largest_batch, jobs.size());
     }
-    auto results = run_batch(jobs, [this](std::size_t n, const std::function<void(std::size_t)>& fn) { in_parallel(n, fn); });
+    auto results = run_batch(jobs, *fs_, [this](std::size_t n, const std::function<void(std::size_t)>& fn) { in_parallel(n, fn); });
     for (size_t i = 0; i < dones.size(); ++i) dones[i](std::move(results[i]));
   }
 }

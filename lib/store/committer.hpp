@@ -2,7 +2,8 @@
 // whatever is waiting as one batch, fsyncs the batch's files in parallel (helper threads: concurrent
 // fsyncs share the filesystem journal's commits), renames or links them into place, fsyncs each
 // touched folder once per batch, and reports back. While it works, the next batch gathers.
-// Nothing here runs on the event loop; `done` is called on the committer thread.
+// Nothing here runs on the event loop; `done` is called on the committer thread. Every call goes
+// through a store::Fs, so tests can make each step fail.
 #pragma once
 
 #include <condition_variable>
@@ -15,15 +16,21 @@
 #include <utility>
 #include <vector>
 
+#include "store/fs.hpp"
 #include "util/result.hpp"
 
 namespace mail::store {
 
+// A job fails at its first failed step. Before anything is placed (fdatasync) that leaves the staged
+// files to their owner; a failed link, rename or unlink undoes the job's links and renames made so
+// far (renamed back), so a failed job puts nothing in place (a rename that replaces a file must
+// therefore be a job's only rename). A failed folder fsync leaves the files in place, as a crash just
+// before it would: the caller answers "failed", a retry may duplicate, nothing is lost.
 struct CommitJob {
   std::vector<int> sync_fds;                                 // fdatasync each, first
   std::vector<std::pair<std::string, std::string>> links;    // then link(from, to)
   std::vector<std::pair<std::string, std::string>> renames;  // and rename(from, to)
-  std::vector<std::string> unlinks;                          // then unlink
+  std::vector<std::string> unlinks;                          // then unlink (ENOENT counts as done)
   std::vector<std::string> sync_dirs;                        // last, fsync (once per batch each)
 };
 
@@ -32,7 +39,8 @@ class Committer {
   using Done = std::function<void(Result<void>)>;
 
   /// `parallel`: how many fsyncs may run at once (the committer thread and parallel-1 helpers).
-  explicit Committer(int parallel = 8);
+  /// `fs` is used from the committer's threads and must outlive it.
+  explicit Committer(int parallel = 8, Fs& fs = posix_fs());
   ~Committer();  // finishes every job already submitted
   Committer(const Committer&) = delete;
   Committer& operator=(const Committer&) = delete;
@@ -50,13 +58,15 @@ class Committer {
   using ForEach = std::function<void(std::size_t n, const std::function<void(std::size_t)>& fn)>;
   static void serially(std::size_t n, const std::function<void(std::size_t)>& fn);
   /// The whole sequence for one batch (also used by tests).
-  static std::vector<Result<void>> run_batch(const std::vector<CommitJob>& jobs, const ForEach& for_each = serially);
+  static std::vector<Result<void>> run_batch(const std::vector<CommitJob>& jobs, Fs& fs = posix_fs(),
+                                             const ForEach& for_each = serially);
 
  private:
   void coordinator();
   void helper();
   void in_parallel(std::size_t n, const std::function<void(std::size_t)>& fn);
 
+  Fs* fs_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::pair<CommitJob, Done>> pending_;

@@ -7,14 +7,14 @@ namespace mail::store {
 Result<Delivery> Delivery::begin(const Layout& layout, MessageInfo info) {
   Delivery d(layout, std::move(info));
   if (!d.info_.local.empty()) {
-    auto f = StagedFile::create(layout.maildir(d.info_.local.front()) / "tmp", d.info_.unique);
+    auto f = StagedFile::create(layout.fs(), layout.maildir(d.info_.local.front()) / "tmp", d.info_.unique);
     if (!f) return std::move(f).error();
     d.mailbox_ = std::move(*f);
     if (auto r = d.mailbox_->write(smtp::return_path_header(d.info_.sender)); !r) return r.error();
     if (auto r = d.mailbox_->write(d.info_.received_header); !r) return r.error();
   }
   if (!d.info_.remote.empty()) {
-    auto f = StagedFile::create(layout.queue_tmp(), d.info_.id + ".eml");
+    auto f = StagedFile::create(layout.fs(), layout.queue_tmp(), d.info_.id + ".eml");
     if (!f) return std::move(f).error();
     d.queue_ = std::move(*f);
     if (auto r = d.queue_->write(d.info_.received_header); !r) return r.error();
@@ -67,7 +67,7 @@ Result<CommitJob> Delivery::finish() {
     env.helo = info_.helo;
     env.received = info_.when;
     for (const auto& r : info_.remote) env.recipients.push_back(QueuedRecipient{r, RcptState::pending, 0, 0, {}});
-    auto f = StagedFile::create(layout_->queue_tmp(), info_.id + ".json");
+    auto f = StagedFile::create(layout_->fs(), layout_->queue_tmp(), info_.id + ".json");
     if (!f) return std::move(f).error();
     envelope_ = std::move(*f);
     if (auto r = envelope_->write(to_json(env)); !r) return r.error();

@@ -27,6 +27,7 @@ std::string to_json(const QueueEnvelope& e) {
     rs.push_back({{"address", r.address}, {"state", state_name(r.state)}, {"attempts", r.attempts},
                   {"next_try", static_cast<std::int64_t>(r.next_try)}, {"last_reply", r.last_reply}});
   }
+  if (e.bounced) j["bounced"] = true;
   return j.dump(1) + "\n";
 }
 
@@ -53,6 +54,7 @@ Result<QueueEnvelope> envelope_from_json(std::string_view text) {
       q.last_reply = r.value("last_reply", "");
       e.recipients.push_back(std::move(q));
     }
+    e.bounced = j.value("bounced", false);
     return e;
   } catch (const nlohmann::json::exception& ex) {
     return fail(Errc::parse, std::string("bad envelope: ") + ex.what());

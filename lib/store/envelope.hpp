@@ -1,5 +1,6 @@
 // The relay queue's envelope sidecar, queue/<id>.json (DESIGN.md): who sent the message and the
-// state of each recipient. Versioned JSON, rewritten atomically (tmp + rename) by the queue.
+// state of each recipient. Versioned JSON, rewritten atomically (tmp + rename) by the queue. Fields
+// added later are optional ("bounced"), so older files load.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +30,7 @@ struct QueueEnvelope {
   std::string helo;
   std::time_t received = 0;
   std::vector<QueuedRecipient> recipients;
+  bool bounced = false;  // the bounce for the failed recipients is stored (not sent again after a restart)
 };
 
 std::string to_json(const QueueEnvelope& e);

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "store/fs.hpp"
 #include "util/result.hpp"
 
 namespace mail::store {
@@ -22,9 +23,11 @@ std::string address_dirname(std::string_view address);
 
 class Layout {
  public:
-  explicit Layout(std::filesystem::path data) : data_(std::move(data)) {}
+  /// `fs`: what stages files under this layout (a test's may fail); it must outlive the Layout.
+  explicit Layout(std::filesystem::path data, Fs& fs = posix_fs()) : data_(std::move(data)), fs_(&fs) {}
 
   const std::filesystem::path& data() const noexcept { return data_; }
+  Fs& fs() const noexcept { return *fs_; }
   std::filesystem::path maildir(std::string_view address) const;
   std::filesystem::path queue() const { return data_ / "queue"; }
   std::filesystem::path queue_tmp() const { return data_ / "queue" / "tmp"; }
@@ -35,6 +38,7 @@ class Layout {
 
  private:
   std::filesystem::path data_;
+  Fs* fs_;
 };
 
 namespace maildir {

@@ -62,7 +62,7 @@ QueueScan scan_queue(const Layout& layout) {
 
 Result<CommitJob> stage_envelope(const Layout& layout, const QueueEnvelope& env, std::optional<StagedFile>& holder) {
   static std::uint64_t counter = 0;  // tmp names only need to differ from each other
-  auto f = StagedFile::create(layout.queue_tmp(), env.id + ".json." + std::to_string(++counter));
+  auto f = StagedFile::create(layout.fs(), layout.queue_tmp(), env.id + ".json." + std::to_string(++counter));
   if (!f) return std::move(f).error();
   holder = std::move(*f);
   if (auto r = holder->write(to_json(env)); !r) return r.error();

@@ -1,6 +1,5 @@
 #include "store/staged_file.hpp"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,22 +12,23 @@ namespace {
 constexpr std::size_t kBuffer = 64 * 1024;
 }
 
-Result<StagedFile> StagedFile::create(const std::filesystem::path& dir, std::string_view name) {
+Result<StagedFile> StagedFile::create(Fs& fs, const std::filesystem::path& dir, std::string_view name) {
   auto p = dir / name;
-  int fd = ::open(p.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  int fd = fs.create(p.c_str());
   if (fd < 0) return fail(Errc::io, "cannot create " + p.string() + ": " + std::strerror(errno));
-  StagedFile f(fd, std::move(p));
+  StagedFile f(fs, fd, std::move(p));
   f.buf_.reserve(4096);
   return f;
 }
 
 StagedFile::StagedFile(StagedFile&& o) noexcept
-    : fd_(std::exchange(o.fd_, -1)), path_(std::move(o.path_)), buf_(std::move(o.buf_)), size_(o.size_),
+    : fs_(o.fs_), fd_(std::exchange(o.fd_, -1)), path_(std::move(o.path_)), buf_(std::move(o.buf_)), size_(o.size_),
       lines_(o.lines_), owned_(o.owned_) {}
 
 StagedFile& StagedFile::operator=(StagedFile&& o) noexcept {
   if (this != &o) {
     close_and_maybe_unlink();
+    fs_ = o.fs_;
     fd_ = std::exchange(o.fd_, -1);
     path_ = std::move(o.path_);
     buf_ = std::move(o.buf_);
@@ -45,7 +45,7 @@ void StagedFile::close_and_maybe_unlink() noexcept {
   if (fd_ < 0) return;
   ::close(fd_);
   fd_ = -1;
-  if (owned_) ::unlink(path_.c_str());
+  if (owned_) fs_->unlink(path_.c_str());
 }
 
 Result<void> StagedFile::write(std::string_view bytes) {
@@ -68,7 +68,7 @@ Result<void> StagedFile::write_line(std::string_view text) {
 Result<void> StagedFile::flush() {
   std::string_view rest = buf_;
   while (!rest.empty()) {
-    ssize_t n = ::write(fd_, rest.data(), rest.size());
+    ssize_t n = fs_->write(fd_, rest.data(), rest.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       return fail(Errc::io, "cannot write " + path_.string() + ": " + std::strerror(errno));

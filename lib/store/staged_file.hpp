@@ -1,6 +1,7 @@
 // A file being written in a tmp/ folder: buffered writes (a message never sits in memory whole),
 // counting what POP3 will need (size on disk, and size with CRLF line ends). Unlinked unless
-// committed. Plain POSIX calls: the writes go to the page cache; fsync is the Committer's job.
+// committed. The calls go through a store::Fs (the real ones, or a test's that fail): the writes go
+// to the page cache; fsync is the Committer's job.
 #pragma once
 
 #include <cstdint>
@@ -8,14 +9,15 @@
 #include <string>
 #include <string_view>
 
+#include "store/fs.hpp"
 #include "util/result.hpp"
 
 namespace mail::store {
 
 class StagedFile {
  public:
-  /// Creates `dir/name` (O_EXCL, mode 0600).
-  static Result<StagedFile> create(const std::filesystem::path& dir, std::string_view name);
+  /// Creates `dir/name` (O_EXCL, mode 0600) through `fs`, which must outlive the file.
+  static Result<StagedFile> create(Fs& fs, const std::filesystem::path& dir, std::string_view name);
 
   StagedFile(StagedFile&& other) noexcept;
   StagedFile& operator=(StagedFile&& other) noexcept;
@@ -37,9 +39,10 @@ class StagedFile {
   void release() noexcept { owned_ = false; }
 
  private:
-  StagedFile(int fd, std::filesystem::path p) : fd_(fd), path_(std::move(p)) {}
+  StagedFile(Fs& fs, int fd, std::filesystem::path p) : fs_(&fs), fd_(fd), path_(std::move(p)) {}
   void close_and_maybe_unlink() noexcept;
 
+  Fs* fs_;
   int fd_ = -1;
   std::filesystem::path path_;
   std::string buf_;

@@ -1,12 +1,14 @@
 #include <doctest/doctest.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "store/committer.hpp"
+#include "store/data_lock.hpp"
 #include "store/delivery.hpp"
 #include "store/envelope.hpp"
 #include "store/layout.hpp"
@@ -83,6 +85,18 @@ TEST_CASE("queue envelopes round-trip and refuse other versions") {
   CHECK(back->recipients[1].state == RcptState::failed);
   CHECK(back->recipients[1].last_reply == "550 no");
   CHECK(back->recipients[1].next_try == 99);
+  CHECK_FALSE(back->bounced);
+  CHECK(to_json(e).find("bounced") == std::string::npos);  // written only when set
+  e.bounced = true;
+  back = envelope_from_json(to_json(e));
+  REQUIRE(back);
+  CHECK(back->bounced);
+  // A file written before "bounced" existed.
+  auto old = envelope_from_json(R"({"version": 1, "id": "O", "sender": "", "helo": "h", "received": 7,
+    "recipients": [{"address": "a@b.c", "state": "failed", "attempts": 2, "next_try": 0, "last_reply": "550 x"}]})");
+  REQUIRE(old);
+  CHECK_FALSE(old->bounced);
+  CHECK(old->recipients.at(0).state == RcptState::failed);
   CHECK_FALSE(envelope_from_json(R"({"version": 2, "id": "x"})"));
   CHECK_FALSE(envelope_from_json("not json"));
   CHECK_FALSE(envelope_from_json(R"({"version": 1})"));
@@ -175,4 +189,18 @@ TEST_CASE("the committer threads run every submitted job and report each") {
   }  // the destructor finishes what was submitted
   CHECK(ok == 50);
   CHECK(files_in(t.path / "new").size() == 50);
+}
+
+TEST_CASE("one process per data folder: the lock refuses a second holder, naming the first's PID") {
+  TempDir t;
+  const auto data = t.path / "var" / "gmail.com";  // created when missing
+  auto first = DataLock::acquire(data);
+  REQUIRE(first);
+  CHECK(slurp(data / "mailsrv.lock") == std::to_string(::getpid()) + "\n");
+  auto second = DataLock::acquire(data);  // another open file: flock conflicts within one process too
+  REQUIRE_FALSE(second);
+  CHECK(second.error().code == Errc::refused);
+  CHECK(second.error().detail == data.string() + ": in use by another mailsrv (pid " + std::to_string(::getpid()) + ")");
+  { auto gone = std::move(*first); }  // released (the kernel does the same when the process dies)
+  CHECK(DataLock::acquire(data));
 }
