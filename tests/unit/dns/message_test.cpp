@@ -152,7 +152,8 @@ TEST_CASE("malformed input is rejected, never read out of bounds") {
     auto r = decode(q);
     REQUIRE_FALSE(r);
     CHECK(r.error().detail.find("longer than 255") != std::string::npos);
-    q[5] = 3;  // three questions: 193 octets, fine
+    q[5] = 3;  // three questions: 193 octets, fine (without the fourth: trailing octets are FORMERR)
+    q.resize(prev);
     CHECK(decode(q));
   }
   SUBCASE("RDATA that runs past the end, or has the wrong size for its type") {
