@@ -35,10 +35,10 @@ class Accounts final : public mail::smtp::Directory {
   std::optional<std::string> check_login(std::string_view user, std::string_view password) const;
 
  private:
-  std::unordered_map<std::string, std::string> by_key_;     // local@lowercased-domain -> as configured
+  std::unordered_map<std::string, std::string> by_key_;     // util::canonical_address -> as configured
   std::unordered_map<std::string, std::string> passwords_;  // as configured -> password
   std::unordered_map<std::string, std::vector<std::string>> by_local_;  // local part -> accounts
-  std::unordered_map<std::string, bool> domains_;           // lowercased
+  std::unordered_map<std::string, bool> domains_;           // util::canonical_domain
 };
 
 class Relay;

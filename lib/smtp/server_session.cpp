@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "smtp/command.hpp"
+#include "util/address.hpp"
 #include "util/auth.hpp"
 #include "util/text.hpp"
 
@@ -177,9 +178,7 @@ Step ServerSession::on_mail(std::string_view arg) {
   const std::string& from = path->address;
   // SPEC.md "Who may send what", in its order.
   if (authenticated_) {
-    if (!from.empty() && !util::iequals(from, *authenticated_) &&
-        dir_.account(from).value_or(std::string()) != *authenticated_)
-      return error(catalog::not_owner());
+    if (!from.empty() && !util::same_address(from, *authenticated_)) return error(catalog::not_owner());
     env_.submission = true;
   } else if (!from.empty() && dir_.is_local(domain_of(from))) {
     if (info_.submission_requires_auth) return error(catalog::auth_required());
@@ -207,7 +206,7 @@ Step ServerSession::on_rcpt(std::string_view arg) {
     }
   } else {
     if (!env_.submission) return error(catalog::relay_denied());
-    bool seen = std::any_of(env_.remote.begin(), env_.remote.end(), [&](const std::string& r) { return util::iequals(r, to); });
+    bool seen = std::any_of(env_.remote.begin(), env_.remote.end(), [&](const std::string& r) { return util::same_address(r, to); });
     if (!seen) {
       if (env_.recipients() >= limits_.recipients) return {{catalog::too_many_recipients()}};
       env_.remote.push_back(to);

@@ -32,6 +32,13 @@ class Directory {
   virtual std::optional<std::string> account(std::string_view address) const = 0;
 };
 
+/// What a listener is for (SPEC.md "Who may send what"; issue 10, defect 12).
+enum class Listener {
+  smtp,        // the SMTP port under the course's rule: a local sender submits, and may relay
+  mx_only,     // [policy] mx_only: mail for local accounts only, never relayed, whoever sends it
+  submission,  // [mailsrv."NAME"] submission (RFC 6409): AUTH before MAIL, then relays
+};
+
 struct SessionInfo {
   std::string server_name;  // -n NAME: in the greeting, the EHLO reply and Received
   std::string peer_ip;
@@ -39,6 +46,7 @@ struct SessionInfo {
   bool tls_available = false;         // STARTTLS can be offered (the server has a certificate)
   bool tls_active = false;            // an implicit-TLS port: encrypted from the start
   bool allow_plaintext_auth = false;  // offer AUTH before TLS (telnet demos)
+  Listener listener = Listener::smtp;
 };
 
 enum class Phase { greeted, ready, mail, rcpt, data, closed };
