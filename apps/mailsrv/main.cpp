@@ -185,10 +185,15 @@ int main(int argc, char** argv) {
   if (!smtp) die(smtp.error().detail);
   auto pop3 = mailsrv::listen_pop3(io, svc);
   if (!pop3) die(pop3.error().detail);
-  std::vector<std::unique_ptr<net::TcpServer>> implicit;  // [mailsrv.NAME] smtps / pop3s
+  std::vector<std::unique_ptr<net::TcpServer>> implicit;  // [mailsrv.NAME] smtps / pop3s / submission
   for (auto [port, smtp_side] : {std::pair{svc.settings.smtps, true}, {svc.settings.pop3s, false}}) {
     if (port == 0) continue;
     auto s = smtp_side ? mailsrv::listen_smtp(io, svc, true) : mailsrv::listen_pop3(io, svc, true);
+    if (!s) die(s.error().detail);
+    implicit.push_back(std::move(*s));
+  }
+  if (svc.settings.submission != 0) {
+    auto s = mailsrv::listen_submission(io, svc);
     if (!s) die(s.error().detail);
     implicit.push_back(std::move(*s));
   }

@@ -65,6 +65,9 @@ struct Services {
 /// The SMTP listener: sessions of RFC 5321 over TCP, storing through the committer.
 /// `implicit_tls`: the SMTPS port ([mailsrv.NAME] smtps), TLS from the first byte.
 mail::Result<std::unique_ptr<mail::net::TcpServer>> listen_smtp(asio::io_context& io, Services& svc, bool implicit_tls = false);
+/// The RFC 6409 submission listener ([mailsrv."NAME"] submission): AUTH before MAIL (530 5.7.0), then
+/// it relays; STARTTLS and AUTH offered as on the SMTP port.
+mail::Result<std::unique_ptr<mail::net::TcpServer>> listen_submission(asio::io_context& io, Services& svc);
 /// The POP3 listener: sessions of RFC 1939 over the same Maildirs.
 mail::Result<std::unique_ptr<mail::net::TcpServer>> listen_pop3(asio::io_context& io, Services& svc, bool implicit_tls = false);
 

@@ -176,14 +176,18 @@ Step ServerSession::on_mail(std::string_view arg) {
     }
   }
   const std::string& from = path->address;
-  // SPEC.md "Who may send what", in its order.
+  // SPEC.md "Who may send what", in its order. `submission` is what lets RCPT relay: never on an
+  // MX-only port, whoever the sender (AUTH there only pins the sender).
+  const bool may_relay = info_.listener != Listener::mx_only;
   if (authenticated_) {
     if (!from.empty() && !util::same_address(from, *authenticated_)) return error(catalog::not_owner());
-    env_.submission = true;
+    env_.submission = may_relay;
+  } else if (info_.listener == Listener::submission) {
+    return error(catalog::auth_required());  // RFC 6409 4.3: the MSA authenticates every submission
   } else if (!from.empty() && dir_.is_local(domain_of(from))) {
-    if (info_.submission_requires_auth) return error(catalog::auth_required());
+    if (info_.submission_requires_auth && may_relay) return error(catalog::auth_required());
     if (!dir_.account(from)) return error(catalog::unknown_sender());
-    env_.submission = true;
+    env_.submission = may_relay;
   }
   env_.sender = from;
   phase_ = Phase::mail;

@@ -55,7 +55,7 @@ struct Envelope {
   std::string helo;
   bool esmtp = false;
   std::string sender;              // "" for the null sender <>
-  bool submission = false;         // the sender is one of our accounts (or authenticated)
+  bool submission = false;         // RCPT may relay: a sender of ours (or authenticated), not on an MX-only port
   bool eight_bit = false;          // BODY=8BITMIME
   std::vector<std::string> local;  // our accounts, as configured, each once
   std::vector<std::string> remote; // for the relay queue, each once

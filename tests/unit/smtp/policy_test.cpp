@@ -80,3 +80,71 @@ TEST_CASE("defect 3: duplicate recipients are the same address, not the same let
   CHECK(s.envelope().remote == std::vector<std::string>{"bob@yahoo.com", "Bob@yahoo.com"});
   CHECK(s.envelope().local == std::vector<std::string>{"usr1@mail.sustech.edu.cn", "Usr1@mail.sustech.edu.cn"});
 }
+
+TEST_CASE("defect 12: the course's SMTP port relays for a local sender without AUTH (its rule, kept)") {
+  auto s = session(Listener::smtp);
+  say(s, "EHLO c");
+  CHECK(say(s, "MAIL FROM:<usr1@mail.sustech.edu.cn>") == "250 2.1.0 Ok");
+  CHECK(say(s, "RCPT TO:<usr@gmail.com>") == "250 2.1.5 Ok");
+  CHECK(s.envelope().remote == std::vector<std::string>{"usr@gmail.com"});
+  say(s, "RSET");
+  CHECK(say(s, "MAIL FROM:<someone@yahoo.com>") == "250 2.1.0 Ok");
+  CHECK(say(s, "RCPT TO:<usr@gmail.com>") == kRelayDenied);
+}
+
+TEST_CASE("defect 12: an MX-only port takes mail for local accounts only and never relays, whoever sends") {
+  for (const char* from : {"<usr1@mail.sustech.edu.cn>", "<someone@yahoo.com>", "<>"}) {
+    CAPTURE(from);
+    auto s = session(Listener::mx_only);
+    say(s, "EHLO c");
+    CHECK(say(s, std::string("MAIL FROM:") + from) == "250 2.1.0 Ok");
+    CHECK_FALSE(s.envelope().submission);
+    for (const char* to : {"<usr@gmail.com>", "<usr@GMAIL.COM>", "<@mail.sustech.edu.cn:usr@gmail.com>", "<usr@[127.0.0.1]>"})
+      CHECK(say(s, std::string("RCPT TO:") + to) == kRelayDenied);
+    CHECK(say(s, "RCPT TO:<usr%gmail.com@mail.sustech.edu.cn>") == "550 5.1.1 Recipient address rejected: user unknown");
+    CHECK(say(s, "RCPT TO:<\"usr@gmail.com\"@mail.sustech.edu.cn>") == "550 5.1.1 Recipient address rejected: user unknown");
+    CHECK(say(s, "RCPT TO:<usr@gmail.com.>") == "501 5.5.4 Bad address syntax");
+    CHECK(say(s, "RCPT TO:<usr2@MAIL.sustech.edu.cn>") == "250 2.1.5 Ok");
+    CHECK(s.envelope().remote.empty());
+    CHECK(s.envelope().local == std::vector<std::string>{"usr2@mail.sustech.edu.cn"});
+  }
+  SUBCASE("a local sender must still exist") {
+    auto s = session(Listener::mx_only);
+    say(s, "EHLO c");
+    CHECK(say(s, "MAIL FROM:<ghost@mail.sustech.edu.cn>") == "550 5.1.0 Sender address rejected: user unknown");
+  }
+  SUBCASE("AUTH is offered but grants no relaying") {
+    auto s = session(Listener::mx_only);
+    CHECK(format(s.on_line("EHLO c").replies.at(0)).find("AUTH PLAIN LOGIN") != std::string::npos);
+    login(s, "usr1@mail.sustech.edu.cn");
+    CHECK(say(s, "MAIL FROM:<usr2@mail.sustech.edu.cn>") == kNotOwned);
+    CHECK(say(s, "MAIL FROM:<usr1@mail.sustech.edu.cn>") == "250 2.1.0 Ok");
+    CHECK(say(s, "RCPT TO:<usr@gmail.com>") == kRelayDenied);
+    CHECK(say(s, "RCPT TO:<usr2@mail.sustech.edu.cn>") == "250 2.1.5 Ok");
+  }
+}
+
+TEST_CASE("defect 12: the submission port (RFC 6409) wants AUTH before MAIL, then relays") {
+  auto s = session(Listener::submission);
+  auto ehlo = format(s.on_line("EHLO c").replies.at(0));
+  CHECK(ehlo.find("AUTH PLAIN LOGIN") != std::string::npos);
+  for (const char* from : {"<usr1@mail.sustech.edu.cn>", "<someone@yahoo.com>", "<>", "<ghost@mail.sustech.edu.cn>"})
+    CHECK(say(s, std::string("MAIL FROM:") + from) == kAuthRequired);
+  CHECK(s.phase() == Phase::ready);
+  login(s, "usr1@mail.sustech.edu.cn");
+  CHECK(say(s, "MAIL FROM:<Usr1@mail.sustech.edu.cn>") == kNotOwned);
+  CHECK(say(s, "MAIL FROM:<usr1@mail.sustech.edu.cn>") == "250 2.1.0 Ok");
+  CHECK(say(s, "RCPT TO:<usr@gmail.com>") == "250 2.1.5 Ok");
+  CHECK(say(s, "RCPT TO:<usr2@mail.sustech.edu.cn>") == "250 2.1.5 Ok");
+  CHECK(s.envelope().remote == std::vector<std::string>{"usr@gmail.com"});
+
+  SUBCASE("before TLS, AUTH follows [tls] allow_plaintext_auth as on the SMTP port") {
+    SessionInfo info{"exmail.qq.com", "127.0.0.1", false, true, false, false};
+    info.listener = Listener::submission;
+    ServerSession t(info, {}, kDir);
+    auto plain = format(t.on_line("EHLO c").replies.at(0));
+    CHECK(plain.find("STARTTLS") != std::string::npos);
+    CHECK(plain.find("AUTH") == std::string::npos);
+    CHECK(say(t, "MAIL FROM:<usr1@mail.sustech.edu.cn>") == kAuthRequired);
+  }
+}
