@@ -164,15 +164,9 @@ struct Session {
         co_await flush();
         break;
       }
-      if (svc.verbose) {
-        // Credentials never reach a log: AUTH arguments and SASL responses are masked.
-        std::string shown(line.text);
-        if (core.expects_secret()) shown = "***";
-        else if (shown.size() >= 4 && util::iequals(std::string_view(shown).substr(0, 4), "AUTH"))
-          shown = shown.substr(0, std::min<std::size_t>(shown.find(' ', 5), shown.size())) + " ***";
-        conn.log().debug("command", {{"line", shown}});
-      }
       auto step = core.on_line(line.text, line.status == net::ReadStatus::too_long);
+      // -v: the line as the core says it may be logged (credentials masked by the parse that read them).
+      if (svc.verbose && !step.log_line.empty()) conn.log().debug("command", {{"line", step.log_line}});
       add(step);
       if (step.effect == smtp::Effect::start_tls) {
         if (!co_await flush()) break;

@@ -63,12 +63,14 @@ constexpr unsigned kHelloed = bit(Phase::ready) | bit(Phase::mail) | bit(Phase::
 
 }  // namespace
 
-// Dispatch: verb -> handler and the phases where it is allowed (else 503 with `wrong_phase`).
+// Dispatch: verb -> handler, the phases where it is allowed (else 503 with `wrong_phase`), and whether
+// its argument is a secret (logged as "VERB ***"; the handler may show more of what it parsed).
 struct ServerSession::Entry {
   std::string_view verb;
   Handler handler;
   unsigned phases;
   const char* wrong_phase;
+  bool secret = false;
 };
 
 const ServerSession::Entry* ServerSession::find(std::string_view verb) {
@@ -85,7 +87,7 @@ const ServerSession::Entry* ServerSession::find(std::string_view verb) {
       {"HELP", &ServerSession::on_help, kAny, ""},
       {"EXPN", &ServerSession::on_not_implemented, kAny, ""},
       {"STARTTLS", &ServerSession::on_starttls, kAny, ""},
-      {"AUTH", &ServerSession::on_auth, kAny, ""},
+      {"AUTH", &ServerSession::on_auth, kAny, "", true},
   }};
   for (const auto& e : kTable)
     if (util::iequals(e.verb, verb)) return &e;
@@ -120,19 +122,35 @@ void ServerSession::reset_transaction() {
 
 Step ServerSession::on_line(std::string_view line, bool too_long) {
   if (phase_ == Phase::closed || phase_ == Phase::data) return {};
+  Step s = take_line(line, too_long);
+  s.log_line = std::move(log_line_);
+  return s;
+}
+
+// One command line. Each way out sets log_line_ from what this parse made of the line: the drivers
+// log that and nothing else (STYLE.md 6: credentials never reach a log).
+Step ServerSession::take_line(std::string_view line, bool too_long) {
   if (sasl_ != Sasl::none) {
+    log_line_ = "***";  // a SASL response is a secret, whatever it looks like
     if (too_long) {
       sasl_ = Sasl::none;
       return error(catalog::auth_undecodable());
     }
     return sasl_line(line);
   }
-  if (too_long) return error(catalog::line_too_long());
+  // A line not taken apart shows only its verb (when it starts with one) and its length.
+  auto unparsed = [&](Reply r) {
+    log_line_ = util::unparsed_line(line, [](std::string_view w) { return find(w) != nullptr; });
+    return error(std::move(r));
+  };
+  if (too_long) return unparsed(catalog::line_too_long());
   for (unsigned char c : line)
-    if (c < 32 || c >= 127) return error(catalog::unknown());  // commands are printable ASCII
+    if (c < 32 || c >= 127) return unparsed(catalog::unknown());  // commands are printable ASCII
   Command cmd = parse_command(line);
   const Entry* e = find(cmd.name);
-  if (e == nullptr) return error(catalog::unknown());
+  if (e == nullptr) return unparsed(catalog::unknown());
+  if (e->secret) log_line_ = std::string(e->verb) + (cmd.arg.empty() ? "" : " ***");
+  else log_line_.assign(line);
   if ((e->phases & bit(phase_)) == 0) {
     if ((phase_ == Phase::mail || phase_ == Phase::rcpt) && cmd.verb == Verb::mail)
       return error(catalog::bad_sequence("nested MAIL command"));
@@ -320,13 +338,17 @@ void ServerSession::on_tls_started() {
 }
 
 Step ServerSession::on_auth(std::string_view arg) {
+  auto sp = arg.find(' ');
+  std::string_view mech = arg.substr(0, sp);
+  std::string_view initial = sp == std::string_view::npos ? std::string_view{} : util::trim(arg.substr(sp + 1));
+  // The log shows a mechanism we know (anything else may be a password typed in the wrong place),
+  // never the initial response.
+  for (std::string_view known : {"PLAIN", "LOGIN"})
+    if (util::iequals(mech, known)) log_line_ = "AUTH " + std::string(known) + (initial.empty() ? "" : " ***");
   if (!auth_offered()) return error(catalog::auth_not_enabled());
   if (phase_ == Phase::greeted) return error(catalog::bad_sequence("send HELO/EHLO first"));
   if (phase_ != Phase::ready) return error(catalog::auth_in_transaction());
   if (authenticated_) return error(catalog::auth_already());
-  auto sp = arg.find(' ');
-  std::string_view mech = arg.substr(0, sp);
-  std::string_view initial = sp == std::string_view::npos ? std::string_view{} : util::trim(arg.substr(sp + 1));
   if (util::iequals(mech, "PLAIN")) {
     sasl_ = Sasl::plain;
     if (initial.empty()) return {{reply(334, "")}};  // RFC 4954 4: an empty challenge

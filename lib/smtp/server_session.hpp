@@ -74,6 +74,7 @@ enum class Effect {
 struct Step {
   std::vector<Reply> replies;
   Effect effect = Effect::none;
+  std::string log_line{};  // on_line: the command as it may be logged (secrets masked); "" for no command
 };
 
 struct DataLine {
@@ -127,6 +128,7 @@ class ServerSession {
   using Handler = Step (ServerSession::*)(std::string_view arg);
   struct Entry;
   static const Entry* find(std::string_view verb);
+  Step take_line(std::string_view line, bool too_long);
 
   Step on_helo(std::string_view arg);
   Step on_ehlo(std::string_view arg);
@@ -163,6 +165,7 @@ class ServerSession {
   enum class Sasl { none, plain, login_user, login_password } sasl_ = Sasl::none;
   std::string auth_user_;
   std::string auth_password_;
+  std::string log_line_;  // how the line being taken may be logged (Step::log_line)
 };
 
 }  // namespace mail::smtp
