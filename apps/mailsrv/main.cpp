@@ -206,6 +206,7 @@ int main(int argc, char** argv) {
   stopper.add([&] { (*pop3)->stop(); }, [&] { return (*pop3)->active() == 0; });
   stopper.add([&] { relay.stop(); }, [&] { return relay.idle(); });
   for (auto& s : implicit) stopper.add([&s] { s->stop(); }, [&s] { return s->active() == 0; });
+  stopper.add([&svc] { svc.cancel_login_waits(); });  // after the sessions were told to stop
   stopper.arm();
   log::info("", "started", {{"name", svc.settings.name}, {"data", data.string()},
                             {"accounts", svc.settings.accounts.size()}, {"domains", svc.settings.domains.size()}});

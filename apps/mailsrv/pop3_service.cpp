@@ -46,9 +46,10 @@ struct Pop3Session {
 
   // PASS or AUTH PLAIN: check (a failure waits), lock, list.
   asio::awaitable<void> login() {
-    auto found = co_await check_login(svc, conn, core.login_user(), core.login_password());
+    auto login = co_await check_login(svc, conn, core.login_user(), core.login_password());
+    const auto& found = login.account;
     if (!found) {
-      out += core.on_login(pop3::LoginResult::bad_credentials).out;
+      out += core.on_login(login.refused ? pop3::LoginResult::throttled : pop3::LoginResult::bad_credentials).out;
       co_return;
     }
     auto guard = svc.maildrop_locks.try_lock(*found);

@@ -5,6 +5,9 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
+
+#include <asio/steady_timer.hpp>
 
 #include "config/config.hpp"
 #include "net/tcp_server.hpp"
@@ -14,6 +17,7 @@
 #include "store/layout.hpp"
 #include "store/maildrop.hpp"
 #include "util/auth.hpp"
+#include "util/login_throttle.hpp"
 
 namespace asio {
 class io_context;
@@ -52,11 +56,16 @@ struct Services {
   bool verbose = false;
   std::atomic<std::uint64_t> counter{0};
   mail::store::MaildropLocks maildrop_locks;  // event-loop thread only
-  mail::util::FailureThrottle login_failures;   // event-loop thread only
+  mail::util::LoginThrottle login_throttle;     // event-loop thread only
+  std::unordered_set<asio::steady_timer*> login_waits;  // logins waiting for their answer (login.cpp)
   Relay* relay = nullptr;                       // takes the queue entries the SMTP side commits
   std::shared_ptr<mail::net::TlsContext> tls_server;  // null: no TLS offered
   std::shared_ptr<mail::net::TlsContext> tls_client;  // the relay's, checking peers against the lab CA
 
+  /// The server is stopping: logins waiting for the throttle are answered now (refused).
+  void cancel_login_waits() {
+    for (auto* t : login_waits) t->cancel();
+  }
   /// A new queue id ("19aa0b0c1d2e-1f") and Maildir unique name.
   std::string next_id();
   std::string next_unique();

@@ -180,8 +180,8 @@ struct Session {
         continue;
       }
       if (step.effect == smtp::Effect::authenticate) {
-        auto account = co_await check_login(svc, conn, core.auth_user(), core.auth_password());
-        add(core.on_auth_result(account));
+        auto login = co_await check_login(svc, conn, core.auth_user(), core.auth_password());
+        add(core.on_auth_result(login.account, login.refused));
       }
       if (step.effect == smtp::Effect::begin_data) {
         if (!co_await receive_message()) break;

@@ -20,6 +20,7 @@ constexpr const char* kMissingUser = "missing user name";
 constexpr const char* kBadLogin = "[AUTH] invalid user name or password";
 constexpr const char* kInUse = "[IN-USE] maildrop already locked by another session";
 constexpr const char* kLoginFailed = "[SYS/TEMP] cannot open the maildrop, try again later";
+constexpr const char* kThrottled = "[SYS/TEMP] too many failed logins, try again later";
 constexpr const char* kNoSuchMessage = "no such message";
 constexpr const char* kBadNumber = "invalid message number";
 constexpr const char* kDeleted = "message is deleted";
@@ -162,6 +163,7 @@ Step ServerSession::on_login(LoginResult result, Listing listing) {
     case LoginResult::bad_credentials: return error(catalog::kBadLogin);
     case LoginResult::in_use: return {catalog::err(catalog::kInUse)};
     case LoginResult::failed: return {catalog::err(catalog::kLoginFailed)};
+    case LoginResult::throttled: return error(catalog::kThrottled);  // says nothing of the password
   }
   listing_ = std::move(listing);
   deleted_.assign(listing_.size(), false);

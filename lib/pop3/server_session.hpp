@@ -30,7 +30,7 @@ struct Step {
   std::string log_line{};  // on_line: the command as it may be logged (secrets masked); "" for no command
 };
 
-enum class LoginResult { ok, bad_credentials, in_use, failed };
+enum class LoginResult { ok, bad_credentials, in_use, failed, throttled };  // throttled: not checked now
 
 struct Options {
   std::string server_name;

@@ -53,6 +53,7 @@ Reply auth_aborted() { return reply(501, "5.0.0 Authentication aborted"); }
 Reply auth_undecodable() { return reply(501, "5.5.2 Cannot decode response"); }
 Reply auth_ok() { return reply(235, "2.7.0 Authentication successful"); }
 Reply auth_failed() { return reply(535, "5.7.8 Error: authentication failed"); }
+Reply auth_refused() { return reply(454, "4.7.0 Temporary authentication failure, try again later"); }
 Reply timeout(const std::string& name) { return reply(421, "4.4.2 " + name + " Error: timeout exceeded"); }
 Reply shutdown(const std::string& name) { return reply(421, "4.3.2 " + name + " Service shutting down"); }
 }  // namespace catalog
@@ -390,10 +391,11 @@ Step ServerSession::sasl_line(std::string_view line) {
   return error(catalog::auth_undecodable());
 }
 
-Step ServerSession::on_auth_result(const std::optional<std::string>& account) {
+Step ServerSession::on_auth_result(const std::optional<std::string>& account, bool refused) {
   std::fill(auth_password_.begin(), auth_password_.end(), '\0');
   auth_password_.clear();
   auth_user_.clear();
+  if (refused) return error(catalog::auth_refused());  // RFC 4954 6: 454, says nothing of the password
   if (!account) return error(catalog::auth_failed());
   authenticated_ = *account;
   return {{catalog::auth_ok()}};

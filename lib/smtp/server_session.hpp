@@ -110,8 +110,9 @@ class ServerSession {
   /// After Effect::start_tls: the session starts over, encrypted (RFC 3207 4.2: forget everything,
   /// expect EHLO again).
   void on_tls_started();
-  /// After Effect::authenticate: the account, or nullopt for wrong credentials.
-  Step on_auth_result(const std::optional<std::string>& account);
+  /// After Effect::authenticate: the account, or nullopt for wrong credentials; `refused`: the login
+  /// throttle would not check them now (454 4.7.0, whatever the password).
+  Step on_auth_result(const std::optional<std::string>& account, bool refused = false);
   const std::string& auth_user() const noexcept { return auth_user_; }
   const std::string& auth_password() const noexcept { return auth_password_; }
   /// The next line answers an AUTH challenge (a secret: never log it).
