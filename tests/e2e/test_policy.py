@@ -339,7 +339,10 @@ class Guessing(unittest.TestCase):
             self.assertTrue(owner_answer.startswith("+OK maildrop has"), owner_answer)
             self.assertLess(owner_s, 0.5)
             self.assertIn("event=login user=usr2@mail.sustech.edu.cn result=bad", srv.proc.log())
+            t0 = time.monotonic()
             self.assertEqual(w.stop(srv.proc), 0)  # logins waiting for their answer do not hold up the stop
+            self.assertLess(time.monotonic() - t0, 2)
+            self.assertIn("event=stopped clean=yes", srv.proc.log())
 
     def test_one_account_named_three_ways_from_three_addresses_is_one_account(self):
         with World() as w:
