@@ -42,7 +42,7 @@ enum class Listener {
 struct SessionInfo {
   std::string server_name;  // -n NAME: in the greeting, the EHLO reply and Received
   std::string peer_ip;
-  bool submission_requires_auth = false;
+  bool submission_requires_auth = false;  // [policy]: a local sender needs AUTH first (Listener::smtp)
   bool tls_available = false;         // STARTTLS can be offered (the server has a certificate)
   bool tls_active = false;            // an implicit-TLS port: encrypted from the start
   bool allow_plaintext_auth = false;  // offer AUTH before TLS (telnet demos)
