@@ -188,10 +188,15 @@ int main(int argc, char** argv) {
   if (!smtp) die(smtp.error().detail);
   auto pop3 = mailsrv::listen_pop3(io, svc);
   if (!pop3) die(pop3.error().detail);
-  std::vector<std::unique_ptr<net::TcpServer>> implicit;  // [mailsrv.NAME] smtps / pop3s
+  std::vector<std::unique_ptr<net::TcpServer>> implicit;  // [mailsrv.NAME] smtps / pop3s / submission
   for (auto [port, smtp_side] : {std::pair{svc.settings.smtps, true}, {svc.settings.pop3s, false}}) {
     if (port == 0) continue;
     auto s = smtp_side ? mailsrv::listen_smtp(io, svc, true) : mailsrv::listen_pop3(io, svc, true);
+    if (!s) die(s.error().detail);
+    implicit.push_back(std::move(*s));
+  }
+  if (svc.settings.submission != 0) {
+    auto s = mailsrv::listen_submission(io, svc);
     if (!s) die(s.error().detail);
     implicit.push_back(std::move(*s));
   }
@@ -204,6 +209,7 @@ int main(int argc, char** argv) {
   stopper.add([&] { (*pop3)->stop(); }, [&] { return (*pop3)->active() == 0; });
   stopper.add([&] { relay.stop(); }, [&] { return relay.idle(); });
   for (auto& s : implicit) stopper.add([&s] { s->stop(); }, [&s] { return s->active() == 0; });
+  stopper.add([&svc] { svc.cancel_login_waits(); });  // after the sessions were told to stop
   stopper.arm();
   log::info("", "started", {{"name", svc.settings.name}, {"data", data.string()},
                             {"accounts", svc.settings.accounts.size()}, {"domains", svc.settings.domains.size()}});

@@ -46,9 +46,10 @@ struct Pop3Session {
 
   // PASS or AUTH PLAIN: check (a failure waits), lock, list.
   asio::awaitable<void> login() {
-    auto found = co_await check_login(svc, conn, core.login_user(), core.login_password());
+    auto login = co_await check_login(svc, conn, core.login_user(), core.login_password());
+    const auto& found = login.account;
     if (!found) {
-      out += core.on_login(pop3::LoginResult::bad_credentials).out;
+      out += core.on_login(login.refused ? pop3::LoginResult::throttled : pop3::LoginResult::bad_credentials).out;
       co_return;
     }
     auto guard = svc.maildrop_locks.try_lock(*found);
@@ -109,14 +110,6 @@ struct Pop3Session {
     co_return true;
   }
 
-  void log_command(std::string_view line) {
-    std::string shown(line);
-    auto verb = line.substr(0, line.find(' '));
-    if (core.expects_secret()) shown = "***";  // a SASL response
-    else if (util::iequals(verb, "PASS") || util::iequals(verb, "AUTH")) shown = std::string(verb) + " ***";
-    conn.log().debug("command", {{"line", shown}});
-  }
-
   asio::awaitable<void> run() {
     out = core.greeting();
     if (!co_await flush()) co_return;
@@ -128,8 +121,9 @@ struct Pop3Session {
         co_await flush();
         break;
       }
-      if (svc.verbose) log_command(line.text);
       auto step = core.on_line(line.text, line.status == net::ReadStatus::too_long);
+      // -v: the line as the core says it may be logged (credentials masked by the parse that read them).
+      if (svc.verbose && !step.log_line.empty()) conn.log().debug("command", {{"line", step.log_line}});
       bool ok = true;
       switch (step.effect) {
         case pop3::Effect::none: out += step.out; break;

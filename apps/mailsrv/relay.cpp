@@ -25,6 +25,7 @@
 #include "store/maildrop.hpp"
 #include "store/queue.hpp"
 #include "stream.hpp"
+#include "util/address.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
 
@@ -52,7 +53,7 @@ struct Route {
   std::string why;         // for the log and the bounce
 };
 
-std::string lower_domain(std::string_view address) { return util::to_lower(smtp::domain_of(address)); }
+std::string lower_domain(std::string_view address) { return util::canonical_domain(smtp::domain_of(address)); }
 
 }  // namespace
 
@@ -385,7 +386,7 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
     if (!co_await net::smtp_send(conn, cs, parser, std::move(m), body)) co_return false;
     for (const auto& res : cs.results()) {
       for (auto* r : rcpts) {
-        if (r->address != res.address || r->state != RcptState::pending) continue;
+        if (!util::same_address(r->address, res.address) || r->state != RcptState::pending) continue;
         record(id, *r, e.env, res.reply, host, conn.tls_active() ? conn.tls_description() : "none");
         if (r->state == RcptState::failed && res.reply.permanent())  // for the bounce: "host|command|reply"
           r->last_reply = host + "|" + res.command + "|" + r->last_reply;

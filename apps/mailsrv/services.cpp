@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "util/address.hpp"
 #include "util/auth.hpp"
 #include "util/text.hpp"
 
@@ -12,21 +13,13 @@ namespace mailsrv {
 
 using namespace mail;
 
-namespace {
-std::string key_of(std::string_view address) {
-  auto at = address.rfind('@');
-  if (at == std::string_view::npos) return std::string(address);
-  return std::string(address.substr(0, at + 1)) + util::to_lower(address.substr(at + 1));
-}
-}  // namespace
-
 Accounts::Accounts(const std::vector<config::Account>& accounts) {
   for (const auto& a : accounts) {
-    by_key_.emplace(key_of(a.address), a.address);
+    by_key_.emplace(util::canonical_address(a.address), a.address);
     passwords_.emplace(a.address, a.password);
     auto at = a.address.rfind('@');
     by_local_[a.address.substr(0, at)].push_back(a.address);
-    domains_.emplace(util::to_lower(a.address.substr(at + 1)), true);
+    domains_.emplace(util::canonical_domain(a.address.substr(at + 1)), true);
   }
 }
 
@@ -47,10 +40,10 @@ std::optional<std::string> Accounts::check_login(std::string_view user, std::str
   return account;
 }
 
-bool Accounts::is_local(std::string_view domain) const { return domains_.contains(util::to_lower(domain)); }
+bool Accounts::is_local(std::string_view domain) const { return domains_.contains(util::canonical_domain(domain)); }
 
 std::optional<std::string> Accounts::account(std::string_view address) const {
-  auto it = by_key_.find(key_of(address));
+  auto it = by_key_.find(util::canonical_address(address));
   if (it == by_key_.end()) return std::nullopt;
   return it->second;
 }

@@ -5,6 +5,9 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
+
+#include <asio/steady_timer.hpp>
 
 #include "config/config.hpp"
 #include "net/tcp_server.hpp"
@@ -14,6 +17,7 @@
 #include "store/layout.hpp"
 #include "store/maildrop.hpp"
 #include "util/auth.hpp"
+#include "util/login_throttle.hpp"
 
 namespace asio {
 class io_context;
@@ -35,10 +39,10 @@ class Accounts final : public mail::smtp::Directory {
   std::optional<std::string> check_login(std::string_view user, std::string_view password) const;
 
  private:
-  std::unordered_map<std::string, std::string> by_key_;     // local@lowercased-domain -> as configured
+  std::unordered_map<std::string, std::string> by_key_;     // util::canonical_address -> as configured
   std::unordered_map<std::string, std::string> passwords_;  // as configured -> password
   std::unordered_map<std::string, std::vector<std::string>> by_local_;  // local part -> accounts
-  std::unordered_map<std::string, bool> domains_;           // lowercased
+  std::unordered_map<std::string, bool> domains_;           // util::canonical_domain
 };
 
 class Relay;
@@ -52,11 +56,16 @@ struct Services {
   bool verbose = false;
   std::atomic<std::uint64_t> counter{0};
   mail::store::MaildropLocks maildrop_locks;  // event-loop thread only
-  mail::util::FailureThrottle login_failures;   // event-loop thread only
+  mail::util::LoginThrottle login_throttle;     // event-loop thread only
+  std::unordered_set<asio::steady_timer*> login_waits;  // logins waiting for their answer (login.cpp)
   Relay* relay = nullptr;                       // takes the queue entries the SMTP side commits
   std::shared_ptr<mail::net::TlsContext> tls_server;  // null: no TLS offered
   std::shared_ptr<mail::net::TlsContext> tls_client;  // the relay's, checking peers against the lab CA
 
+  /// The server is stopping: logins waiting for the throttle are answered now (refused).
+  void cancel_login_waits() {
+    for (auto* t : login_waits) t->cancel();
+  }
   /// A new queue id ("19aa0b0c1d2e-1f") and Maildir unique name.
   std::string next_id();
   std::string next_unique();
@@ -65,6 +74,9 @@ struct Services {
 /// The SMTP listener: sessions of RFC 5321 over TCP, storing through the committer.
 /// `implicit_tls`: the SMTPS port ([mailsrv.NAME] smtps), TLS from the first byte.
 mail::Result<std::unique_ptr<mail::net::TcpServer>> listen_smtp(asio::io_context& io, Services& svc, bool implicit_tls = false);
+/// The RFC 6409 submission listener ([mailsrv."NAME"] submission): AUTH before MAIL (530 5.7.0), then
+/// it relays; STARTTLS and AUTH offered as on the SMTP port.
+mail::Result<std::unique_ptr<mail::net::TcpServer>> listen_submission(asio::io_context& io, Services& svc);
 /// The POP3 listener: sessions of RFC 1939 over the same Maildirs.
 mail::Result<std::unique_ptr<mail::net::TcpServer>> listen_pop3(asio::io_context& io, Services& svc, bool implicit_tls = false);
 

@@ -164,15 +164,9 @@ struct Session {
         co_await flush();
         break;
       }
-      if (svc.verbose) {
-        // Credentials never reach a log: AUTH arguments and SASL responses are masked.
-        std::string shown(line.text);
-        if (core.expects_secret()) shown = "***";
-        else if (shown.size() >= 4 && util::iequals(std::string_view(shown).substr(0, 4), "AUTH"))
-          shown = shown.substr(0, std::min<std::size_t>(shown.find(' ', 5), shown.size())) + " ***";
-        conn.log().debug("command", {{"line", shown}});
-      }
       auto step = core.on_line(line.text, line.status == net::ReadStatus::too_long);
+      // -v: the line as the core says it may be logged (credentials masked by the parse that read them).
+      if (svc.verbose && !step.log_line.empty()) conn.log().debug("command", {{"line", step.log_line}});
       add(step);
       if (step.effect == smtp::Effect::start_tls) {
         if (!co_await flush()) break;
@@ -186,8 +180,8 @@ struct Session {
         continue;
       }
       if (step.effect == smtp::Effect::authenticate) {
-        auto account = co_await check_login(svc, conn, core.auth_user(), core.auth_password());
-        add(core.on_auth_result(account));
+        auto login = co_await check_login(svc, conn, core.auth_user(), core.auth_password());
+        add(core.on_auth_result(login.account, login.refused));
       }
       if (step.effect == smtp::Effect::begin_data) {
         if (!co_await receive_message()) break;
@@ -202,33 +196,43 @@ struct Session {
   }
 };
 
-asio::awaitable<void> serve(net::Conn& conn, Services& svc) {
+asio::awaitable<void> serve(net::Conn& conn, Services& svc, smtp::Listener listener) {
   Session s{conn, svc,
             smtp::ServerSession({svc.settings.name, conn.peer_ip(),
                                  svc.settings.policy.submission_requires_auth, svc.tls_server != nullptr, conn.tls_active(),
-                                 svc.settings.tls.allow_plaintext_auth},
+                                 svc.settings.tls.allow_plaintext_auth, listener},
                                 smtp::Limits{svc.settings.limits.recipients, svc.settings.limits.message_size, 20},
                                 *svc.accounts),
             {}};
   co_await s.run();
 }
 
-}  // namespace
-
-Result<std::unique_ptr<net::TcpServer>> listen_smtp(asio::io_context& io, Services& svc, bool implicit_tls) {
+Result<std::unique_ptr<net::TcpServer>> listen(asio::io_context& io, Services& svc, std::uint16_t port, const char* proto,
+                                               smtp::Listener listener, bool implicit_tls) {
   net::ServerOptions o;
   o.svc = "smtp";
-  o.proto = "smtp";
+  o.proto = proto;
   o.conn.max_line = svc.settings.limits.command_line;
   o.conn.idle = svc.settings.limits.smtp_idle;
   o.max_sessions = svc.settings.limits.sessions;
   o.busy_reply = "421 4.3.2 " + svc.settings.name + " Too many sessions, try again later\r\n";
-  if (implicit_tls) {
-    o.proto = "smtps";
-    o.implicit_tls = svc.tls_server;
-  }
-  return net::TcpServer::listen(io, svc.settings.listen, implicit_tls ? svc.settings.smtps : svc.settings.ports.smtp, o,
-                                [&svc](net::Conn& c) { return serve(c, svc); });
+  if (implicit_tls) o.implicit_tls = svc.tls_server;
+  return net::TcpServer::listen(io, svc.settings.listen, port, o,
+                                [&svc, listener](net::Conn& c) { return serve(c, svc, listener); });
+}
+
+}  // namespace
+
+Result<std::unique_ptr<net::TcpServer>> listen_smtp(asio::io_context& io, Services& svc, bool implicit_tls) {
+  // [policy] mx_only: the SMTP (and SMTPS) port takes mail for local accounts only; the course's
+  // rule otherwise (a local sender relays without AUTH: SPEC.md "Who may send what").
+  auto listener = svc.settings.policy.mx_only ? smtp::Listener::mx_only : smtp::Listener::smtp;
+  if (implicit_tls) return listen(io, svc, svc.settings.smtps, "smtps", listener, true);
+  return listen(io, svc, svc.settings.ports.smtp, "smtp", listener, false);
+}
+
+Result<std::unique_ptr<net::TcpServer>> listen_submission(asio::io_context& io, Services& svc) {
+  return listen(io, svc, svc.settings.submission, "submission", smtp::Listener::submission, false);
 }
 
 }  // namespace mailsrv

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "config/document.hpp"
+#include "util/address.hpp"
 #include "util/text.hpp"
 
 namespace mail::config {
@@ -81,14 +82,14 @@ const Node& require(const std::optional<Node>& n, const Node& parent, std::strin
   return *n;
 }
 
-/// The domain of an address, lowercased; fails on a value that is not local@domain.
+/// The domain of an address, as compared (util::canonical_domain); fails on a value that is not local@domain.
 std::string domain_of(const Node& n, const std::string& address) {
   auto at = address.rfind('@');
   if (at == std::string::npos || at == 0 || at + 1 == address.size())
     n.fail("expected an address like user@example.com");
   for (unsigned char c : address)
     if (c <= ' ' || c == '<' || c == '>' || c == 0x7f) n.fail("an address may not contain spaces, '<', '>' or control bytes");
-  return util::to_lower(address.substr(at + 1));
+  return util::canonical_domain(address.substr(at + 1));
 }
 
 void parse_agent(const Node& t, Config& c) {
@@ -120,8 +121,8 @@ void parse_accounts(const Node& t, Config& c) {
     for (const auto& acc : srv.entries()) {
       auto address = acc.key();
       auto domain = domain_of(acc, address);
-      auto norm = address.substr(0, address.rfind('@') + 1) + domain;
-      if (!seen.insert(norm).second) acc.fail("duplicate account (domains compare case-insensitively)");
+      if (!seen.insert(util::canonical_address(address)).second)
+        acc.fail("duplicate account (domains compare case-insensitively, local parts exactly)");
       auto [it, fresh] = domain_owner.emplace(domain, srv.key());
       if (!fresh && it->second != srv.key())
         acc.fail("domain " + domain + " is already served by " + it->second);
@@ -236,7 +237,7 @@ Result<ServerSettings> Config::server_settings(const std::string& name) const {
     s.policy = m->second.policy;
   }
   if (auto a = accounts.find(name); a != accounts.end()) s.accounts = a->second;
-  for (const auto& acc : s.accounts) s.domains.push_back(util::to_lower(acc.address.substr(acc.address.rfind('@') + 1)));
+  for (const auto& acc : s.accounts) s.domains.push_back(util::canonical_domain(acc.address.substr(acc.address.rfind('@') + 1)));
   std::sort(s.domains.begin(), s.domains.end());
   s.domains.erase(std::unique(s.domains.begin(), s.domains.end()), s.domains.end());
   return s;

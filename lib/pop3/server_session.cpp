@@ -20,6 +20,7 @@ constexpr const char* kMissingUser = "missing user name";
 constexpr const char* kBadLogin = "[AUTH] invalid user name or password";
 constexpr const char* kInUse = "[IN-USE] maildrop already locked by another session";
 constexpr const char* kLoginFailed = "[SYS/TEMP] cannot open the maildrop, try again later";
+constexpr const char* kThrottled = "[SYS/TEMP] too many failed logins, try again later";
 constexpr const char* kNoSuchMessage = "no such message";
 constexpr const char* kBadNumber = "invalid message number";
 constexpr const char* kDeleted = "message is deleted";
@@ -41,17 +42,20 @@ std::string count_line(std::size_t n, std::uint64_t octets) {
 
 }  // namespace
 
-// Dispatch: verb -> handler and the states where it is allowed.
+// Dispatch: verb -> handler, the states where it is allowed, and whether its argument is a secret
+// (logged as "VERB ***"; the handler may show more of what it parsed). A user name is one: it is where
+// passwords get typed by mistake, and the login event names the account once it resolves.
 struct ServerSession::Entry {
   std::string_view verb;
   Handler handler;
   unsigned phases;
+  bool secret = false;
 };
 
 const ServerSession::Entry* ServerSession::find(std::string_view verb) {
   static const std::array<Entry, 14> kTable{{
-      {"USER", &ServerSession::on_user, kAuth},  {"PASS", &ServerSession::on_pass, kAuth},
-      {"AUTH", &ServerSession::on_auth, kAuth},  {"STLS", &ServerSession::on_stls, kAuth},
+      {"USER", &ServerSession::on_user, kAuth, true}, {"PASS", &ServerSession::on_pass, kAuth, true},
+      {"AUTH", &ServerSession::on_auth, kAuth, true}, {"STLS", &ServerSession::on_stls, kAuth},
       {"CAPA", &ServerSession::on_capa, kAuth | kTrans}, {"QUIT", &ServerSession::on_quit, kAuth | kTrans},
       {"STAT", &ServerSession::on_stat, kTrans}, {"LIST", &ServerSession::on_list, kTrans},
       {"UIDL", &ServerSession::on_uidl, kTrans}, {"RETR", &ServerSession::on_retr, kTrans},
@@ -84,7 +88,19 @@ void ServerSession::clear_credentials() {
 
 Step ServerSession::on_line(std::string_view line, bool too_long) {
   if (phase_ == Phase::closed || phase_ == Phase::update) return {};
+  Step s = take_line(line, too_long);
+  s.log_line = std::move(log_line_);
+  return s;
+}
+
+// One command line. Each way out sets log_line_ from what this parse made of the line: the driver
+// logs that and nothing else (STYLE.md 6: credentials never reach a log).
+Step ServerSession::take_line(std::string_view line, bool too_long) {
+  // A line not taken apart shows only its verb (when it starts with one) and its length.
+  auto unparsed = [&] { log_line_ = util::unparsed_line(line, [](std::string_view w) { return find(w) != nullptr; }); };
+  if (awaiting_sasl_) log_line_ = "***";  // a SASL response is a secret, whatever it looks like
   if (too_long) {
+    if (!awaiting_sasl_) unparsed();
     awaiting_sasl_ = false;
     return error(catalog::kLineTooLong);
   }
@@ -93,7 +109,12 @@ Step ServerSession::on_line(std::string_view line, bool too_long) {
   std::string_view verb = line.substr(0, sp);
   std::string_view arg = sp == std::string_view::npos ? std::string_view{} : line.substr(sp + 1);
   const Entry* e = find(verb);
-  if (e == nullptr) return error(catalog::kUnknown);
+  if (e == nullptr) {
+    unparsed();
+    return error(catalog::kUnknown);
+  }
+  if (e->secret) log_line_ = std::string(e->verb) + (arg.empty() ? "" : " ***");
+  else log_line_.assign(line);
   if ((e->phases & bit(phase_)) == 0) return error(catalog::kWrongState);
   return (this->*(e->handler))(arg);
 }
@@ -114,6 +135,8 @@ Step ServerSession::on_pass(std::string_view arg) {
 Step ServerSession::on_auth(std::string_view arg) {
   auto sp = arg.find(' ');
   std::string_view mech = arg.substr(0, sp);
+  // The log shows the mechanism when we know it, never the initial response.
+  if (util::iequals(mech, "PLAIN")) log_line_ = sp == std::string_view::npos ? "AUTH PLAIN" : "AUTH PLAIN ***";
   if (!sasl_offered() || !util::iequals(mech, "PLAIN")) return error(catalog::kBadMechanism);
   if (sp == std::string_view::npos) {
     awaiting_sasl_ = true;
@@ -140,6 +163,7 @@ Step ServerSession::on_login(LoginResult result, Listing listing) {
     case LoginResult::bad_credentials: return error(catalog::kBadLogin);
     case LoginResult::in_use: return {catalog::err(catalog::kInUse)};
     case LoginResult::failed: return {catalog::err(catalog::kLoginFailed)};
+    case LoginResult::throttled: return error(catalog::kThrottled);  // says nothing of the password
   }
   listing_ = std::move(listing);
   deleted_.assign(listing_.size(), false);

@@ -27,9 +27,10 @@ enum class Effect {
 struct Step {
   std::string out;  // reply text, CRLF line ends
   Effect effect = Effect::none;
+  std::string log_line{};  // on_line: the command as it may be logged (secrets masked); "" for no command
 };
 
-enum class LoginResult { ok, bad_credentials, in_use, failed };
+enum class LoginResult { ok, bad_credentials, in_use, failed, throttled };  // throttled: not checked now
 
 struct Options {
   std::string server_name;
@@ -73,6 +74,7 @@ class ServerSession {
   using Handler = Step (ServerSession::*)(std::string_view arg);
   struct Entry;
   static const Entry* find(std::string_view verb);
+  Step take_line(std::string_view line, bool too_long);
 
   Step on_user(std::string_view arg);
   Step on_pass(std::string_view arg);
@@ -110,6 +112,7 @@ class ServerSession {
   std::size_t send_index_ = 0;
   std::optional<std::uint64_t> send_lines_;
   int errors_ = 0;
+  std::string log_line_;  // how the line being taken may be logged (Step::log_line)
 };
 
 }  // namespace mail::pop3

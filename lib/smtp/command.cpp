@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "util/address.hpp"
 #include "util/text.hpp"
 
 namespace mail::smtp {
@@ -13,21 +14,6 @@ constexpr std::array<std::pair<std::string_view, Verb>, 13> kVerbs{{
     {"VRFY", Verb::vrfy}, {"EXPN", Verb::expn}, {"HELP", Verb::help}, {"STARTTLS", Verb::starttls},
     {"AUTH", Verb::auth},
 }};
-
-bool is_atext(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
-}
-
-bool valid_dot_string(std::string_view s) {
-  if (s.empty() || s.front() == '.' || s.back() == '.') return false;
-  char prev = 0;
-  for (char c : s) {
-    if (c == '.' ? prev == '.' : !is_atext(c)) return false;
-    prev = c;
-  }
-  return true;
-}
 
 bool valid_quoted(std::string_view s) {
   if (s.size() < 2 || s.front() != '"' || s.back() != '"') return false;
@@ -110,7 +96,7 @@ bool valid_mailbox(std::string_view a) {
     if (!valid_quoted(a.substr(0, at))) return false;
   } else {
     at = a.rfind('@');
-    if (at == std::string_view::npos || !valid_dot_string(a.substr(0, at))) return false;
+    if (at == std::string_view::npos || !util::is_dot_string(a.substr(0, at))) return false;
   }
   if (at > 64) return false;  // RFC 5321 4.5.3.1.1
   return valid_domain(a.substr(at + 1));

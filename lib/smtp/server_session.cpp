@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "smtp/command.hpp"
+#include "util/address.hpp"
 #include "util/auth.hpp"
 #include "util/text.hpp"
 
@@ -52,6 +53,7 @@ Reply auth_aborted() { return reply(501, "5.0.0 Authentication aborted"); }
 Reply auth_undecodable() { return reply(501, "5.5.2 Cannot decode response"); }
 Reply auth_ok() { return reply(235, "2.7.0 Authentication successful"); }
 Reply auth_failed() { return reply(535, "5.7.8 Error: authentication failed"); }
+Reply auth_refused() { return reply(454, "4.7.0 Temporary authentication failure, try again later"); }
 Reply timeout(const std::string& name) { return reply(421, "4.4.2 " + name + " Error: timeout exceeded"); }
 Reply shutdown(const std::string& name) { return reply(421, "4.3.2 " + name + " Service shutting down"); }
 }  // namespace catalog
@@ -62,12 +64,14 @@ constexpr unsigned kHelloed = bit(Phase::ready) | bit(Phase::mail) | bit(Phase::
 
 }  // namespace
 
-// Dispatch: verb -> handler and the phases where it is allowed (else 503 with `wrong_phase`).
+// Dispatch: verb -> handler, the phases where it is allowed (else 503 with `wrong_phase`), and whether
+// its argument is a secret (logged as "VERB ***"; the handler may show more of what it parsed).
 struct ServerSession::Entry {
   std::string_view verb;
   Handler handler;
   unsigned phases;
   const char* wrong_phase;
+  bool secret = false;
 };
 
 const ServerSession::Entry* ServerSession::find(std::string_view verb) {
@@ -84,7 +88,7 @@ const ServerSession::Entry* ServerSession::find(std::string_view verb) {
       {"HELP", &ServerSession::on_help, kAny, ""},
       {"EXPN", &ServerSession::on_not_implemented, kAny, ""},
       {"STARTTLS", &ServerSession::on_starttls, kAny, ""},
-      {"AUTH", &ServerSession::on_auth, kAny, ""},
+      {"AUTH", &ServerSession::on_auth, kAny, "", true},
   }};
   for (const auto& e : kTable)
     if (util::iequals(e.verb, verb)) return &e;
@@ -119,19 +123,35 @@ void ServerSession::reset_transaction() {
 
 Step ServerSession::on_line(std::string_view line, bool too_long) {
   if (phase_ == Phase::closed || phase_ == Phase::data) return {};
+  Step s = take_line(line, too_long);
+  s.log_line = std::move(log_line_);
+  return s;
+}
+
+// One command line. Each way out sets log_line_ from what this parse made of the line: the drivers
+// log that and nothing else (STYLE.md 6: credentials never reach a log).
+Step ServerSession::take_line(std::string_view line, bool too_long) {
   if (sasl_ != Sasl::none) {
+    log_line_ = "***";  // a SASL response is a secret, whatever it looks like
     if (too_long) {
       sasl_ = Sasl::none;
       return error(catalog::auth_undecodable());
     }
     return sasl_line(line);
   }
-  if (too_long) return error(catalog::line_too_long());
+  // A line not taken apart shows only its verb (when it starts with one) and its length.
+  auto unparsed = [&](Reply r) {
+    log_line_ = util::unparsed_line(line, [](std::string_view w) { return find(w) != nullptr; });
+    return error(std::move(r));
+  };
+  if (too_long) return unparsed(catalog::line_too_long());
   for (unsigned char c : line)
-    if (c < 32 || c >= 127) return error(catalog::unknown());  // commands are printable ASCII
+    if (c < 32 || c >= 127) return unparsed(catalog::unknown());  // commands are printable ASCII
   Command cmd = parse_command(line);
   const Entry* e = find(cmd.name);
-  if (e == nullptr) return error(catalog::unknown());
+  if (e == nullptr) return unparsed(catalog::unknown());
+  if (e->secret) log_line_ = std::string(e->verb) + (cmd.arg.empty() ? "" : " ***");
+  else log_line_.assign(line);
   if ((e->phases & bit(phase_)) == 0) {
     if ((phase_ == Phase::mail || phase_ == Phase::rcpt) && cmd.verb == Verb::mail)
       return error(catalog::bad_sequence("nested MAIL command"));
@@ -175,16 +195,18 @@ Step ServerSession::on_mail(std::string_view arg) {
     }
   }
   const std::string& from = path->address;
-  // SPEC.md "Who may send what", in its order.
+  // SPEC.md "Who may send what", in its order. `submission` is what lets RCPT relay: never on an
+  // MX-only port, whoever the sender (AUTH there only pins the sender).
+  const bool may_relay = info_.listener != Listener::mx_only;
   if (authenticated_) {
-    if (!from.empty() && !util::iequals(from, *authenticated_) &&
-        dir_.account(from).value_or(std::string()) != *authenticated_)
-      return error(catalog::not_owner());
-    env_.submission = true;
+    if (!from.empty() && !util::same_address(from, *authenticated_)) return error(catalog::not_owner());
+    env_.submission = may_relay;
+  } else if (info_.listener == Listener::submission) {
+    return error(catalog::auth_required());  // RFC 6409 4.3: the MSA authenticates every submission
   } else if (!from.empty() && dir_.is_local(domain_of(from))) {
-    if (info_.submission_requires_auth) return error(catalog::auth_required());
+    if (info_.submission_requires_auth && may_relay) return error(catalog::auth_required());
     if (!dir_.account(from)) return error(catalog::unknown_sender());
-    env_.submission = true;
+    env_.submission = may_relay;
   }
   env_.sender = from;
   phase_ = Phase::mail;
@@ -207,7 +229,7 @@ Step ServerSession::on_rcpt(std::string_view arg) {
     }
   } else {
     if (!env_.submission) return error(catalog::relay_denied());
-    bool seen = std::any_of(env_.remote.begin(), env_.remote.end(), [&](const std::string& r) { return util::iequals(r, to); });
+    bool seen = std::any_of(env_.remote.begin(), env_.remote.end(), [&](const std::string& r) { return util::same_address(r, to); });
     if (!seen) {
       if (env_.recipients() >= limits_.recipients) return {{catalog::too_many_recipients()}};
       env_.remote.push_back(to);
@@ -317,13 +339,17 @@ void ServerSession::on_tls_started() {
 }
 
 Step ServerSession::on_auth(std::string_view arg) {
+  auto sp = arg.find(' ');
+  std::string_view mech = arg.substr(0, sp);
+  std::string_view initial = sp == std::string_view::npos ? std::string_view{} : util::trim(arg.substr(sp + 1));
+  // The log shows a mechanism we know (anything else may be a password typed in the wrong place),
+  // never the initial response.
+  for (std::string_view known : {"PLAIN", "LOGIN"})
+    if (util::iequals(mech, known)) log_line_ = "AUTH " + std::string(known) + (initial.empty() ? "" : " ***");
   if (!auth_offered()) return error(catalog::auth_not_enabled());
   if (phase_ == Phase::greeted) return error(catalog::bad_sequence("send HELO/EHLO first"));
   if (phase_ != Phase::ready) return error(catalog::auth_in_transaction());
   if (authenticated_) return error(catalog::auth_already());
-  auto sp = arg.find(' ');
-  std::string_view mech = arg.substr(0, sp);
-  std::string_view initial = sp == std::string_view::npos ? std::string_view{} : util::trim(arg.substr(sp + 1));
   if (util::iequals(mech, "PLAIN")) {
     sasl_ = Sasl::plain;
     if (initial.empty()) return {{reply(334, "")}};  // RFC 4954 4: an empty challenge
@@ -365,10 +391,11 @@ Step ServerSession::sasl_line(std::string_view line) {
   return error(catalog::auth_undecodable());
 }
 
-Step ServerSession::on_auth_result(const std::optional<std::string>& account) {
+Step ServerSession::on_auth_result(const std::optional<std::string>& account, bool refused) {
   std::fill(auth_password_.begin(), auth_password_.end(), '\0');
   auth_password_.clear();
   auth_user_.clear();
+  if (refused) return error(catalog::auth_refused());  // RFC 4954 6: 454, says nothing of the password
   if (!account) return error(catalog::auth_failed());
   authenticated_ = *account;
   return {{catalog::auth_ok()}};

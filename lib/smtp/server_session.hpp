@@ -32,13 +32,21 @@ class Directory {
   virtual std::optional<std::string> account(std::string_view address) const = 0;
 };
 
+/// What a listener is for (SPEC.md "Who may send what"; issue 10, defect 12).
+enum class Listener {
+  smtp,        // the SMTP port under the course's rule: a local sender submits, and may relay
+  mx_only,     // [policy] mx_only: mail for local accounts only, never relayed, whoever sends it
+  submission,  // [mailsrv."NAME"] submission (RFC 6409): AUTH before MAIL, then relays
+};
+
 struct SessionInfo {
   std::string server_name;  // -n NAME: in the greeting, the EHLO reply and Received
   std::string peer_ip;
-  bool submission_requires_auth = false;
+  bool submission_requires_auth = false;  // [policy]: a local sender needs AUTH first (Listener::smtp)
   bool tls_available = false;         // STARTTLS can be offered (the server has a certificate)
   bool tls_active = false;            // an implicit-TLS port: encrypted from the start
   bool allow_plaintext_auth = false;  // offer AUTH before TLS (telnet demos)
+  Listener listener = Listener::smtp;
 };
 
 enum class Phase { greeted, ready, mail, rcpt, data, closed };
@@ -47,7 +55,7 @@ struct Envelope {
   std::string helo;
   bool esmtp = false;
   std::string sender;              // "" for the null sender <>
-  bool submission = false;         // the sender is one of our accounts (or authenticated)
+  bool submission = false;         // RCPT may relay: a sender of ours (or authenticated), not on an MX-only port
   bool eight_bit = false;          // BODY=8BITMIME
   std::vector<std::string> local;  // our accounts, as configured, each once
   std::vector<std::string> remote; // for the relay queue, each once
@@ -66,6 +74,7 @@ enum class Effect {
 struct Step {
   std::vector<Reply> replies;
   Effect effect = Effect::none;
+  std::string log_line{};  // on_line: the command as it may be logged (secrets masked); "" for no command
 };
 
 struct DataLine {
@@ -101,8 +110,9 @@ class ServerSession {
   /// After Effect::start_tls: the session starts over, encrypted (RFC 3207 4.2: forget everything,
   /// expect EHLO again).
   void on_tls_started();
-  /// After Effect::authenticate: the account, or nullopt for wrong credentials.
-  Step on_auth_result(const std::optional<std::string>& account);
+  /// After Effect::authenticate: the account, or nullopt for wrong credentials; `refused`: the login
+  /// throttle would not check them now (454 4.7.0, whatever the password).
+  Step on_auth_result(const std::optional<std::string>& account, bool refused = false);
   const std::string& auth_user() const noexcept { return auth_user_; }
   const std::string& auth_password() const noexcept { return auth_password_; }
   /// The next line answers an AUTH challenge (a secret: never log it).
@@ -119,6 +129,7 @@ class ServerSession {
   using Handler = Step (ServerSession::*)(std::string_view arg);
   struct Entry;
   static const Entry* find(std::string_view verb);
+  Step take_line(std::string_view line, bool too_long);
 
   Step on_helo(std::string_view arg);
   Step on_ehlo(std::string_view arg);
@@ -155,6 +166,7 @@ class ServerSession {
   enum class Sasl { none, plain, login_user, login_password } sasl_ = Sasl::none;
   std::string auth_user_;
   std::string auth_password_;
+  std::string log_line_;  // how the line being taken may be logged (Step::log_line)
 };
 
 }  // namespace mail::smtp

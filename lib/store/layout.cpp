@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <system_error>
 
+#include "util/address.hpp"
 #include "util/text.hpp"
 
 namespace mail::store {
@@ -10,9 +11,7 @@ namespace mail::store {
 namespace fs = std::filesystem;
 
 std::string address_dirname(std::string_view address) {
-  auto at = address.rfind('@');
-  std::string a(address);
-  if (at != std::string_view::npos) a = std::string(address.substr(0, at + 1)) + util::to_lower(address.substr(at + 1));
+  std::string a = util::canonical_address(address);  // one folder per mailbox, however it is written
   std::string out;
   for (size_t i = 0; i < a.size(); ++i) {
     auto c = static_cast<unsigned char>(a[i]);

@@ -128,35 +128,4 @@ std::string hash_password(std::string_view password) {
   return std::string("{SHA512-CRYPT}") + (out ? out : "*");
 }
 
-double FailureThrottle::decayed(const Entry& e, Clock::time_point now) {
-  // Linear decay: the whole score is gone kWindow after the last failure.
-  double age = std::chrono::duration<double>(now - e.last).count();
-  double keep = 1.0 - age / std::chrono::duration<double>(kWindow).count();
-  return keep <= 0 ? 0 : e.score * keep;
-}
-
-int FailureThrottle::failures(std::string_view peer, std::string_view user, Clock::time_point now) const {
-  auto it = entries_.find(std::string(peer) + '\0' + std::string(user));
-  if (it == entries_.end()) return 0;
-  return static_cast<int>(std::ceil(decayed(it->second, now) - 1e-9));
-}
-
-std::chrono::milliseconds FailureThrottle::fail(std::string_view peer, std::string_view user, Clock::time_point now) {
-  std::string key = std::string(peer) + '\0' + std::string(user);
-  auto it = entries_.find(key);
-  if (it == entries_.end()) {
-    if (entries_.size() >= capacity_) {
-      std::erase_if(entries_, [&](const auto& kv) { return decayed(kv.second, now) <= 0; });
-      if (entries_.size() >= capacity_) entries_.erase(entries_.begin());  // still full: forget one
-    }
-    it = entries_.emplace(std::move(key), Entry{}).first;
-  }
-  Entry& e = it->second;
-  e.score = decayed(e, now) + 1;
-  e.last = now;
-  int n = static_cast<int>(std::ceil(e.score - 1e-9));
-  auto delay = std::chrono::milliseconds(250) * (1 << std::min(n - 1, 4));
-  return std::min(delay, std::chrono::duration_cast<std::chrono::milliseconds>(kMaxDelay));
-}
-
 }  // namespace mail::util

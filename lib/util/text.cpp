@@ -88,4 +88,17 @@ bool is_ip_literal(std::string_view s) {
   return inet_pton(AF_INET, str.c_str(), buf) == 1 || inet_pton(AF_INET6, str.c_str(), buf) == 1;
 }
 
+std::string unparsed_line(std::string_view line, bool (*is_verb)(std::string_view word)) {
+  std::string_view word = line;
+  while (!word.empty() && static_cast<unsigned char>(word.front()) <= ' ') word.remove_prefix(1);
+  std::size_t n = 0;
+  while (n < word.size() && word[n] > ' ' && word[n] < 127) ++n;
+  word = word.substr(0, n);
+  std::string out = "<unparsed, " + std::to_string(line.size()) + " octets>";
+  if (word.empty() || !is_verb(word)) return out;
+  std::string verb(word);
+  for (char& c : verb) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
+  return verb + " " + out;
+}
+
 }  // namespace mail::util

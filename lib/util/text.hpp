@@ -29,4 +29,9 @@ std::string format_host_port(std::string_view host, std::uint16_t port);
 /// True for a numeric IPv4 or IPv6 address.
 bool is_ip_literal(std::string_view s);
 
+/// How a protocol core logs a command line it did not take apart, without showing what it holds: the
+/// first word (after leading blanks, up to the first byte that is not printable ASCII) upper-cased when
+/// `is_verb` says it names a command, then only the length: "AUTH <unparsed, 64 octets>".
+std::string unparsed_line(std::string_view line, bool (*is_verb)(std::string_view word));
+
 }  // namespace mail::util

@@ -147,6 +147,14 @@ TEST_CASE("accounts and per-server tables must name a configured server; domains
         "w.toml:7: accounts.b.\"v@x.ORG\": domain x.org is already served by a");
   CHECK(error_of(base + "[accounts.\"a\"]\n\"u@x.org\" = \"p\"\n\"u@X.org\" = \"q\"\n").find("duplicate account") !=
         std::string::npos);
+  // The one address rule (util::canonical_address): a quoted local part and a trailing dot name the same account.
+  CHECK(error_of(base + R"([accounts."a"]
+"u@x.org" = "p"
+"\"u\"@x.org." = "q"
+)").find("duplicate account") != std::string::npos);
+  auto cased = config::parse(base + "[accounts.\"a\"]\n\"u@x.org\" = \"p\"\n\"U@x.org\" = \"q\"\n", "w.toml");
+  REQUIRE(cased);  // local parts are exact: two accounts
+  CHECK(cased->accounts.at("a").size() == 2);
   CHECK(error_of(base + "[mailsrv.\"z\"]\nsmtps = 1\n") == "w.toml:4: mailsrv.z: no [server] entry has this name");
   CHECK(error_of(base + "[mailsrv.\"a\"]\nlisten = \"example.com\"\n") ==
         "w.toml:5: mailsrv.a.listen: expected an IP address such as 127.0.0.1 or 0.0.0.0");

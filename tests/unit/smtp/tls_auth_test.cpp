@@ -201,3 +201,21 @@ TEST_CASE("password checks: plaintext, {PLAIN}, crypt hashes, unknown schemes") 
   CHECK(util::verify_password("{SHA512-CRYPT}$6$saltsalt$KN.twvCyfwE67paW76hS2/bacYkY9PxIhxqYG9vL5bZmIwWBGDJ6mu4HlCosKUBfQwVXKXxXVXPcqdwd1Ip0X/", "pass"));
   CHECK_FALSE(util::verify_password("{ARGON9}whatever", "whatever"));
 }
+
+TEST_CASE("a login the throttle refuses says 'try again later' and nothing about the password") {
+  auto s = tls_server(true);
+  s.on_line("EHLO c");
+  REQUIRE(s.on_line("AUTH PLAIN " + b64(std::string("\0usr@gmail.com\0pass", 19))).effect == Effect::authenticate);
+  CHECK(lines(s.on_auth_result(std::string("usr@gmail.com"), true)) ==
+        "454 4.7.0 Temporary authentication failure, try again later\r\n");
+  CHECK_FALSE(s.authenticated());
+  CHECK(s.auth_password().empty());
+  CHECK(lines(s.on_line("MAIL FROM:<usr@gmail.com>")) == "250 2.1.0 Ok\r\n");  // the session goes on
+
+  pop3::ServerSession p({"g", false, 20});
+  p.on_line("USER usr@gmail.com");
+  REQUIRE(p.on_line("PASS pass").effect == pop3::Effect::login);
+  CHECK(p.on_login(pop3::LoginResult::throttled).out == "-ERR [SYS/TEMP] too many failed logins, try again later\r\n");
+  CHECK(p.login_password().empty());
+  CHECK(p.phase() == pop3::Phase::authorization);
+}

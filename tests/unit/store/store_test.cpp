@@ -52,6 +52,7 @@ TEST_CASE("addresses become folder names that cannot leave mail/") {
   CHECK(address_dirname("100%@x.org") == "100%25@x.org");
   CHECK(address_dirname(std::string("a\0b@x.org", 9)) == "a%00b@x.org");
   CHECK(address_dirname("a\nb@x.org") == "a%0Ab@x.org");
+  CHECK(address_dirname("\"usr1\"@Mail.SUSTech.edu.cn.") == "usr1@mail.sustech.edu.cn");  // one rule: util::canonical_address
   CHECK(address_dirname(".hidden@x.org") == "%2Ehidden@x.org");
   CHECK(address_dirname("") == "%00");
   Layout l("/data");

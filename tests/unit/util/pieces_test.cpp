@@ -5,7 +5,6 @@
 #include "util/dot_stuffer.hpp"
 
 using namespace mail::util;
-using namespace std::chrono_literals;
 
 namespace {
 std::string stuff(std::string_view in, std::optional<std::uint64_t> top = std::nullopt, std::size_t cut = 0) {
@@ -73,27 +72,4 @@ TEST_CASE("constant-time comparison") {
   CHECK_FALSE(constant_time_equals("secret", "secret2"));
   CHECK_FALSE(constant_time_equals("", "x"));
   CHECK(constant_time_equals("", ""));
-}
-
-TEST_CASE("failed logins: the delay grows, caps at 2 s, and decays over a minute") {
-  FailureThrottle t(100);
-  FailureThrottle::Clock::time_point t0{};
-  CHECK(t.fail("1.2.3.4", "usr", t0) == 250ms);
-  CHECK(t.fail("1.2.3.4", "usr", t0 + 1s) == 500ms);
-  CHECK(t.fail("1.2.3.4", "usr", t0 + 2s) == 1000ms);
-  CHECK(t.fail("1.2.3.4", "usr", t0 + 3s) == 2000ms);
-  CHECK(t.fail("1.2.3.4", "usr", t0 + 4s) == 2000ms);  // capped
-  CHECK(t.fail("5.6.7.8", "usr", t0 + 4s) == 250ms);   // another peer: its own count
-  CHECK(t.fail("1.2.3.4", "other", t0 + 4s) == 250ms);
-  CHECK(t.failures("1.2.3.4", "usr", t0 + 4s) == 5);
-  CHECK(t.failures("1.2.3.4", "usr", t0 + 34s) == 3);  // half a minute later: half decayed
-  CHECK(t.failures("1.2.3.4", "usr", t0 + 65s) == 0);  // a minute later: forgotten
-  CHECK(t.fail("1.2.3.4", "usr", t0 + 65s) == 250ms);
-}
-
-TEST_CASE("the throttle's table stays bounded") {
-  FailureThrottle t(10);
-  FailureThrottle::Clock::time_point t0{};
-  for (int i = 0; i < 1000; ++i) t.fail("peer" + std::to_string(i), "u", t0);
-  CHECK(t.size() <= 10);
 }
