@@ -322,9 +322,10 @@ asio::awaitable<bool> Conn::write(std::string_view bytes) {
   ConnState& st = *st_;
   if (st.closed) co_return false;
   start_write(st);
+  const auto buf = asio::buffer(bytes.data(), bytes.size());
   std::error_code ec;
-  if (st.tls) std::tie(ec, std::ignore) = co_await asio::async_write(st.tls->stream, asio::buffer(bytes.data(), bytes.size()), kTuple);
-  else std::tie(ec, std::ignore) = co_await asio::async_write(st.sock, asio::buffer(bytes.data(), bytes.size()), kTuple);
+  if (st.tls) std::tie(ec, std::ignore) = co_await asio::async_write(st.tls->stream, buf, kTuple);
+  else std::tie(ec, std::ignore) = co_await asio::async_write(st.sock, buf, kTuple);
   if (ec) st.peer_gone = true;  // gone, or not reading within the limit: no close_notify either
   co_return !ec;
 }

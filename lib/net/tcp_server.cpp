@@ -90,6 +90,7 @@ struct TcpServer::Impl : std::enable_shared_from_this<Impl> {
   bool accept_failed(const std::error_code& ec) {
     if (accept_log.allow(std::chrono::steady_clock::now()))
       log::warn(opts.svc, "accept_failed", {{"error", ec.message()}, {"suppressed", accept_log.suppressed()}});
+    if (reserve < 0) reserve = open_reserve();  // another thread took the slot last time
     if (!out_of_descriptors(ec) || reserve < 0) return false;
     ::close(reserve);
     std::error_code aec;
@@ -101,7 +102,9 @@ struct TcpServer::Impl : std::enable_shared_from_this<Impl> {
     return !aec;
   }
 
-  void start_session(const std::shared_ptr<Impl>& self, asio::ip::tcp::socket sock, std::string peer, std::string counted_ip) {
+  // `counted_ip`: the address PeerCount counted this session under ("" when exempt).
+  void start_session(const std::shared_ptr<Impl>& self, asio::ip::tcp::socket sock, std::string peer,
+                     std::string counted_ip) {
     std::error_code ignored;
     sock.set_option(asio::ip::tcp::no_delay(true), ignored);
     auto st = std::make_shared<detail::ConnState>(std::move(sock), opts.conn,
