@@ -117,6 +117,8 @@ struct Pop3Session {
       auto line = co_await conn.read_line();
       if (line.status == net::ReadStatus::eof || line.status == net::ReadStatus::error) break;  // nothing removed
       if (line.status == net::ReadStatus::timeout || line.status == net::ReadStatus::shutdown) {
+        if (line.status == net::ReadStatus::timeout)
+          conn.log().info("timeout", {{"in", "command"}, {"limit", svc.settings.limits.pop3_idle.count()}});
         out += (line.status == net::ReadStatus::timeout ? core.on_timeout() : core.on_shutdown()).out;
         co_await flush();
         break;
@@ -164,6 +166,9 @@ Result<std::unique_ptr<net::TcpServer>> listen_pop3(asio::io_context& io, Servic
   o.conn.idle = svc.settings.limits.pop3_idle;
   o.max_sessions = svc.settings.limits.sessions;
   o.busy_reply = "-ERR [SYS/TEMP] " + svc.settings.name + " too many sessions, try again later\r\n";
+  o.per_peer = svc.settings.limits.per_peer;
+  o.per_peer_exempt = svc.settings.limits.per_peer_exempt;
+  o.peer_busy_reply = "-ERR [SYS/TEMP] " + svc.settings.name + " too many connections from your address\r\n";
   if (implicit_tls) {
     o.proto = "pop3s";
     o.implicit_tls = svc.tls_server;

@@ -91,13 +91,20 @@ struct Session {
     const auto text_line = svc.settings.limits.text_line;
     if (text_line == 0) conn.set_max_line(kPiece, util::LineSplitter::Overlong::split);
     else conn.set_max_line(text_line);
+    // The content as a whole runs under [limits] smtp_idle plus the time its octets earn at
+    // min_data_rate: a client dripping bytes into DATA is cut (Postfix smtpd_min_data_rate).
+    conn.start_data_deadline(svc.settings.limits.min_data_rate);
     std::optional<Error> write_error;
     bool ended = false;
     while (!ended) {
       auto line = co_await conn.read_line();
       if (line.status != net::ReadStatus::line && line.status != net::ReadStatus::too_long) {
         conn.log().info("message_aborted", {{"id", delivery->info().id}, {"why", net::to_string(line.status)}});
-        if (line.status == net::ReadStatus::timeout) add(core.on_timeout());
+        if (line.status == net::ReadStatus::timeout) {
+          conn.log().info("timeout", {{"in", "data"}, {"limit", svc.settings.limits.smtp_idle.count()},
+                                      {"min_rate", svc.settings.limits.min_data_rate}});
+          add(core.on_timeout());
+        }
         if (line.status == net::ReadStatus::shutdown) add(core.on_shutdown());
         co_await flush();
         co_return false;  // the staged files are removed with `delivery`
@@ -109,6 +116,7 @@ struct Session {
       }
       ended = d.end;
     }
+    conn.end_data_deadline();
     conn.set_max_line(svc.settings.limits.command_line);
 
     const auto size = core.data_size();
@@ -160,6 +168,8 @@ struct Session {
       auto line = co_await conn.read_line();
       if (line.status == net::ReadStatus::eof || line.status == net::ReadStatus::error) break;
       if (line.status == net::ReadStatus::timeout || line.status == net::ReadStatus::shutdown) {
+        if (line.status == net::ReadStatus::timeout)
+          conn.log().info("timeout", {{"in", "command"}, {"limit", svc.settings.limits.smtp_idle.count()}});
         add(line.status == net::ReadStatus::timeout ? core.on_timeout() : core.on_shutdown());
         co_await flush();
         break;
@@ -216,6 +226,10 @@ Result<std::unique_ptr<net::TcpServer>> listen(asio::io_context& io, Services& s
   o.conn.idle = svc.settings.limits.smtp_idle;
   o.max_sessions = svc.settings.limits.sessions;
   o.busy_reply = "421 4.3.2 " + svc.settings.name + " Too many sessions, try again later\r\n";
+  // Postfix smtpd_client_connection_count_limit (with $mynetworks exempt) says the same.
+  o.per_peer = svc.settings.limits.per_peer;
+  o.per_peer_exempt = svc.settings.limits.per_peer_exempt;
+  o.peer_busy_reply = "421 4.7.0 " + svc.settings.name + " Error: too many connections from your address\r\n";
   if (implicit_tls) o.implicit_tls = svc.tls_server;
   return net::TcpServer::listen(io, svc.settings.listen, port, o,
                                 [&svc, listener](net::Conn& c) { return serve(c, svc, listener); });

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdio>
 #include <random>
+#include <tuple>
 
 #include <asio/connect.hpp>
 #include <asio/experimental/as_tuple.hpp>
@@ -51,7 +52,8 @@ thread_local BufferPool t_pool;
 }  // namespace
 
 ConnState::ConnState(asio::ip::tcp::socket s, ConnOptions o, log::Context ctx)
-    : sock(std::move(s)), timer(sock.get_executor()), opts(o), log(std::move(ctx)), splitter(o.max_line) {
+    : sock(std::move(s)), timer(sock.get_executor()), opts(o), log(std::move(ctx)), splitter(o.max_line),
+      deadline(o.idle) {
   std::error_code ec;
   sock.non_blocking(true, ec);  // reads are "wait until readable, then read what is there"
 }
@@ -70,13 +72,13 @@ namespace {
 
 asio::awaitable<void> watchdog(std::shared_ptr<ConnState> st) {
   while (!st->closed) {
-    if (st->deadline <= Clock::now()) {
+    if (st->deadline.at() <= Clock::now()) {
       st->timed_out = true;
-      st->deadline = Clock::time_point::max();
+      st->deadline.clear();
       std::error_code ec;
       st->sock.cancel(ec);
     }
-    st->timer.expires_at(st->deadline);
+    st->timer.expires_at(st->deadline.at());
     co_await st->timer.async_wait(kTuple);  // woken early when a read or write moves the deadline nearer
   }
 }
@@ -102,6 +104,12 @@ std::string peer_of(const asio::ip::tcp::socket& s) {
   return addr + ":" + std::to_string(ep.port());
 }
 
+std::string ip_of(const std::string& peer) {
+  std::string ip = peer.substr(0, peer.rfind(':'));
+  if (ip.size() >= 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
+  return ip;
+}
+
 std::string next_sid() {
   static std::atomic<std::uint32_t> counter{std::random_device{}() & 0xFFFF};
   char buf[16];
@@ -117,11 +125,24 @@ using detail::kTuple;
 
 namespace {
 
-// The next read or write must finish within the idle time.
+constexpr std::chrono::milliseconds kCloseWait{1000};  // for the peer's close_notify
+
+// After the deadline moved: wake the watchdog when it is now nearer than what it sleeps for. Reads
+// and writes only ever push it later (Deadline keeps that true), so this rarely touches the timer.
 void arm(ConnState& st) {
-  st.timed_out = false;
-  st.deadline = Clock::now() + st.opts.idle;
-  if (st.timer.expiry() > st.deadline) st.timer.expires_at(st.deadline);  // wake the watchdog to re-arm
+  if (st.timer.expiry() > st.deadline.at()) st.timer.expires_at(st.deadline.at());
+}
+
+// A line or exact read: the whole limit from now (in DATA under a rate: the content's deadline).
+void start_read(ConnState& st) {
+  st.deadline.read_started(Clock::now());
+  arm(st);
+}
+
+// A write or a TLS handshake: the whole limit from now.
+void start_write(ConnState& st) {
+  st.deadline.write_started(Clock::now());
+  arm(st);
 }
 
 ReadStatus classify(const ConnState& st, const std::error_code& ec) {
@@ -131,39 +152,50 @@ ReadStatus classify(const ConnState& st, const std::error_code& ec) {
   return ReadStatus::error;
 }
 
-// Refills the buffer; false with `status` set when the read failed. While waiting for bytes the
-// connection holds no buffer.
+// Nothing may be read once the deadline passed (the data rate cannot be made up afterwards).
+bool expired(ConnState& st, ReadStatus& status) {
+  if (st.stopping) status = ReadStatus::shutdown;
+  else if (st.timed_out) status = ReadStatus::timeout;
+  else return false;
+  return true;
+}
+
+// Octets read: in DATA under a minimum rate they earn time (Deadline::on_read).
+void got(ConnState& st, std::size_t n) {
+  st.end = n;
+  if (st.deadline.rate_on()) st.deadline.on_read(Clock::now(), n);
+}
+
+// Refills the buffer under the deadline the caller set; false with `status` set when the read
+// failed. While waiting for bytes the connection holds no buffer.
 asio::awaitable<bool> fill(ConnState& st, ReadStatus& status) {
   st.begin = st.end = 0;
   if (st.tls) {  // TLS may hold decrypted bytes the socket no longer shows: read through the stream
-    if (st.stopping) {
-      status = ReadStatus::shutdown;
-      co_return false;
-    }
+    if (expired(st, status)) co_return false;
     detail::lend_buffer(st);
-    arm(st);
     st.reading = true;
     auto [ec, n] = co_await st.tls->stream.async_read_some(asio::buffer(*st.buf), kTuple);
     st.reading = false;
     if (ec) {
-      status = ec == asio::ssl::error::stream_truncated ? ReadStatus::eof : classify(st, ec);
+      // asio's eof is the peer's close_notify, which finish() answers; stream_truncated is a TCP
+      // close without one.
+      const bool truncated = ec == asio::ssl::error::stream_truncated;
+      status = truncated ? ReadStatus::eof : classify(st, ec);
+      st.peer_gone = truncated || status == ReadStatus::error;
       co_return false;
     }
-    st.end = n;
+    got(st, n);
     co_return true;
   }
   detail::return_buffer(st);
   while (true) {
-    if (st.stopping) {
-      status = ReadStatus::shutdown;
-      co_return false;
-    }
-    arm(st);
+    if (expired(st, status)) co_return false;
     st.reading = true;
     auto [ec] = co_await st.sock.async_wait(asio::socket_base::wait_read, kTuple);
     st.reading = false;
     if (ec) {
       status = classify(st, ec);
+      st.peer_gone = status == ReadStatus::eof || status == ReadStatus::error;
       co_return false;
     }
     detail::lend_buffer(st);
@@ -172,9 +204,10 @@ asio::awaitable<bool> fill(ConnState& st, ReadStatus& status) {
     if (rec == asio::error::would_block || rec == asio::error::try_again) continue;  // a spurious wake-up
     if (rec) {
       status = classify(st, rec);
+      st.peer_gone = status == ReadStatus::eof || status == ReadStatus::error;
       co_return false;
     }
-    st.end = n;
+    got(st, n);
     co_return true;
   }
 }
@@ -207,6 +240,22 @@ void Conn::close() {
   if (st_->on_close) std::exchange(st_->on_close, nullptr)();
 }
 
+asio::awaitable<void> Conn::finish() {
+  if (!st_ || st_->closed) co_return;
+  ConnState& st = *st_;
+  if (st.tls && !st.peer_gone) {
+    // RFC 8446 6.1: close_notify before closing, so the peer knows nothing was cut off. asio's
+    // shutdown then waits for the peer's close_notify; a peer that never sends one (or keeps sending
+    // data) costs at most kCloseWait, and a server stop cancels the wait.
+    st.deadline.closing(Clock::now(), kCloseWait);
+    arm(st);
+    st.reading = true;
+    co_await st.tls->stream.async_shutdown(kTuple);
+    st.reading = false;
+  }
+  close();
+}
+
 asio::awaitable<Result<Conn>> Conn::connect(std::string host, std::uint16_t port, ConnOptions opts,
                                             std::string_view svc) {
   auto ex = co_await asio::this_coro::executor;
@@ -234,6 +283,7 @@ asio::awaitable<Result<Conn>> Conn::connect(std::string host, std::uint16_t port
 
 asio::awaitable<LineRead> Conn::read_line() {
   ConnState& st = *st_;
+  bool started = false;  // the deadline runs from the first wait for bytes, for the whole line
   while (true) {
     if (st.stopping) co_return LineRead{ReadStatus::shutdown, {}, {}};
     if (st.begin < st.end) {
@@ -244,6 +294,7 @@ asio::awaitable<LineRead> Conn::read_line() {
         co_return LineRead{line->too_long ? ReadStatus::too_long : ReadStatus::line, line->text, line->ending,
                            line->partial};
     }
+    if (!std::exchange(started, true)) start_read(st);
     ReadStatus status{};
     if (!co_await fill(st, status)) co_return LineRead{status, {}, {}};
   }
@@ -252,6 +303,7 @@ asio::awaitable<LineRead> Conn::read_line() {
 asio::awaitable<ReadStatus> Conn::read_exact(std::size_t n, std::string& out) {
   ConnState& st = *st_;
   out.clear();
+  bool started = false;
   while (out.size() < n) {
     if (st.begin < st.end) {
       std::size_t take = std::min(n - out.size(), st.end - st.begin);
@@ -259,6 +311,7 @@ asio::awaitable<ReadStatus> Conn::read_exact(std::size_t n, std::string& out) {
       st.begin += take;
       continue;
     }
+    if (!std::exchange(started, true)) start_read(st);
     ReadStatus status{};
     if (!co_await fill(st, status)) co_return status;
   }
@@ -268,12 +321,12 @@ asio::awaitable<ReadStatus> Conn::read_exact(std::size_t n, std::string& out) {
 asio::awaitable<bool> Conn::write(std::string_view bytes) {
   ConnState& st = *st_;
   if (st.closed) co_return false;
-  arm(st);
-  if (st.tls) {
-    auto [ec, n] = co_await asio::async_write(st.tls->stream, asio::buffer(bytes.data(), bytes.size()), kTuple);
-    co_return !ec;
-  }
-  auto [ec, n] = co_await asio::async_write(st.sock, asio::buffer(bytes.data(), bytes.size()), kTuple);
+  start_write(st);
+  const auto buf = asio::buffer(bytes.data(), bytes.size());
+  std::error_code ec;
+  if (st.tls) std::tie(ec, std::ignore) = co_await asio::async_write(st.tls->stream, buf, kTuple);
+  else std::tie(ec, std::ignore) = co_await asio::async_write(st.sock, buf, kTuple);
+  if (ec) st.peer_gone = true;  // gone, or not reading within the limit: no close_notify either
   co_return !ec;
 }
 
@@ -285,7 +338,7 @@ asio::awaitable<Result<void>> Conn::start_tls(TlsContext& ctx, TlsRole role, std
   st.peer_name = std::move(peer_name);
   if (role == TlsRole::client && !st.peer_name.empty() && !util::is_ip_literal(st.peer_name))
     SSL_set_tlsext_host_name(st.tls->stream.native_handle(), st.peer_name.c_str());
-  arm(st);
+  start_write(st);  // the whole handshake within the limit
   st.reading = true;
   auto [ec] = co_await st.tls->stream.async_handshake(
       role == TlsRole::server ? asio::ssl::stream_base::server : asio::ssl::stream_base::client, kTuple);
@@ -319,7 +372,17 @@ bool Conn::peer_verified() const {
 bool Conn::has_buffered() const noexcept { return st_->begin < st_->end; }
 
 void Conn::set_max_line(std::size_t octets, util::LineSplitter::Overlong mode) { st_->splitter.set_max(octets, mode); }
-void Conn::set_idle(std::chrono::milliseconds idle) { st_->opts.idle = idle; }
+void Conn::set_idle(std::chrono::milliseconds idle) {
+  st_->opts.idle = idle;
+  st_->deadline.set_limit(idle);
+}
+
+void Conn::start_data_deadline(std::uint64_t min_rate) {
+  st_->deadline.data_started(Clock::now(), min_rate);
+  arm(*st_);
+}
+
+void Conn::end_data_deadline() { st_->deadline.data_ended(); }
 
 void Conn::discard_buffered() {
   st_->begin = st_->end = 0;
@@ -333,10 +396,6 @@ bool Conn::stopping() const noexcept { return st_->stopping; }
 const log::Context& Conn::log() const noexcept { return st_->log; }
 const std::string& Conn::peer() const noexcept { return st_->log.peer(); }
 
-std::string Conn::peer_ip() const {
-  std::string ip = peer().substr(0, peer().rfind(':'));
-  if (ip.size() >= 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
-  return ip;
-}
+std::string Conn::peer_ip() const { return detail::ip_of(peer()); }
 
 }  // namespace mail::net

@@ -20,7 +20,8 @@ namespace mail::net {
 
 struct ConnOptions {
   std::size_t max_line = 512;              // octets including CRLF
-  std::chrono::milliseconds idle{300000};  // each read or write must finish within this
+  std::chrono::milliseconds idle{300000};  // each whole line read, exact read, write or handshake must
+                                           // finish within this, however slowly its bytes come
 };
 
 enum class ReadStatus { line, too_long, eof, timeout, shutdown, error };
@@ -70,11 +71,19 @@ class Conn {
   void set_max_line(std::size_t octets,
                     util::LineSplitter::Overlong mode = util::LineSplitter::Overlong::discard);
   void set_idle(std::chrono::milliseconds idle);
+  /// SMTP DATA: until end_data_deadline(), reads share one deadline that starts at the idle limit and
+  /// grows by n / min_rate seconds for each n octets read, never beyond the idle limit from now
+  /// (Postfix's smtpd_min_data_rate). min_rate 0: each line gets the idle limit, as outside DATA.
+  void start_data_deadline(std::uint64_t min_rate);
+  void end_data_deadline();
   /// Drops bytes received but not yet read (after STARTTLS: CVE-2011-0411).
   void discard_buffered();
   /// The server is stopping: a pending read ends now, later reads return ReadStatus::shutdown.
   void shutdown();
   bool stopping() const noexcept;
+  /// Ends the connection politely: over TLS sends close_notify and waits briefly (at most a second)
+  /// for the peer's, unless the peer is gone; then close().
+  asio::awaitable<void> finish();
   void close();
 
   const log::Context& log() const noexcept;

@@ -9,6 +9,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "net/conn.hpp"
+#include "util/deadline.hpp"
 
 namespace mail::net::detail {
 
@@ -30,8 +31,9 @@ struct ConnState {
   util::LineSplitter splitter;
   std::unique_ptr<ReadBuffer> buf;  // held only while it has unread bytes: idle connections hold none
   std::size_t begin = 0, end = 0;   // unread bytes are (*buf)[begin, end)
-  Clock::time_point deadline = Clock::time_point::max();
-  bool timed_out = false;
+  util::Deadline deadline;          // what the watchdog enforces (per line, per write, or DATA's rate)
+  bool timed_out = false;           // the watchdog fired: reads fail from now on, a last reply may go out
+  bool peer_gone = false;           // EOF, reset or a failed write: no TLS close_notify to send
   bool stopping = false;
   bool reading = false;
   bool closed = false;
@@ -49,6 +51,8 @@ void start_watchdog(const std::shared_ptr<ConnState>& st);
 void request_shutdown(ConnState& st);
 /// "127.0.0.1:51234", or "?" when the socket has no peer.
 std::string peer_of(const asio::ip::tcp::socket& s);
+/// The address part of peer_of(): "127.0.0.1", "::1".
+std::string ip_of(const std::string& peer);
 /// A short session id, unique in this process: "7f3a".
 std::string next_sid();
 

@@ -1,15 +1,18 @@
-// A coroutine TCP acceptor that runs one session per connection, caps concurrent sessions, and on
-// stop() closes the listener and asks every live session to finish.
+// A coroutine TCP acceptor that runs one session per connection, caps concurrent sessions in all and
+// per client address, answers even when out of file descriptors (a reserve descriptor, as nginx and
+// Postfix keep), and on stop() closes the listener and asks every live session to finish.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <asio/awaitable.hpp>
 
 #include "net/conn.hpp"
+#include "util/cidr.hpp"
 #include "util/result.hpp"
 
 namespace asio {
@@ -23,7 +26,11 @@ struct ServerOptions {
   std::string proto = "tcp";       // the proto= of the event=listening line
   ConnOptions conn;
   std::size_t max_sessions = 10000;
-  std::string busy_reply;          // written to a connection refused for being over the cap
+  std::string busy_reply;          // written to a connection refused for being over the cap, or when
+                                   // the process is out of file descriptors
+  std::size_t per_peer = 0;        // concurrent sessions per client address, 0 = no cap
+  std::vector<util::Cidr> per_peer_exempt;  // addresses never counted
+  std::string peer_busy_reply;     // written to a connection over per_peer
   std::shared_ptr<TlsContext> implicit_tls;  // TLS before the session starts (SMTPS, POP3S)
 };
 

@@ -150,3 +150,128 @@ TEST_CASE("stop() ends a session waiting in a read and closes the listener") {
   nettest::run(io, stop_while_reading(server.get(), &rec));
   CHECK(rec.events == std::vector<std::string>{"line:one", "shutdown"});
 }
+
+namespace {
+
+// Sends `text` one octet every `gap` until the server closes the connection; returns how long that took.
+asio::awaitable<std::chrono::milliseconds> drip(net::Conn& c, std::string text, std::chrono::milliseconds gap) {
+  auto t0 = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < 1000; ++i) {
+    if (!co_await c.write(std::string_view(text).substr(i % text.size(), 1))) break;
+    co_await sleep_for(gap);
+  }
+  co_return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+}
+
+asio::awaitable<void> dripper_is_cut(net::TcpServer* server, Recorder* rec, std::chrono::milliseconds* took) {
+  auto c = co_await net::Conn::connect("127.0.0.1", server->port(), {}, "test");
+  REQUIRE(c);
+  auto t0 = std::chrono::steady_clock::now();
+  co_await drip(*c, "EHLO dripper\r\n", 50ms);  // a whole line would take 700 ms: never finished
+  co_await wait_until(&rec->finished, 1);
+  *took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+}
+
+// A session that reads like SMTP DATA: one deadline for all lines under a minimum rate.
+asio::awaitable<void> record_data(net::Conn& conn, Recorder* rec, std::uint64_t rate) {
+  conn.start_data_deadline(rate);
+  std::size_t lines = 0;
+  while (true) {
+    auto r = co_await conn.read_line();
+    if (r.status != net::ReadStatus::line) {
+      rec->events.push_back(std::to_string(lines) + " lines, " + net::to_string(r.status));
+      break;
+    }
+    ++lines;
+  }
+  conn.end_data_deadline();
+  ++rec->finished;
+}
+
+// Sends 100-octet lines at `rate` octets/s for `seconds`; true when the server never cut it.
+asio::awaitable<bool> paced(std::uint16_t port, std::size_t rate, std::chrono::milliseconds length) {
+  auto c = co_await net::Conn::connect("127.0.0.1", port, {}, "test");
+  REQUIRE(c);
+  const std::string line = std::string(98, 'x') + "\r\n";
+  const auto gap = std::chrono::milliseconds(1000 * line.size() / rate);
+  for (auto t = 0ms; t < length; t += gap) {
+    if (!co_await c->write(line)) co_return false;
+    co_await sleep_for(gap);
+  }
+  co_return co_await c->write(line);
+}
+
+asio::awaitable<void> fast_and_slow(net::TcpServer* fast_server, net::TcpServer* slow_server, Recorder* fast,
+                                    Recorder* slow, bool* fast_ok) {
+  // min rate 1,000 octets/s, limit 300 ms: 5,000 octets/s for a second is fine, though longer than
+  // the limit; 100 octets/s (a 100-octet line a second) falls behind and is cut after its first line.
+  *fast_ok = co_await paced(fast_server->port(), 5000, 1000ms);
+  co_await wait_until(&fast->finished, 1);
+  co_await paced(slow_server->port(), 100, 2000ms);
+  co_await wait_until(&slow->finished, 1);
+}
+
+asio::awaitable<void> per_peer(net::TcpServer* server, Recorder* rec) {
+  auto first = co_await net::Conn::connect("127.0.0.1", server->port(), {}, "test");
+  REQUIRE(first);
+  REQUIRE(co_await first->write("one\r\n"));
+  co_await sleep_for(50ms);
+  auto second = co_await net::Conn::connect("127.0.0.1", server->port(), {}, "test");
+  REQUIRE(second);
+  auto r = co_await second->read_line();
+  CHECK(r.status == net::ReadStatus::line);
+  CHECK(r.text == "421 4.7.0 too many from you");
+  CHECK((co_await second->read_line()).status == net::ReadStatus::eof);
+  first->close();
+  co_await wait_until(&rec->finished, 1);
+  auto third = co_await net::Conn::connect("127.0.0.1", server->port(), {}, "test");
+  REQUIRE(third);
+  REQUIRE(co_await third->write("three\r\n"));
+  third->close();
+  co_await wait_until(&rec->finished, 2);
+}
+
+}  // namespace
+
+TEST_CASE("a client dripping a line byte by byte is cut at the idle limit from the line's start") {
+  asio::io_context io;
+  Recorder rec;
+  net::ServerOptions o;
+  o.conn.idle = 300ms;
+  auto server = start_server(io, rec, o);
+  std::chrono::milliseconds took{};
+  nettest::run(io, dripper_is_cut(server.get(), &rec, &took));
+  CHECK(rec.events == std::vector<std::string>{"timeout"});
+  CHECK(took >= 300ms);
+  CHECK(took < 1500ms);
+}
+
+TEST_CASE("in DATA a minimum rate cuts a slow sender and keeps one above it") {
+  asio::io_context io;
+  Recorder fast, slow;
+  net::ServerOptions o;
+  o.conn.idle = 300ms;
+  auto listen = [&](Recorder& rec) {
+    auto s = net::TcpServer::listen(io, "127.0.0.1", 0, o, [&rec](net::Conn& c) { return record_data(c, &rec, 1000); });
+    REQUIRE(s);
+    (*s)->start();
+    return std::move(*s);
+  };
+  auto fast_server = listen(fast), slow_server = listen(slow);
+  bool fast_ok = false;
+  nettest::run(io, fast_and_slow(fast_server.get(), slow_server.get(), &fast, &slow, &fast_ok));
+  CHECK(fast_ok);
+  CHECK(fast.events == std::vector<std::string>{"51 lines, eof"});  // the client closed, never cut
+  CHECK(slow.events == std::vector<std::string>{"1 lines, timeout"});
+}
+
+TEST_CASE("a connection over the per-address cap gets its reply; the address is free again after a close") {
+  asio::io_context io;
+  Recorder rec;
+  net::ServerOptions o;
+  o.per_peer = 1;
+  o.peer_busy_reply = "421 4.7.0 too many from you\r\n";
+  auto server = start_server(io, rec, o);
+  nettest::run(io, per_peer(server.get(), &rec));
+  CHECK(rec.events == std::vector<std::string>{"line:one", "eof", "line:three", "eof"});
+}
