@@ -142,6 +142,11 @@ Result<Document> Document::parse(std::string_view text, std::string file_name, F
       auto colon = what.find("]: ");  // drop nlohmann's "[json.exception.parse_error.101] " prefix
       if (colon != std::string::npos) what = what.substr(colon + 3);
       return fail(Errc::parse, doc.file_ + ":" + std::to_string(line) + ": " + what);
+    } catch (const nlohmann::json::exception& e) {  // e.g. out_of_range: a number too large for a double
+      std::string what = e.what();
+      auto colon = what.find("] ");
+      if (colon != std::string::npos) what = what.substr(colon + 2);
+      return fail(Errc::parse, doc.file_ + ": " + what);
     }
     if (!doc.root_.is_object()) return fail(Errc::parse, doc.file_ + ": the top level must be an object");
     return doc;

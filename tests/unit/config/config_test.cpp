@@ -171,6 +171,12 @@ TEST_CASE("the same schema in JSON, with errors naming the JSON pointer") {
   CHECK(error_of("[1, 2]", true) == "w.json: the top level must be an object");
 }
 
+TEST_CASE("a JSON number too large for a double is one line, not an exception") {
+  // Found by fuzz_config: nlohmann's out_of_range (number overflow) escaped config::parse.
+  CHECK(error_of(R"({"limits": {"sessions": 1e400}})", true).rfind("w.json: ", 0) == 0);
+  CHECK(error_of("31e331", true).rfind("w.json: ", 0) == 0);
+}
+
 TEST_CASE("a missing file is one line naming it") {
   auto c = config::load("/nonexistent/config.toml");
   REQUIRE_FALSE(c);
