@@ -158,3 +158,16 @@ TEST_CASE("codecs: quoted-printable, header words, parameters, types and safe na
   CHECK(safe_filename("a\nb\x01.txt") == "ab.txt");
   CHECK(safe_filename(".hidden") == "hidden");
 }
+
+TEST_CASE("a header value that is not UTF-8 is still encoded, in words of at most 75 octets") {
+  // Found by fuzz_mime: 45 octets without a UTF-8 boundary made encode_header loop, growing forever.
+  for (const std::string& s : {"*" + std::string(60, '\x95'), std::string(100, '\x80'), "ab" + std::string(50, '\xbf') + "c"}) {
+    auto words = encode_header(s);
+    CHECK(decode_header(words) == s);
+    for (std::size_t pos = 0, next; pos < words.size(); pos = next + 3) {
+      next = words.find("\r\n ", pos);
+      if (next == std::string::npos) next = words.size();
+      CHECK(next - pos <= 75);
+    }
+  }
+}
