@@ -171,3 +171,24 @@ TEST_CASE("a header value that is not UTF-8 is still encoded, in words of at mos
     }
   }
 }
+
+TEST_CASE("text parts keep their trailing blank lines: a CRLF before each boundary belongs to it") {
+  // Found by fuzz_mime: RFC 2046 5.1.1 gives the CRLF before "--boundary" to the boundary, so a text
+  // part built without one lost its last line end ("\n" came back as "", "a\n\n" as "a\n").
+  for (const char* text : {"\n", "Hello\n\n", "Hello\n\n\n", "Hello", ""}) {
+    CAPTURE(text);
+    auto m = sample();
+    m.text = text;
+    m.html = std::string("<p>x</p>\n") + text;
+    m.attachments = {{"a.bin", "application/octet-stream", "\x01\x02"}, {"empty.bin", "application/octet-stream", ""}};
+    auto p = parse(build(m));
+    std::string want = text;
+    if (!want.empty() && want.back() != '\n') want += '\n';
+    CHECK(p.text == want);
+    CHECK(p.html == "<p>x</p>\n" + want);
+    REQUIRE(p.attachments.size() == 2);
+    CHECK(p.attachments[0].data == "\x01\x02");
+    CHECK(p.attachments[1].data.empty());
+    CHECK(p.problems.empty());
+  }
+}
