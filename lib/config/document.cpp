@@ -68,6 +68,21 @@ std::string json_pointer(const std::vector<std::string>& path) {
   return out;
 }
 
+// Errors are one line (a log line, a terminal line): control bytes quoted from the file or from a
+// key are written as escapes.
+std::string one_line(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c != 0x7f) out += static_cast<char>(c);
+    else if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else out += std::string("\\x") + kHex[c >> 4] + kHex[c & 15];
+  }
+  return out;
+}
+
 Result<std::string> read_file(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return fail(Errc::not_found, file.string() + ": cannot open: " + std::strerror(errno));
@@ -141,7 +156,12 @@ Result<Document> Document::parse(std::string_view text, std::string file_name, F
       std::string what = e.what();
       auto colon = what.find("]: ");  // drop nlohmann's "[json.exception.parse_error.101] " prefix
       if (colon != std::string::npos) what = what.substr(colon + 3);
-      return fail(Errc::parse, doc.file_ + ":" + std::to_string(line) + ": " + what);
+      return fail(Errc::parse, one_line(doc.file_ + ":" + std::to_string(line) + ": " + what));
+    } catch (const nlohmann::json::exception& e) {  // e.g. out_of_range: a number too large for a double
+      std::string what = e.what();
+      auto colon = what.find("] ");
+      if (colon != std::string::npos) what = what.substr(colon + 2);
+      return fail(Errc::parse, one_line(doc.file_ + ": " + what));
     }
     if (!doc.root_.is_object()) return fail(Errc::parse, doc.file_ + ": the top level must be an object");
     return doc;
@@ -152,8 +172,8 @@ Result<Document> Document::parse(std::string_view text, std::string file_name, F
     TomlConverter conv{doc};
     doc.root_ = conv.convert(t, path);
   } catch (const toml::parse_error& e) {
-    return fail(Errc::parse, doc.file_ + ":" + std::to_string(e.source().begin.line) + ": " +
-                                 std::string(e.description()));
+    return fail(Errc::parse, one_line(doc.file_ + ":" + std::to_string(e.source().begin.line) + ": " +
+                                      std::string(e.description())));
   }
   return doc;
 }
@@ -181,7 +201,7 @@ std::string Document::where(const std::vector<std::string>& path) const {
 
 // ---- Node --------------------------------------------------------------------------------------
 
-void Node::fail(std::string_view why) const { throw ConfigError(where() + ": " + std::string(why)); }
+void Node::fail(std::string_view why) const { throw ConfigError(one_line(where() + ": " + std::string(why))); }
 
 void Node::expect_table() const {
   if (!is_table()) fail("expected a table");

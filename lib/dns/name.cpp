@@ -27,7 +27,11 @@ Result<Name> Name::from_text(std::string_view text) {
   Name n;
   if (text == ".") return n;
   if (text.empty()) return fail(Errc::invalid, "empty name");
-  if (text.back() == '.' && !(text.size() >= 2 && text[text.size() - 2] == '\\')) text.remove_suffix(1);
+  if (text.back() == '.') {  // the root's dot, unless escaped: an odd number of backslashes before it
+    std::size_t slashes = 0;
+    while (slashes + 1 < text.size() && text[text.size() - 2 - slashes] == '\\') ++slashes;
+    if (slashes % 2 == 0) text.remove_suffix(1);
+  }
   std::string label;
   auto flush = [&]() -> Result<void> {
     if (label.empty()) return fail(Errc::invalid, "empty label in '" + std::string(text) + "'");

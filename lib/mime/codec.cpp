@@ -148,7 +148,9 @@ std::string encode_header(std::string_view utf8) {
   std::size_t i = 0;
   while (i < utf8.size()) {
     std::size_t n = std::min<std::size_t>(45, utf8.size() - i);
-    while (i + n < utf8.size() && (static_cast<unsigned char>(utf8[i + n]) & 0xC0) == 0x80) --n;
+    std::size_t cut = n;
+    while (cut > 0 && i + cut < utf8.size() && (static_cast<unsigned char>(utf8[i + cut]) & 0xC0) == 0x80) --cut;
+    if (cut > 0) n = cut;  // else not UTF-8: cut anywhere rather than never advance
     if (!out.empty()) out += "\r\n ";
     out += "=?UTF-8?B?" + util::base64_encode(utf8.substr(i, n)) + "?=";
     i += n;

@@ -55,9 +55,10 @@ std::string build(const Outgoing& m) {
   if (!m.html.empty()) {
     std::string alt = "=_alt_" + m.boundary_seed;
     content = "Content-Type: multipart/alternative; boundary=\"" + alt + "\"\r\n\r\n";
+    // RFC 2046 5.1.1: the CRLF before "--boundary" belongs to the boundary, not to the part.
     content += "--" + alt + "\r\n" + text_part("text/plain", m.text);
-    content += "--" + alt + "\r\n" + text_part("text/html", m.html);
-    content += "--" + alt + "--\r\n";
+    content += "\r\n--" + alt + "\r\n" + text_part("text/html", m.html);
+    content += "\r\n--" + alt + "--\r\n";
   }
   if (m.attachments.empty()) return h + content;
 
@@ -66,13 +67,13 @@ std::string build(const Outgoing& m) {
   out += "This is a multi-part message in MIME format.\r\n\r\n";
   out += "--" + mixed + "\r\n" + content;
   for (const auto& a : m.attachments) {
-    out += "--" + mixed + "\r\n";
+    out += "\r\n--" + mixed + "\r\n";
     out += "Content-Type: " + a.content_type + "; " + header_param("name", a.filename) + "\r\n";
     out += "Content-Disposition: attachment; " + header_param("filename", a.filename) + "\r\n";
     out += "Content-Transfer-Encoding: base64\r\n\r\n";
     out += base64_lines(a.data);
   }
-  out += "--" + mixed + "--\r\n";
+  out += "\r\n--" + mixed + "--\r\n";
   return out;
 }
 

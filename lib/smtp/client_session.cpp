@@ -70,6 +70,9 @@ ClientStep ClientSession::on_reply(const Reply& r) {
         if (any) return {{}, ClientEvent::send_body};
         return {".\r\n"};  // pipelined DATA accepted without recipients: send an empty message's end
       }
+      // DATA went out for accepted recipients, yet no 354 (RFC 5321 4.1.1.4): a positive reply here
+      // would count them delivered without their body. Nothing is decided; they are retried.
+      if (any && r.positive()) return fail(r);
       return finish_message(r, "DATA");  // DATA refused, or the reply to RSET after no accepted recipient
     }
     case State::body:

@@ -48,7 +48,7 @@ std::optional<Reply> ReplyParser::feed(std::string_view line) {
   }
   if (!in_reply_) partial_ = Reply{code, {}};
   in_reply_ = true;
-  partial_.lines.emplace_back(line.size() > 4 ? line.substr(4) : std::string_view{});
+  if (partial_.lines.size() < kMaxLines) partial_.lines.emplace_back(line.size() > 4 ? line.substr(4) : std::string_view{});
   if (line.size() > 3 && line[3] == '-') return std::nullopt;
   in_reply_ = false;
   return std::move(partial_);

@@ -2,6 +2,7 @@
 // (multi-line replies with "250-" continuations, enhanced status codes of RFC 3463 kept in the text).
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +31,10 @@ void append(std::string& out, const Reply& r);
 /// Reads reply lines one at a time (CRLF stripped) and returns each complete reply.
 class ReplyParser {
  public:
+  /// Lines kept of one reply; later ones are read but dropped, so a server sending endless "250-"
+  /// lines cannot grow the relay's memory (Postfix's client also stops keeping reply text).
+  static constexpr std::size_t kMaxLines = 100;
+
   /// A complete reply when `line` was its last line; nullopt while more lines are due. A line that
   /// is not "DDD-text" or "DDD text" (or changes code mid-reply) sets error().
   std::optional<Reply> feed(std::string_view line);

@@ -179,6 +179,26 @@ TEST_CASE("the same schema in JSON, with errors naming the JSON pointer") {
   CHECK(error_of("[1, 2]", true) == "w.json: the top level must be an object");
 }
 
+TEST_CASE("a JSON number too large for a double is one line, not an exception") {
+  // Found by fuzz_config: nlohmann's out_of_range (number overflow) escaped config::parse.
+  CHECK(error_of(R"({"limits": {"sessions": 1e400}})", true).rfind("w.json: ", 0) == 0);
+  CHECK(error_of("31e331", true).rfind("w.json: ", 0) == 0);
+}
+
+TEST_CASE("errors stay one line when the file's text or a key holds line breaks") {
+  // Found by fuzz_config: toml++ quotes the bad token ("expected 'true', saw 'tr\n'"), and quoted
+  // keys may hold any character, so a config error could span lines.
+  auto e = error_of("[policy]\nmx_only = tr\nue\n");
+  CHECK(e.rfind("w.toml:2: ", 0) == 0);
+  CHECK(e.find('\n') == std::string::npos);
+  auto key = error_of("[limits]\n\"bad\\nkey\\r\" = 1\n");
+  CHECK(key.find("unknown key") != std::string::npos);
+  CHECK(key.find("bad\\nkey\\r") != std::string::npos);  // shown escaped
+  CHECK(key.find_first_of("\r\n") == std::string::npos);
+  auto json = error_of("{\"limits\": {\"a\\tb\": 1}}", true);
+  CHECK(json.find_first_of("\t\n") == std::string::npos);
+}
+
 TEST_CASE("a missing file is one line naming it") {
   auto c = config::load("/nonexistent/config.toml");
   REQUIRE_FALSE(c);

@@ -23,6 +23,20 @@ TEST_CASE("escapes round-trip") {
   CHECK(n.to_text() == R"(a\.b.c\\d.\032x)");
 }
 
+TEST_CASE("a trailing dot after an escaped backslash is the root's dot") {
+  // Found by fuzz_dns_message: the text of a label ending in '\\' plus "." was refused.
+  auto n = Name::from_text(R"(a\\.)");
+  REQUIRE(n);
+  CHECK(n->wire() == std::string("\2a\\"));
+  CHECK(n->to_text() == R"(a\\)");
+  auto dotted = Name::from_text(n->to_text() + ".");
+  REQUIRE(dotted);
+  CHECK(dotted->wire() == n->wire());
+  auto escaped_dot = Name::from_text(R"(a\\\.)");  // a, backslash, escaped dot: no root dot here
+  REQUIRE(escaped_dot);
+  CHECK(escaped_dot->wire() == std::string("\3a\\."));
+}
+
 TEST_CASE("bad names are refused") {
   CHECK_FALSE(Name::from_text(""));
   CHECK_FALSE(Name::from_text("a..b"));

@@ -193,3 +193,37 @@ TEST_CASE("40 attachments are all read; nesting and part counts have their own c
   REQUIRE(q.problems.size() == 1);
   CHECK(q.problems[0].rfind("more than 1000 parts", 0) == 0);
 }
+
+TEST_CASE("a header value that is not UTF-8 is still encoded, in words of at most 75 octets") {
+  // Found by fuzz_mime: 45 octets without a UTF-8 boundary made encode_header loop, growing forever.
+  for (const std::string& s : {"*" + std::string(60, '\x95'), std::string(100, '\x80'), "ab" + std::string(50, '\xbf') + "c"}) {
+    auto words = encode_header(s);
+    CHECK(decode_header(words) == s);
+    for (std::size_t pos = 0, next; pos < words.size(); pos = next + 3) {
+      next = words.find("\r\n ", pos);
+      if (next == std::string::npos) next = words.size();
+      CHECK(next - pos <= 75);
+    }
+  }
+}
+
+TEST_CASE("text parts keep their trailing blank lines: a CRLF before each boundary belongs to it") {
+  // Found by fuzz_mime: RFC 2046 5.1.1 gives the CRLF before "--boundary" to the boundary, so a text
+  // part built without one lost its last line end ("\n" came back as "", "a\n\n" as "a\n").
+  for (const char* text : {"\n", "Hello\n\n", "Hello\n\n\n", "Hello", ""}) {
+    CAPTURE(text);
+    auto m = sample();
+    m.text = text;
+    m.html = std::string("<p>x</p>\n") + text;
+    m.attachments = {{"a.bin", "application/octet-stream", "\x01\x02"}, {"empty.bin", "application/octet-stream", ""}};
+    auto p = parse(build(m));
+    std::string want = text;
+    if (!want.empty() && want.back() != '\n') want += '\n';
+    CHECK(p.text == want);
+    CHECK(p.html == "<p>x</p>\n" + want);
+    REQUIRE(p.attachments.size() == 2);
+    CHECK(p.attachments[0].data == "\x01\x02");
+    CHECK(p.attachments[1].data.empty());
+    CHECK(p.problems.empty());
+  }
+}

@@ -78,6 +78,25 @@ TEST_CASE("without PIPELINING: one command per reply, RSET when no recipient was
   CHECK(std::string(c.results()[0].command) == "end of DATA");
 }
 
+TEST_CASE("a 2xx reply to DATA instead of 354 delivers nothing: the connection is of no more use") {
+  // Found by fuzz_smtp_reply: "250" to DATA marked the recipients delivered without sending the body.
+  for (const char* ehlo : {"250 old.example", "250-gmail.com\r\n250 PIPELINING"}) {
+    CAPTURE(ehlo);
+    auto c = greeted(ehlo);
+    c.begin({"a@x.org", {"b@y.org"}, 5});
+    if (!c.pipelining()) {
+      CHECK(c.on_reply(r("250 ok")).out == "RCPT TO:<b@y.org>\r\n");
+      CHECK(c.on_reply(r("250 ok")).out == "DATA\r\n");
+    } else {
+      CHECK(c.on_reply(r("250 ok")).event == ClientEvent::none);
+      CHECK(c.on_reply(r("250 ok")).event == ClientEvent::none);
+    }
+    auto s = c.on_reply(r("250 2.0.0 Ok: queued"));  // the reply to DATA
+    CHECK(s.event == ClientEvent::failed);
+    for (const auto& res : c.results()) CHECK_FALSE(res.reply.positive());
+  }
+}
+
 TEST_CASE("a refused MAIL decides every recipient; with pipelining the rest of the replies are read") {
   auto plain = greeted("250 x");
   plain.begin({"a@x.org", {"b@y.org"}, 5});

@@ -71,6 +71,19 @@ TEST_CASE("replies: formatting and the parser the client side shares") {
   CHECK(p.feed("550 5.1.1 no")->permanent());
 }
 
+TEST_CASE("a reply with endless continuation lines keeps a bounded number of them (relay memory)") {
+  ReplyParser p;
+  for (int i = 0; i < 100000; ++i) REQUIRE_FALSE(p.feed("250-line " + std::to_string(i)));
+  auto r = p.feed("250 last");
+  REQUIRE(r);
+  CHECK(r->code == 250);
+  CHECK(r->lines.size() <= 100);
+  CHECK(r->lines.front() == "line 0");
+  auto next = p.feed("221 bye");  // the parser goes on normally
+  REQUIRE(next);
+  CHECK(next->lines == std::vector<std::string>{"bye"});
+}
+
 TEST_CASE("the Received trace field of RFC 5321 4.4") {
   TraceInfo t{"client.example", "127.0.0.1", "gmail.com", true, "ABC", "usr@gmail.com", 1795316797};
   CHECK(received_header(t) ==
