@@ -10,6 +10,7 @@
 #include "config/config.hpp"
 #include "config/document.hpp"
 #include "fuzz.hpp"
+#include "util/address.hpp"
 #include "util/text.hpp"
 
 using namespace mail;
@@ -52,7 +53,7 @@ void check_settings(const config::Config& c) {
     FUZZ_CHECK(std::is_sorted(s->domains.begin(), s->domains.end()));
     FUZZ_CHECK(std::adjacent_find(s->domains.begin(), s->domains.end()) == s->domains.end());
     for (const auto& acc : s->accounts) {
-      auto domain = util::to_lower(acc.address.substr(acc.address.rfind('@') + 1));
+      auto domain = util::canonical_domain(acc.address.substr(acc.address.rfind('@') + 1));  // the one address rule
       FUZZ_CHECK(std::binary_search(s->domains.begin(), s->domains.end(), domain));
     }
   }
