@@ -148,5 +148,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       return 0;
     }
   }
+  // The input ran out: the driver's idle deadline or a shutdown closes with -ERR and deletes nothing.
+  auto last = outcomes.next() ? s.on_timeout() : s.on_shutdown();
+  FUZZ_CHECK(last.effect == pop3::Effect::close && last.out.rfind("-ERR ", 0) == 0);
+  check_response(last.out, "", false);
+  FUZZ_CHECK(s.phase() == pop3::Phase::closed && s.on_line("QUIT").out.empty());
   return 0;
 }

@@ -274,5 +274,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   // The input ran out: a DATA section still open must really be unfinished (no lost end of data).
   if (h.in_data) FUZZ_CHECK(!h.expected.ended);
+  if (!h.in_data) {  // the core ignores DATA calls outside DATA
+    auto d = s.on_data_line(".", Splitter::Ending::crlf, false);
+    FUZZ_CHECK(!d.end && !d.store && s.end_of_data().replies.empty());
+  }
+  // Then the driver's idle deadline or a shutdown: 421 and close, in any phase.
+  auto last = h.outcomes.next() ? s.on_timeout() : s.on_shutdown();
+  FUZZ_CHECK(last.effect == smtp::Effect::close && last.replies.size() == 1 && last.replies[0].code == 421);
+  check_reply(last.replies[0]);
+  FUZZ_CHECK(s.phase() == smtp::Phase::closed && s.on_line("QUIT").replies.empty());
   return 0;
 }
