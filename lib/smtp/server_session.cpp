@@ -60,7 +60,6 @@ Reply shutdown(const std::string& name) { return reply(421, "4.3.2 " + name + " 
 
 constexpr unsigned bit(Phase p) { return 1u << static_cast<unsigned>(p); }
 constexpr unsigned kAny = bit(Phase::greeted) | bit(Phase::ready) | bit(Phase::mail) | bit(Phase::rcpt);
-constexpr unsigned kHelloed = bit(Phase::ready) | bit(Phase::mail) | bit(Phase::rcpt);
 
 }  // namespace
 
