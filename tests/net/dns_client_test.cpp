@@ -200,9 +200,17 @@ TEST_CASE("no server: an error after the tries, not a hang") {
 }
 
 TEST_CASE("a truncated UDP answer is asked again over TCP") {
-  Fixture f(Script::answer);
-  auto tcp = net::TcpServer::listen(f.io, "127.0.0.1", f.port, {}, [zone = f.zone](net::Conn& c) { return serve_tcp_dns(c, zone); });
+  // The UDP port was free; the same number over TCP may not be (other tests run at the same time):
+  // pick again until both are ours.
+  std::unique_ptr<Fixture> fp;
+  Result<std::unique_ptr<net::TcpServer>> tcp = fail(Errc::io, "not tried");
+  for (int i = 0; i < 50 && !tcp; ++i) {
+    fp = std::make_unique<Fixture>(Script::answer);
+    tcp = net::TcpServer::listen(fp->io, "127.0.0.1", fp->port, {},
+                                 [zone = fp->zone](net::Conn& c) { return serve_tcp_dns(c, zone); });
+  }
   REQUIRE(tcp);
+  Fixture& f = *fp;
   (*tcp)->start();
   auto c = f.client();
   std::size_t count = 0;
