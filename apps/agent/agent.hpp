@@ -84,7 +84,7 @@ asio::awaitable<mail::Result<void>> send_mail(Agent& a, const MailRequest& req);
 /// Returns the JSON form too.
 nlohmann::json show_message(const std::string& raw, const std::string& save_dir, std::ostream& out, bool print);
 
-/// The POP3 commands of the command line and of the interactive [pop] prompt, printed the SPEC way.
+/// The POP3 commands of the command line and of the interactive [pop] prompt, printed as docs/reference.md "agent" says.
 /// `interactive` also shows the server's reply line. Returns the exit status.
 asio::awaitable<int> run_pop_command(Agent& a, PopClient& pop, const std::vector<std::string>& args, bool interactive);
 

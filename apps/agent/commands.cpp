@@ -1,4 +1,4 @@
-// The POP3 commands of the agent and how their results are shown (SPEC.md "agent": output formats).
+// The POP3 commands of the agent and how their results are shown (docs/reference.md "agent": output forms).
 #include <sys/stat.h>
 
 #include <filesystem>

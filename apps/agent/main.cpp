@@ -1,4 +1,4 @@
-// agent: the user's mail client (SPEC.md "agent"). Finds the servers of the user's domain in the
+// agent: the user's mail client (docs/reference.md "agent"). Finds the servers of the user's domain in the
 // config's [agent] table and through the pseudo-DNS, then either runs the course's interactive loop
 // or one command: send, stat, list, uidl, retr, top, dele.
 #include <unistd.h>

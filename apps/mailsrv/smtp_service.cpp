@@ -1,5 +1,5 @@
 // The SMTP session driver: moves bytes between the socket, the pure smtp::ServerSession and the
-// store. No protocol decisions here (STYLE.md 3).
+// store. No protocol decisions here (docs/development.md).
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -239,7 +239,7 @@ Result<std::unique_ptr<net::TcpServer>> listen(asio::io_context& io, Services& s
 
 Result<std::unique_ptr<net::TcpServer>> listen_smtp(asio::io_context& io, Services& svc, bool implicit_tls) {
   // [policy] mx_only: the SMTP (and SMTPS) port takes mail for local accounts only; the course's
-  // rule otherwise (a local sender relays without AUTH: SPEC.md "Who may send what").
+  // rule otherwise (a local sender relays without AUTH: docs/security.md "Who may send what").
   auto listener = svc.settings.policy.mx_only ? smtp::Listener::mx_only : smtp::Listener::smtp;
   if (implicit_tls) return listen(io, svc, svc.settings.smtps, "smtps", listener, true);
   return listen(io, svc, svc.settings.ports.smtp, "smtp", listener, false);

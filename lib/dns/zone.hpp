@@ -1,4 +1,4 @@
-// The pseudo-DNS zone of fdns/fdns.toml (SPEC.md "Zone"): MX (a host, or a list of { pref, host }),
+// The pseudo-DNS zone of fdns/fdns.toml (docs/reference.md "Zone file"): MX (a host, or a list of { pref, host }),
 // P (host -> TCP port, type 65280), A (host -> IPv4, 127.0.0.1 for every name that has none), ttl.
 // Only this loader reads the zone file; fdns and ZoneResolver answer from the loaded Zone.
 #pragma once

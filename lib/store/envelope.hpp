@@ -1,4 +1,4 @@
-// The relay queue's envelope sidecar, queue/<id>.json (DESIGN.md): who sent the message and the
+// The relay queue's envelope sidecar, queue/<id>.json (docs/reference.md "State on disk"): who sent the message and the
 // state of each recipient. Versioned JSON, rewritten atomically (tmp + rename) by the queue. Fields
 // added later are optional ("bounced"), so older files load.
 #pragma once
