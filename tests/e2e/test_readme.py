@@ -290,7 +290,15 @@ class ReadmeExamplesTest(unittest.TestCase):
             if line is None:
                 self.fail("the world did not start:\n" + "".join(lines))
             lines.append(line)
-        return stop, lines, got
+
+        def log_tail(n=30):
+            while not got.empty():
+                line = got.get()
+                if line is not None:
+                    lines.append(line)
+            return "".join(lines[-n:])
+
+        return stop, log_tail
 
     def wait_for_queues(self, root, timeout=10.0):
         """Until no relay queue holds a message: what was sent has arrived or bounced."""
@@ -310,7 +318,7 @@ class ReadmeExamplesTest(unittest.TestCase):
         self.assertTrue(steps, "no marked examples in README.md")
         with World() as w:
             root, ports, listeners = self.make_tree(w)
-            stop, log, _ = self.start_world(root, listeners)
+            stop, log_tail = self.start_world(root, listeners)
             for cmd, expected in steps:
                 run = substitute(cmd, ports)
                 typed, printed = "", "".join(l + "\n" for l in expected)
@@ -319,7 +327,8 @@ class ReadmeExamplesTest(unittest.TestCase):
                 printed = substitute(printed, ports, hex_too=True)
                 status, out = run_on_pty(run, root, typed, COMMAND_TIMEOUT)
                 self.assertTrue(matches(printed, out),
-                                f"\n$ {run}\nREADME.md says it prints:\n{printed}\nit printed:\n{normalise(out)}")
+                                f"\n$ {run}\nREADME.md says it prints:\n{printed}\nit printed:\n{normalise(out)}"
+                                f"\nthe world's last log lines:\n{log_tail()}")
                 self.assertEqual(status, 0, f"\n$ {run}\nexited {status}; it printed:\n{out}")
                 self.wait_for_queues(root)
             self.assertEqual(stop(), 0, "run-world did not stop cleanly")
