@@ -10,13 +10,11 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "bounce.hpp"
 #include "net/async_commit.hpp"
 #include "queue/core.hpp"
 #include "relay_connection.hpp"
 #include "services.hpp"
-#include "smtp/dsn.hpp"
-#include "smtp/trace.hpp"
-#include "store/delivery.hpp"
 #include "store/queue.hpp"
 #include "util/log.hpp"
 
@@ -115,8 +113,9 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
         auto r = co_await save(s->id);
         more = core.saved(*s, r, now());
       } else if (auto* b = std::get_if<queue::Bounce>(&e)) {
-        auto r = co_await bounce(*b);
-        more = core.bounced(*b, r, now());
+        auto r = co_await store_bounce(svc, *b);
+        if (r && *r) wakes(core.submitted(entry_of(std::move(**r)), now()));  // the bounce to a remote sender
+        more = core.bounced(*b, r ? Result<void>() : Result<void>(r.error()), now());
       } else if (auto* rm = std::get_if<queue::Remove>(&e)) {
         auto r = co_await net::commit(*svc.committer, store::remove_entry_job(*svc.layout, rm->id));
         more = core.removed(*rm, r, now());
@@ -139,45 +138,6 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
     if (job) done = co_await net::commit(*svc.committer, std::move(*job));
     if (done) holder->release();
     co_return done;
-  }
-
-  // Stores the bounce (in the sender's Maildir, or queued for a remote sender).
-  asio::awaitable<Result<void>> bounce(const queue::Bounce& b) {
-    const auto& env = b.env;
-    auto headers = store::read_headers(svc.layout->queue() / (env.id + ".eml"));
-    std::time_t t = now();
-    smtp::DsnInput in{svc.settings.name, env.sender, env.id, env.received, t, svc.next_id() + ".bounce@" + svc.settings.name,
-                      "=_" + svc.next_id(), b.failed, headers ? *headers : std::string()};
-    std::string text = smtp::build_dsn(in);
-    store::MessageInfo info;
-    info.id = svc.next_id();
-    info.unique = svc.next_unique();
-    info.sender = "";
-    info.helo = svc.settings.name;
-    info.when = t;
-    if (auto local = svc.accounts->account(env.sender)) info.local.push_back(*local);
-    else info.remote.push_back(env.sender);
-    info.received_header = smtp::local_received_header(svc.settings.name, info.id, t);
-    auto d = store::Delivery::begin(*svc.layout, info);
-    Result<void> done = d ? Result<void>() : Result<void>(d.error());
-    for (std::size_t pos = 0; done && pos < text.size();) {
-      auto end = text.find('\n', pos);
-      done = d->write_line(std::string_view(text).substr(pos, end - pos));
-      pos = end + 1;
-    }
-    if (done) {
-      auto job = d->finish();
-      if (job) done = co_await net::commit(*svc.committer, std::move(*job));
-      else done = job.error();
-    }
-    if (!done) co_return done;
-    d->committed();
-    log::info("relay", "bounced", {{"id", env.id}, {"to", env.sender}, {"bounce_id", info.id}, {"failed", b.failed.size()}});
-    if (!info.remote.empty()) {
-      store::QueueEnvelope q{info.id, "", info.helo, t, {{env.sender, store::RcptState::pending, 0, 0, {}}}};
-      wakes(core.submitted(entry_of(std::move(q)), t));
-    }
-    co_return Result<void>();
   }
 };
 
