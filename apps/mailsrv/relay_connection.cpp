@@ -69,8 +69,10 @@ asio::awaitable<std::optional<std::string>> secure(AttemptContext& x, net::Conn&
                                                    smtp::ReplyParser& parser, queue::AttemptId a, const queue::Target& t) {
   const auto mode = x.svc.settings.tls.relay;
   auto plan = queue::plan_tls(mode, t, cs.offers_starttls(), x.svc.tls_client != nullptr);
-  if (plan.step == queue::TlsStep::give_up) x.core.host_failed(a, plan.why);
-  if (plan.step == queue::TlsStep::give_up) co_return std::nullopt;
+  if (plan.step == queue::TlsStep::give_up) {
+    x.core.host_failed(a, std::move(plan.why));
+    co_return std::nullopt;
+  }
   if (plan.step == queue::TlsStep::clear) co_return std::string("none");
   auto tls = co_await net::smtp_starttls(conn, cs, parser, *x.svc.tls_client, t.host);
   bool verified = tls.has_value() && conn.peer_verified();
