@@ -42,8 +42,8 @@ TEST_CASE("each reply to each command: 2xx sent, 4xx deferred on the schedule, 5
       {"end of DATA", "552 5.3.4 too big", RcptState::failed, "failed", bounced},
   };
   for (const auto& row : rows) {
-    CAPTURE(row.command);
-    CAPTURE(row.line);
+    INFO(std::string(row.command));
+    INFO(std::string(row.line));
     Driver d;
     auto c = start(d);
     auto answer = reply(row.line, row.command);
@@ -94,7 +94,7 @@ TEST_CASE("DNS trouble: temporary is deferred, NXDOMAIN and hosts that never res
   };
   CHECK(mail_hosts("mx.example", mx).names == std::vector<std::string>{"mx1.example", "mx2.example"});
   for (const auto& row : rows) {
-    CAPTURE(row.what);
+    INFO(std::string(row.what));
     Driver d;
     auto c = start(d);
     d.core.route_failed(c.attempt, row.why);
@@ -136,7 +136,7 @@ TEST_CASE("a host given up (refused, greeting, TLS policy, lost): the next host,
       {"connection lost", lost, "4.4.2 connection to mx.example lost"},
   };
   for (const auto& row : rows) {
-    CAPTURE(row.what);
+    INFO(std::string(row.what));
     Driver d;
     auto c = start(d);
     d.core.route_found(c.attempt, {t});
