@@ -1,4 +1,4 @@
-// Storing a bounce (SPEC.md "Bounce"): the DSN (smtp::build_dsn) from MAILER-DAEMON with the null
+// Storing a bounce (docs/reference.md "Relay and bounces"): the DSN (smtp::build_dsn) from MAILER-DAEMON with the null
 // sender, delivered like any message: into the sender's Maildir, or queued for a remote sender.
 #pragma once
 

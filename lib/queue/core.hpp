@@ -1,4 +1,4 @@
-// The relay queue's policy as a sans-I/O state machine (issue 11; SPEC.md "Relay", "Bounce"): which
+// The relay queue's policy as a sans-I/O state machine (issue 11; docs/reference.md "Relay and bounces"): which
 // entries to deliver when and over how many connections, what each reply or failure means for each
 // recipient (delivered, deferred on the [queue] schedule, failed), when a message has looped or
 // outlived [queue] lifetime, when to bounce, and how an entry leaves the queue (its bounce stored

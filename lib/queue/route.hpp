@@ -1,5 +1,5 @@
-// What the relay makes of the answers it gets while reaching a destination (SPEC.md "Relay",
-// DESIGN.md "Names"): the MX hosts to look up, the addresses to try, and why a host was given up
+// What the relay makes of the answers it gets while reaching a destination (docs/reference.md
+// "Relay and bounces"): the MX hosts to look up, the addresses to try, and why a host was given up
 // (connection refused, greeting refused, the [tls] relay policy, a lost connection). Pure: the
 // driver does the lookups and the I/O and passes their results in.
 #pragma once
