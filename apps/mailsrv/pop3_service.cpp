@@ -94,7 +94,7 @@ struct Pop3Session : net::LineSession<Pop3Session, pop3::ServerSession> {
     auto path = svc.layout->maildir(account) / "cur" / std::string(core.listing().name(core.send_index()));
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-      out += "-ERR [SYS/TEMP] message no longer available\r\n";  // removed behind our back
+      add(core.on_send_failed());  // removed behind our back
       co_return true;
     }
     out += ok_line;

@@ -30,6 +30,7 @@ constexpr const char* kBadSasl = "[AUTH] invalid authentication data";
 constexpr const char* kNoStls = "STLS not available";
 constexpr const char* kTooManyErrors = "too many errors, closing";
 constexpr const char* kNotRemoved = "[SYS/TEMP] some deleted messages not removed";
+constexpr const char* kGone = "[SYS/TEMP] message no longer available";
 }  // namespace catalog
 
 constexpr unsigned bit(Phase p) { return 1u << static_cast<unsigned>(p); }
@@ -250,6 +251,8 @@ Step ServerSession::on_updated(bool ok) {
   return {catalog::ok(opts_.server_name + " POP3 server signing off (" + std::to_string(visible_) + " messages left)"),
           Effect::close};
 }
+
+Step ServerSession::on_send_failed() const { return {catalog::err(catalog::kGone)}; }
 
 std::optional<std::size_t> ServerSession::message(std::string_view arg, Step& bad) {
   auto n = util::parse_uint(util::trim(arg), 1u << 30);

@@ -82,6 +82,9 @@ class ServerSession {
   Step on_line(std::string_view line, bool too_long = false);
   /// After Effect::login. `listing` is the maildrop when the result is ok.
   Step on_login(LoginResult result, Listing listing = {});
+  /// After Effect::send when the message cannot be read any more (removed behind our back): the reply
+  /// to send instead of the step's.
+  Step on_send_failed() const;
   /// After Effect::update: the marked messages are gone (or some could not be removed).
   Step on_updated(bool ok);
   /// After Effect::start_tls (RFC 2595 4: back to a fresh AUTHORIZATION state).

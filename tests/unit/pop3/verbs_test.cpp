@@ -167,3 +167,11 @@ TEST_CASE("the POP3 error limit closes whichever reply reached it, a failed logi
   CHECK(last.effect == Effect::close);
   CHECK(s.phase() == Phase::closed);
 }
+
+TEST_CASE("RETR of a message removed behind the session's back: the core's reply, not the driver's") {
+  auto s = in_phase(Phase::transaction);
+  auto step = s.on_line("RETR 2");
+  REQUIRE(step.effect == Effect::send);
+  CHECK(s.on_send_failed().out == "-ERR [SYS/TEMP] message no longer available\r\n");
+  CHECK(s.phase() == Phase::transaction);
+}

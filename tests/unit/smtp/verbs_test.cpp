@@ -68,6 +68,7 @@ struct Expect {
 };
 
 constexpr Phase kCommandPhases[] = {Phase::greeted, Phase::ready, Phase::mail, Phase::rcpt};
+constexpr unsigned bit_of(Phase p) { return 1u << static_cast<unsigned>(p); }
 
 }  // namespace
 
@@ -118,6 +119,9 @@ TEST_CASE("every verb of the table in every phase: the reply and the phase after
     const std::string verb(verb_name(row.verb));
     CAPTURE(verb);
     CHECK(seen.insert(verb).second);  // one row per verb
+    CHECK(row.proceed != nullptr);
+    CHECK((row.wrong_phase != nullptr) == (row.phases != (bit_of(Phase::greeted) | bit_of(Phase::ready) |
+                                                           bit_of(Phase::mail) | bit_of(Phase::rcpt))));
     auto it = matrix.find(verb);
     REQUIRE_MESSAGE(it != matrix.end(), "a verb of the table has no expectations here");
     const auto& [line, expected] = it->second;
