@@ -124,8 +124,9 @@ std::span<const ServerSession::Row> ServerSession::table() noexcept {
       {.verb = Verb::help, .phases = kAny, .proceed = &S::on_help, .help = true},
       {.verb = Verb::expn, .phases = kAny, .proceed = &S::on_not_implemented},  // RFC 5321 3.5.3: 502
       {.keyword = "PIPELINING"},                                                // RFC 2920
-      {.keyword = "SIZE", .keyword_arg = &S::size_keyword},                     // RFC 1870: MAIL SIZE=
-      {.keyword = "8BITMIME"},                                                  // RFC 6152: MAIL BODY=
+      {.keyword = "SIZE", .keyword_arg = &S::size_keyword, .mail_param = "SIZE",  // RFC 1870
+       .on_mail_param = &S::size_param},
+      {.keyword = "8BITMIME", .mail_param = "BODY", .on_mail_param = &S::body_param},  // RFC 6152
       {.keyword = "ENHANCEDSTATUSCODES"},                                       // RFC 2034
       {.verb = Verb::starttls, .phases = bit(Phase::ready), .wrong_phase = outside_transaction,
        .check = &S::check_starttls, .proceed = &S::on_starttls, .keyword = "STARTTLS",
@@ -238,17 +239,12 @@ Step ServerSession::on_mail(std::string_view arg) {
   std::string why;
   auto path = parse_path(arg, "FROM", why);
   if (!path) return error(catalog::bad_syntax(why));
+  // Each parameter is taken by the row of the extension that defines it, in the order given.
+  const auto rows = table();
   for (const auto& [key, value] : path->params) {
-    if (key == "SIZE") {
-      auto n = util::parse_uint(value, UINT64_MAX);
-      if (!n) return error(catalog::bad_syntax("Bad SIZE parameter"));
-      if (*n > limits_.message_size) return error(catalog::too_big());
-    } else if (key == "BODY") {
-      if (util::iequals(value, "8BITMIME")) env_.eight_bit = true;
-      else if (!util::iequals(value, "7BIT")) return error(catalog::bad_syntax("Bad BODY parameter"));
-    } else {
-      return error(catalog::unknown_param(key));
-    }
+    auto row = std::find_if(rows.begin(), rows.end(), [&](const Row& r) { return r.mail_param == key; });
+    if (row == rows.end()) return error(catalog::unknown_param(key));
+    if (auto refusal = (this->*(row->on_mail_param))(value)) return error(std::move(*refusal));
   }
   const std::string& from = path->address;
   // SPEC.md "Who may send what", in its order. `submission` is what lets RCPT relay: never on an
@@ -267,6 +263,21 @@ Step ServerSession::on_mail(std::string_view arg) {
   env_.sender = from;
   enter(Phase::mail);
   return {{catalog::sender_ok()}};
+}
+
+// RFC 1870 6: the declared size, refused at once when over the limit.
+std::optional<Reply> ServerSession::size_param(std::string_view value) {
+  auto n = util::parse_uint(value, UINT64_MAX);
+  if (!n) return catalog::bad_syntax("Bad SIZE parameter");
+  if (*n > limits_.message_size) return catalog::too_big();
+  return std::nullopt;
+}
+
+// RFC 6152 2: BODY=8BITMIME or BODY=7BIT.
+std::optional<Reply> ServerSession::body_param(std::string_view value) {
+  if (util::iequals(value, "8BITMIME")) env_.eight_bit = true;
+  else if (!util::iequals(value, "7BIT")) return catalog::bad_syntax("Bad BODY parameter");
+  return std::nullopt;
 }
 
 Step ServerSession::on_rcpt(std::string_view arg) {

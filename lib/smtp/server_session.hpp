@@ -101,10 +101,12 @@ class ServerSession {
   using Check = std::optional<Reply> (ServerSession::*)(std::string_view arg) const;
   using Offered = bool (ServerSession::*)() const;
   using KeywordArg = std::string (ServerSession::*)() const;
+  using MailParam = std::optional<Reply> (ServerSession::*)(std::string_view value);
 
   /// One row per verb, and one per EHLO keyword that has no verb of its own (verb Verb::unknown):
-  /// everything the session knows about it. Dispatch, the EHLO reply, HELP and the masking of log
-  /// lines are all read from the table (server_session.cpp); a new extension is a new row.
+  /// everything the session knows about it. Dispatch, the EHLO reply, HELP, the MAIL parameters and
+  /// the masking of log lines are all read from the table (server_session.cpp); a new extension is a
+  /// new row.
   struct Row {
     Verb verb = Verb::unknown;
     unsigned phases = 0;                    // bits (1 << Phase) of the phases where the verb may be used
@@ -114,6 +116,8 @@ class ServerSession {
     Secret secret = Secret::none;
     std::string_view keyword{};             // its EHLO keyword (RFC 5321 4.1.1.1), "" for none
     KeywordArg keyword_arg = nullptr;       // appended to the keyword after a space ("SIZE 33554432")
+    std::string_view mail_param{};          // the MAIL FROM parameter the extension defines ("SIZE", "BODY")
+    MailParam on_mail_param = nullptr;      // takes its value; a refusal fails the MAIL command
     Offered offered = nullptr;              // when the keyword and the HELP entry are offered (nullptr: always)
     bool help = false;                      // listed by HELP
   };
@@ -191,6 +195,8 @@ class ServerSession {
   bool starttls_offered() const { return info_.tls_available && !tls_active_; }
   bool auth_offered() const { return tls_active_ || info_.allow_plaintext_auth; }
   std::string size_keyword() const { return std::to_string(limits_.message_size); }
+  std::optional<Reply> size_param(std::string_view value);
+  std::optional<Reply> body_param(std::string_view value);
 
   Step hello(std::string_view arg, bool esmtp);
   Step error(Reply r);  // counts errors; closes the session at the limit

@@ -275,3 +275,32 @@ TEST_CASE("the error limit comes from Limits and closes with 421 whichever reply
   CHECK(failed.effect == Effect::close);
   CHECK(s.phase() == Phase::closed);
 }
+
+TEST_CASE("MAIL parameters come from the rows of the extensions that define them") {
+  // The extension row that advertises a keyword also takes its MAIL parameter: SIZE= (RFC 1870 6)
+  // and BODY= (RFC 6152 2); anything no row names is 555 (RFC 5321 4.1.1.11).
+  std::map<std::string, std::string> by_param;
+  for (const auto& row : ServerSession::table()) {
+    if (row.mail_param.empty()) continue;
+    CHECK(row.on_mail_param != nullptr);
+    CHECK(!row.keyword.empty());  // a parameter is only ever one of an advertised extension
+    CHECK(by_param.emplace(std::string(row.mail_param), std::string(row.keyword)).second);
+  }
+  CHECK(by_param == std::map<std::string, std::string>{{"BODY", "8BITMIME"}, {"SIZE", "SIZE"}});
+  auto mail = [](const std::string& params) {
+    auto s = in_phase(Phase::ready);
+    auto step = s.on_line("MAIL FROM:<a@example.org> " + params);
+    return std::make_pair(first(step), s);
+  };
+  CHECK(mail("size=10").first == "250 2.1.0 Ok");  // keywords are case-insensitive
+  CHECK(mail("SIZE=x").first == "501 5.5.4 Bad SIZE parameter");
+  CHECK(mail("SIZE=33554433").first == "552 5.3.4 Error: message too big");
+  CHECK(mail("BODY=9BIT").first == "501 5.5.4 Bad BODY parameter");
+  CHECK(mail("SMTPUTF8").first == "555 5.5.4 Unsupported parameter: SMTPUTF8");
+  CHECK(mail("SIZE=10 FOO=1").first == "555 5.5.4 Unsupported parameter: FOO");  // in the order given
+  CHECK(mail("FOO=1 SIZE=x").first == "555 5.5.4 Unsupported parameter: FOO");
+  auto [reply, s] = mail("BODY=8bitmime SIZE=10");
+  CHECK(reply == "250 2.1.0 Ok");
+  CHECK(s.envelope().eight_bit);
+  CHECK(!mail("BODY=7BIT").second.envelope().eight_bit);
+}
