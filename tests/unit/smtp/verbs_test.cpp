@@ -286,7 +286,9 @@ TEST_CASE("MAIL parameters come from the rows of the extensions that define them
     CHECK(!row.keyword.empty());  // a parameter is only ever one of an advertised extension
     CHECK(by_param.emplace(std::string(row.mail_param), std::string(row.keyword)).second);
   }
-  CHECK(by_param == std::map<std::string, std::string>{{"BODY", "8BITMIME"}, {"SIZE", "SIZE"}});
+  // Today's two (a new extension adds its own row; this test need not change for it).
+  CHECK(by_param["SIZE"] == "SIZE");
+  CHECK(by_param["BODY"] == "8BITMIME");
   auto mail = [](const std::string& params) {
     auto s = in_phase(Phase::ready);
     auto step = s.on_line("MAIL FROM:<a@example.org> " + params);
@@ -296,7 +298,7 @@ TEST_CASE("MAIL parameters come from the rows of the extensions that define them
   CHECK(mail("SIZE=x").first == "501 5.5.4 Bad SIZE parameter");
   CHECK(mail("SIZE=33554433").first == "552 5.3.4 Error: message too big");
   CHECK(mail("BODY=9BIT").first == "501 5.5.4 Bad BODY parameter");
-  CHECK(mail("SMTPUTF8").first == "555 5.5.4 Unsupported parameter: SMTPUTF8");
+  CHECK(mail("XFOO").first == "555 5.5.4 Unsupported parameter: XFOO");
   CHECK(mail("SIZE=10 FOO=1").first == "555 5.5.4 Unsupported parameter: FOO");  // in the order given
   CHECK(mail("FOO=1 SIZE=x").first == "555 5.5.4 Unsupported parameter: FOO");
   auto [reply, s] = mail("BODY=8bitmime SIZE=10");
