@@ -134,10 +134,10 @@ Result<std::unique_ptr<net::TcpServer>> listen_pop3(Services& svc, bool implicit
   o.conn.max_line = 512;  // RFC 2449 4: 255 octets per command; 512 leaves room for AUTH responses
   o.conn.idle = svc.settings.limits.pop3_idle;
   o.max_sessions = svc.settings.limits.sessions;
-  o.busy_reply = "-ERR [SYS/TEMP] " + svc.settings.name + " too many sessions, try again later\r\n";
+  o.busy_reply = pop3::ServerSession::too_many_sessions(svc.settings.name);
   o.per_peer = svc.settings.limits.per_peer;
   o.per_peer_exempt = svc.settings.limits.per_peer_exempt;
-  o.peer_busy_reply = "-ERR [SYS/TEMP] " + svc.settings.name + " too many connections from your address\r\n";
+  o.peer_busy_reply = pop3::ServerSession::too_many_from_peer(svc.settings.name);
   if (implicit_tls) {
     o.proto = "pop3s";
     o.implicit_tls = svc.tls_server;

@@ -198,11 +198,11 @@ Result<std::unique_ptr<net::TcpServer>> listen(Services& svc, std::uint16_t port
   o.conn.max_line = svc.settings.limits.command_line;
   o.conn.idle = svc.settings.limits.smtp_idle;
   o.max_sessions = svc.settings.limits.sessions;
-  o.busy_reply = "421 4.3.2 " + svc.settings.name + " Too many sessions, try again later\r\n";
-  // Postfix smtpd_client_connection_count_limit (with $mynetworks exempt) says the same.
+  o.busy_reply = smtp::format(smtp::ServerSession::too_many_sessions(svc.settings.name));
+  // Postfix smtpd_client_connection_count_limit (with $mynetworks exempt).
   o.per_peer = svc.settings.limits.per_peer;
   o.per_peer_exempt = svc.settings.limits.per_peer_exempt;
-  o.peer_busy_reply = "421 4.7.0 " + svc.settings.name + " Error: too many connections from your address\r\n";
+  o.peer_busy_reply = smtp::format(smtp::ServerSession::too_many_from_peer(svc.settings.name));
   if (implicit_tls) o.implicit_tls = svc.tls_server;
   return net::TcpServer::listen(*svc.io, svc.settings.listen, port, o,
                                 [&svc, listener](net::Conn& c) { return serve(c, svc, listener); });

@@ -110,6 +110,12 @@ void ServerSession::enter(Phase next) {
 }
 
 std::string ServerSession::greeting() const { return catalog::ok(opts_.server_name + " POP3 server ready"); }
+std::string ServerSession::too_many_sessions(const std::string& server_name) {
+  return catalog::err("[SYS/TEMP] " + server_name + " too many sessions, try again later");
+}
+std::string ServerSession::too_many_from_peer(const std::string& server_name) {
+  return catalog::err("[SYS/TEMP] " + server_name + " too many connections from your address");
+}
 
 Step ServerSession::error(std::string text) {
   Step s{catalog::err(text), Effect::none};

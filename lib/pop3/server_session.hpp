@@ -79,6 +79,10 @@ class ServerSession {
   void watch_phases(PhaseHook hook) { phase_hook_ = std::move(hook); }
 
   std::string greeting() const;
+  /// What the listener answers instead of a session: [limits] sessions reached, or [limits] per_peer
+  /// for the client's address.
+  static std::string too_many_sessions(const std::string& server_name);
+  static std::string too_many_from_peer(const std::string& server_name);
   Step on_line(std::string_view line, bool too_long = false);
   /// After Effect::login. `listing` is the maildrop when the result is ok.
   Step on_login(LoginResult result, Listing listing = {});

@@ -52,6 +52,11 @@ Reply auth_failed() { return reply(535, "5.7.8 Error: authentication failed"); }
 Reply auth_refused() { return reply(454, "4.7.0 Temporary authentication failure, try again later"); }
 Reply timeout(const std::string& name) { return reply(421, "4.4.2 " + name + " Error: timeout exceeded"); }
 Reply shutdown(const std::string& name) { return reply(421, "4.3.2 " + name + " Service shutting down"); }
+Reply busy(const std::string& name) { return reply(421, "4.3.2 " + name + " Too many sessions, try again later"); }
+// Postfix smtpd_client_connection_count_limit says the same.
+Reply peer_busy(const std::string& name) {
+  return reply(421, "4.7.0 " + name + " Error: too many connections from your address");
+}
 }  // namespace catalog
 
 constexpr unsigned bit(Phase p) { return 1u << static_cast<unsigned>(p); }
@@ -151,6 +156,8 @@ ServerSession::ServerSession(SessionInfo info, Limits limits, const Directory& d
     : info_(std::move(info)), limits_(limits), dir_(directory), tls_active_(info_.tls_active) {}
 
 Reply ServerSession::greeting() const { return reply(220, info_.server_name + " ESMTP mailworld"); }
+Reply ServerSession::too_many_sessions(const std::string& server_name) { return catalog::busy(server_name); }
+Reply ServerSession::too_many_from_peer(const std::string& server_name) { return catalog::peer_busy(server_name); }
 
 void ServerSession::enter(Phase next) {
   if (next == phase_) return;

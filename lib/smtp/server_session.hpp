@@ -133,6 +133,10 @@ class ServerSession {
   void watch_phases(PhaseHook hook) { phase_hook_ = std::move(hook); }
 
   Reply greeting() const;
+  /// What the listener answers instead of a session: [limits] sessions reached, or [limits] per_peer
+  /// for the client's address (RFC 5321 3.1: 421 in place of the greeting).
+  static Reply too_many_sessions(const std::string& server_name);
+  static Reply too_many_from_peer(const std::string& server_name);
   /// One command line (ending removed); `too_long` when it exceeded the line limit.
   Step on_line(std::string_view line, bool too_long = false);
   /// After Effect::begin_data: 354, or 451 when the files could not be opened.

@@ -175,3 +175,8 @@ TEST_CASE("RETR of a message removed behind the session's back: the core's reply
   CHECK(s.on_send_failed().out == "-ERR [SYS/TEMP] message no longer available\r\n");
   CHECK(s.phase() == Phase::transaction);
 }
+
+TEST_CASE("the listener's refusals before a session are the core's replies too") {
+  CHECK(ServerSession::too_many_sessions("g") == "-ERR [SYS/TEMP] g too many sessions, try again later\r\n");
+  CHECK(ServerSession::too_many_from_peer("g") == "-ERR [SYS/TEMP] g too many connections from your address\r\n");
+}

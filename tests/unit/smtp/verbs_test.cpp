@@ -306,3 +306,8 @@ TEST_CASE("MAIL parameters come from the rows of the extensions that define them
   CHECK(s.envelope().eight_bit);
   CHECK(!mail("BODY=7BIT").second.envelope().eight_bit);
 }
+
+TEST_CASE("the listener's refusals before a session are the core's replies too") {
+  CHECK(format(ServerSession::too_many_sessions("g")) == "421 4.3.2 g Too many sessions, try again later\r\n");
+  CHECK(format(ServerSession::too_many_from_peer("g")) == "421 4.7.0 g Error: too many connections from your address\r\n");
+}
