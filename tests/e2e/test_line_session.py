@@ -28,6 +28,8 @@ def closed_within(c, seconds=3.0):
         return False
     except OSError:
         return True
+    finally:
+        c.close()
 
 
 def bad_plain():
@@ -115,6 +117,8 @@ class VerboseLogTest(unittest.TestCase):
             self.assertEqual(p.line(), "+OK send PASS")
             self.assertTrue(p.line().startswith("+OK maildrop has"))
             self.assertTrue(p.line().startswith("+OK gmail.com POP3 server signing off"))
+            c.close()
+            p.close()
             proc.wait_for("from=update to=closed")
             log = proc.log()
             self.assertNotIn(bad_plain(), log)
