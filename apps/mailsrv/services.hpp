@@ -73,7 +73,7 @@ struct Services {
   std::unordered_set<asio::steady_timer*> login_waits;  // logins waiting for their answer (login.cpp)
   std::shared_ptr<mail::net::TlsContext> tls_server;  // null: no TLS offered
   std::shared_ptr<mail::net::TlsContext> tls_client;  // the relay's, checking peers against the lab CA
-  std::unique_ptr<asio::io_context> io;               // the one event loop (STACK.md: one thread is enough)
+  std::unique_ptr<asio::io_context> io;               // the one event loop (one thread is enough)
   std::unique_ptr<mail::store::Committer> committer;
   std::unique_ptr<mail::net::Resolver> resolver;  // the relay's lookups (--dns or --zone)
   std::unique_ptr<Relay> relay;                   // takes the queue entries the SMTP side commits

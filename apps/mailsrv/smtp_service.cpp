@@ -1,6 +1,6 @@
 // The SMTP side of mailsrv: the listeners, and what the shared line-session driver (net::LineSession)
 // leaves to SMTP: AUTH's password check and DATA, streamed into the store. No protocol decisions here
-// (STYLE.md 3).
+// (docs/development.md "Protocol cores and drivers").
 #include <chrono>
 #include <filesystem>
 #include <fstream>

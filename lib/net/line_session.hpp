@@ -4,7 +4,7 @@
 // the core, the end of the session once the core is closed (QUIT, or its [limits] errors limit, however
 // the last error came), and the -v log of each command as the core masked it and of each phase change.
 // What one protocol alone does (SMTP DATA and AUTH, POP3 login, RETR and update) is its `perform`.
-// No verbs here: the core decides every reply (STYLE.md 3).
+// No verbs here: the core decides every reply (docs/development.md "Protocol cores and drivers").
 #pragma once
 
 #include <chrono>

@@ -41,7 +41,8 @@ std::string count_line(std::size_t n, std::uint64_t octets) {
   return std::to_string(n) + " messages (" + std::to_string(octets) + " octets)";
 }
 
-// How a command line may be logged: as it came, or with its secret argument masked (STYLE.md 6).
+// How a command line may be logged: as it came, or with its secret argument masked (docs/development.md
+// "Logging": credentials never reach a log).
 std::string logged(const ServerSession::Row& row, std::string_view line, std::string_view arg) {
   using Secret = ServerSession::Secret;
   if (row.secret == Secret::none) return std::string(line);

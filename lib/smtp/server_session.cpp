@@ -78,7 +78,8 @@ Reply outside_transaction(Phase p) {
   return p == Phase::greeted ? hello_first() : catalog::bad_sequence("MAIL transaction in progress");
 }
 
-// How a command line may be logged: as it came, or with its secret argument masked (STYLE.md 6).
+// How a command line may be logged: as it came, or with its secret argument masked (docs/development.md
+// "Logging": credentials never reach a log).
 std::string logged(const ServerSession::Row& row, std::string_view line, std::string_view arg) {
   using Secret = ServerSession::Secret;
   if (row.secret == Secret::none) return std::string(line);

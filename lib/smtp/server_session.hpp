@@ -91,7 +91,7 @@ struct DataLine {
 
 class ServerSession {
  public:
-  /// How a row's argument may be logged (Step::log_line; STYLE.md 6: credentials never reach a log).
+  /// How a row's argument may be logged (Step::log_line; docs/development.md "Logging").
   enum class Secret {
     none,      // the line as it came
     argument,  // "VERB ***"
