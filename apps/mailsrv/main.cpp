@@ -1,4 +1,4 @@
-// mailsrv: one mail provider of the mail world (SPEC.md "The programs", "SMTP", "POP3"): the SMTP
+// mailsrv: one mail provider of the mail world (docs/reference.md "mailsrv", "SMTP", "POP3"): the SMTP
 // server with durable Maildir delivery, the POP3 server over the same Maildirs, and the queue runner
 // that relays to other servers found through the resolver and bounces failures; one event loop.
 #include <sys/resource.h>
@@ -50,7 +50,7 @@ std::uint16_t port_flag(const util::Args& args, std::string_view name, std::uint
   return static_cast<std::uint16_t>(*v);
 }
 
-// SPEC: raise the open-file limit as far as allowed (10,000 sessions need as many sockets).
+// docs/reference.md "mailsrv": raise the open-file limit as far as allowed (10,000 sessions need as many sockets).
 void raise_nofile() {
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {

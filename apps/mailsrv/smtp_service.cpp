@@ -212,7 +212,7 @@ Result<std::unique_ptr<net::TcpServer>> listen(Services& svc, std::uint16_t port
 
 Result<std::unique_ptr<net::TcpServer>> listen_smtp(Services& svc, bool implicit_tls) {
   // [policy] mx_only: the SMTP (and SMTPS) port takes mail for local accounts only; the course's
-  // rule otherwise (a local sender relays without AUTH: SPEC.md "Who may send what").
+  // rule otherwise (a local sender relays without AUTH: docs/security.md "Who may send what").
   auto listener = svc.settings.policy.mx_only ? smtp::Listener::mx_only : smtp::Listener::smtp;
   if (implicit_tls) return listen(svc, svc.settings.smtps, "smtps", listener, true);
   return listen(svc, svc.settings.ports.smtp, "smtp", listener, false);

@@ -175,7 +175,7 @@ Config build(const Document& doc) {
     if (auto n = t->find("var")) c.var = n->as_string();
     if (c.var.empty()) t->find("var")->fail("must not be empty");
   }
-  c.tls.ca_dir = c.var + "/ca";  // SPEC: the lab CA lives under [paths] var unless [tls] ca_dir says otherwise
+  c.tls.ca_dir = c.var + "/ca";  // docs/configuration.md: the lab CA lives under [paths] var unless [tls] ca_dir says otherwise
   if (auto t = root.find("limits")) c.limits = parse_limits(*t, c.limits);
   if (auto t = root.find("queue")) c.queue = parse_queue(*t, c.queue);
   if (auto t = root.find("tls")) c.tls = parse_tls(*t, c.tls);

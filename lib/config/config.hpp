@@ -1,5 +1,5 @@
 // config/config.toml (or .json): the course's tables [agent], [server], [accounts."NAME"] plus the
-// extension tables of SPEC.md, parsed once into plain structs holding the defaults.
+// extension tables of docs/configuration.md, parsed once into plain structs holding the defaults.
 // Precedence: command-line flag > [mailsrv."NAME"] > world table > default (flags are applied by apps).
 #pragma once
 

@@ -143,7 +143,7 @@ Step ServerSession::on_line(std::string_view line, bool too_long) {
 }
 
 // One command line. Each way out sets log_line_ from what this parse made of the line: the driver
-// logs that and nothing else (STYLE.md 6: credentials never reach a log).
+// logs that and nothing else (docs/development.md "Logging": credentials never reach a log).
 Step ServerSession::take_line(std::string_view line, bool too_long) {
   // A line not taken apart shows only its verb (when it starts with one) and its length.
   auto unparsed = [&] { log_line_ = util::unparsed_line(line, [](std::string_view w) { return find(w) != nullptr; }); };

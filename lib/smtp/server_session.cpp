@@ -195,7 +195,7 @@ Step ServerSession::on_line(std::string_view line, bool too_long) {
 }
 
 // One command line. Each way out sets log_line_ from what this parse made of the line: the drivers
-// log that and nothing else (STYLE.md 6: credentials never reach a log).
+// log that and nothing else (docs/development.md "Logging": credentials never reach a log).
 Step ServerSession::take_line(std::string_view line, bool too_long) {
   if (sasl_ != Sasl::none) {
     log_line_ = "***";  // a SASL response is a secret, whatever it looks like
@@ -255,7 +255,7 @@ Step ServerSession::on_mail(std::string_view arg) {
     if (auto refusal = (this->*(row->on_mail_param))(value)) return error(std::move(*refusal));
   }
   const std::string& from = path->address;
-  // SPEC.md "Who may send what", in its order. `submission` is what lets RCPT relay: never on an
+  // docs/security.md "Who may send what", in its order. `submission` is what lets RCPT relay: never on an
   // MX-only port, whoever the sender (AUTH there only pins the sender).
   const bool may_relay = info_.listener != Listener::mx_only;
   if (authenticated_) {

@@ -1,7 +1,7 @@
 // The SMTP server as a pure state machine (RFC 5321, with RFC 1870 SIZE, RFC 6152 8BITMIME,
 // RFC 2920 PIPELINING, RFC 2034 enhanced codes): command lines in, replies and one effect out.
 // The message body never passes through: the core checks each DATA line and says what to store;
-// the driver streams it to disk (DESIGN.md).
+// the driver streams it to disk (docs/development.md).
 #pragma once
 
 #include <cstdint>
@@ -35,7 +35,7 @@ class Directory {
   virtual std::optional<std::string> account(std::string_view address) const = 0;
 };
 
-/// What a listener is for (SPEC.md "Who may send what"; issue 10, defect 12).
+/// What a listener is for (docs/security.md "Who may send what"; issue 10, defect 12).
 enum class Listener {
   smtp,        // the SMTP port under the course's rule: a local sender submits, and may relay
   mx_only,     // [policy] mx_only: mail for local accounts only, never relayed, whoever sends it
