@@ -26,7 +26,7 @@ bool same_limits(const config::Limits& a, const config::Limits& b) {
   return a.command_line == b.command_line && a.text_line == b.text_line && a.message_size == b.message_size &&
          a.recipients == b.recipients && a.sessions == b.sessions && a.smtp_idle == b.smtp_idle &&
          a.pop3_idle == b.pop3_idle && a.min_data_rate == b.min_data_rate && a.per_peer == b.per_peer &&
-         a.per_peer_exempt.size() == b.per_peer_exempt.size();
+         a.per_peer_exempt.size() == b.per_peer_exempt.size() && a.errors == b.errors;
 }
 
 bool same(const config::Config& a, const config::Config& b) {
