@@ -250,7 +250,7 @@ Step ServerSession::on_mail(std::string_view arg) {
   // Each parameter is taken by the row of the extension that defines it, in the order given.
   const auto rows = table();
   for (const auto& [key, value] : path->params) {
-    auto row = std::find_if(rows.begin(), rows.end(), [&](const Row& r) { return r.mail_param == key; });
+    auto row = std::find_if(rows.begin(), rows.end(), [&](const Row& r) { return !r.mail_param.empty() && r.mail_param == key; });
     if (row == rows.end()) return error(catalog::unknown_param(key));
     if (auto refusal = (this->*(row->on_mail_param))(value)) return error(std::move(*refusal));
   }

@@ -301,6 +301,10 @@ TEST_CASE("MAIL parameters come from the rows of the extensions that define them
   CHECK(mail("XFOO").first == "555 5.5.4 Unsupported parameter: XFOO");
   CHECK(mail("SIZE=10 FOO=1").first == "555 5.5.4 Unsupported parameter: FOO");  // in the order given
   CHECK(mail("FOO=1 SIZE=x").first == "555 5.5.4 Unsupported parameter: FOO");
+  // A parameter without a keyword matches no row, not the rows that take no parameter (fuzz found
+  // the session calling a row's empty parameter handler).
+  CHECK(mail("=1").first == "555 5.5.4 Unsupported parameter: ");
+  CHECK(mail("SIZE=10 =").first == "555 5.5.4 Unsupported parameter: ");
   auto [reply, s] = mail("BODY=8bitmime SIZE=10");
   CHECK(reply == "250 2.1.0 Ok");
   CHECK(s.envelope().eight_bit);
