@@ -180,6 +180,8 @@ int main(int argc, char** argv) {
   gethostname(host, sizeof host - 1);
   svc.host = host;
   svc.committer = std::make_unique<store::Committer>(commit_threads);
+  svc.store = std::make_unique<net::Store>(*svc.layout, *svc.committer);
+  svc.sink = mailsrv::make_sink(svc);
 
   if (auto r = setup_tls(svc, *cfg, args->get("zone"), args->get("dns", cfg->fdns_listen)); !r) die(r.error().detail);
 

@@ -10,6 +10,8 @@
 #include <asio/steady_timer.hpp>
 
 #include "config/config.hpp"
+#include "net/message_sink.hpp"
+#include "net/store.hpp"
 #include "net/tcp_server.hpp"
 #include "net/tls.hpp"
 #include "smtp/server_session.hpp"
@@ -52,6 +54,8 @@ struct Services {
   std::unique_ptr<Accounts> accounts;
   std::unique_ptr<mail::store::Layout> layout;
   std::unique_ptr<mail::store::Committer> committer;
+  std::unique_ptr<mail::net::Store> store;         // the layout and committer, awaited in one call each
+  std::unique_ptr<mail::net::MessageSink> sink;    // where the SMTP sessions put messages (make_sink)
   std::string host;  // for Maildir unique names
   bool verbose = false;
   std::atomic<std::uint64_t> counter{0};
@@ -70,6 +74,10 @@ struct Services {
   std::string next_id();
   std::string next_unique();
 };
+
+/// The sink of the SMTP sessions: messages stored through svc.store, queue entries handed to
+/// svc.relay (once set), and with -v the attachment names of each stored message logged.
+std::unique_ptr<mail::net::MessageSink> make_sink(Services& svc);
 
 /// The SMTP listener: sessions of RFC 5321 over TCP, storing through the committer.
 /// `implicit_tls`: the SMTPS port ([mailsrv.NAME] smtps), TLS from the first byte.
