@@ -76,8 +76,8 @@ class Committer {
 
   /// Runs `job` in the next batch; `done` gets its result after its files were settled.
   void submit(Commit job, Done done);
-  /// The same for steps whose staged files the caller keeps open until `done` (kept for relay.cpp
-  /// and the fault tests until they move to commit()).
+  /// The same for steps whose staged files the caller keeps open until `done` (net::commit's
+  /// CommitJob form, kept for relay.cpp until it moves to commit(), and the tests' hand-made jobs).
   void submit(CommitJob job, Done done) { submit(Commit(std::move(job)), std::move(done)); }
 
   struct Stats {
