@@ -1,7 +1,7 @@
-// Where the SMTP driver puts a message (DESIGN.md "One message"): it opens one for the envelope the
-// core accepted, streams the content into it, and finishes it (durable, answered with the queue id)
-// or drops it (nothing stays). Delivery, Committer and relay stay behind this seam, so a test can
-// drive the SMTP core with a fake sink.
+// Where the SMTP driver puts a message (docs/architecture.md "A message, from the socket to fsync"):
+// it opens one for the envelope the core accepted, streams the content into it, and finishes it
+// (durable, answered with the queue id) or drops it (nothing stays). Delivery, Committer and relay
+// stay behind this seam, so a test can drive the SMTP core with a fake sink.
 #pragma once
 
 #include <functional>

@@ -1,6 +1,7 @@
-// The store as a coroutine sees it (DESIGN.md "One message"): each change of the disk is one awaited
-// call that takes what it commits, joins the next group commit and returns once it is durable. The
-// staged files travel inside the job (store::Commit), so nothing the caller holds must outlive it.
+// The store as a coroutine sees it (docs/architecture.md "A message, from the socket to fsync"):
+// each change of the disk is one awaited call that takes what it commits, joins the next group
+// commit and returns once it is durable. The staged files travel inside the job (store::Commit), so
+// nothing the caller holds must outlive it.
 #pragma once
 
 #include <string>
