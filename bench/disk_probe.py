@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Durable small-file creation rate (the Maildir delivery pattern) and raw fdatasync rate: the disk's
-physical limit for a mail server (copied from shared/anchors/disk_fsync.py).
+physical limit for a mail server (copied from the reference set-up's disk_fsync.py).
 
 Usage: disk_fsync.py BASEDIR MODE THREADS SECONDS
   MODE = create : per op: open(tmp/NAME, O_CREAT|O_EXCL|O_WRONLY) ; write 2048 B ; fsync(fd) ; close ;

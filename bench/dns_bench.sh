@@ -3,7 +3,7 @@
 #   bench/dns_bench.sh [SECONDS=20] [REPS=3] [BUILD=build]
 # Prints, per run, queries/second and the server's CPU per query (its whole process tree), then the
 # medians and the ratio fdns/NSD. Load: dnsperf -c 10 -q 100 over bench/dns/queries.txt (5 MX + 5 A),
-# no rate cap: the anchors' set-up (shared/anchors/run_dns.sh). Installs nsd and dnsperf if missing.
+# no rate cap: the reference set-up (docs/benchmarks.md). Installs nsd and dnsperf if missing.
 set -u
 cd "$(dirname "$0")/.."
 . bench/lib.sh

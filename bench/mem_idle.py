@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Memory per idle SMTP session (adapted from shared/anchors/mem_idle_conns.py).
+"""Memory per idle SMTP session (adapted from the reference set-up's mem_idle_conns.py).
 
 mem_idle.py PORT N ROOTPID: opens N connections, reads the greeting, says EHLO, keeps them idle; sums RSS and
 PSS over the server's process tree before and after (+2 s settle) and prints the delta per connection."""

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""POP3 load with Python's poplib (adapted from shared/anchors/pop3_clients.py), against 127.0.0.1.
+"""POP3 load with Python's poplib (adapted from the reference set-up's pop3_clients.py), against 127.0.0.1.
 
 pop3_load.py retr NAME PORT USER PASSES ROOTPID
     one client: USER/PASS, STAT, RETR 1..N in order, PASSES times in one session, QUIT.

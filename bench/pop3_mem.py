@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """pop3_mem.py NAME PORT N ROOTPID USERFMT: N logged-in idle POP3 sessions (USER/PASS on USERFMT % k, k=1..N),
-then the server tree's RSS/PSS per session (adapted from shared/anchors/mem_idle_conns.py)."""
+then the server tree's RSS/PSS per session (adapted from the reference set-up's mem_idle_conns.py)."""
 import os
 import socket
 import sys

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The same maildrops for Dovecot and for mailsrv (adapted from shared/anchors/pop3_setup.py).
+"""The same maildrops for Dovecot and for mailsrv (adapted from the reference set-up's pop3_setup.py).
 
 pop3_setup.py ROOT UID GID
   ROOT/dovecot/users         Dovecot passwd-file (all passwords "pw")

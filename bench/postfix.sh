@@ -1,6 +1,6 @@
 #!/bin/bash
 # Configure the Debian postfix package (3.7) for the loopback-only benchmark and start it
-# (shared/anchors/postfix_setup.sh, the set-up behind the reference figures).
+# (the reference set-up behind the peers' figures, docs/benchmarks.md).
 #   postfix_setup.sh start [LOCAL_CONC]   |   postfix_setup.sh stop
 # Listens on 127.0.0.1:2525 only; final delivery by local(8) to ~mbench/Maildir/ (home_mailbox = Maildir/).
 set -e

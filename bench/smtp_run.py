@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """One SMTP load run: Postfix's smtp-source against a server, timed END TO END (adapted from
-shared/anchors/smtp_bench.py).
+the reference set-up's smtp_bench.py, docs/benchmarks.md).
 
 smtp_run.py --name NAME --port P --conc C --msgs N --maildir DIR --pids P1,P2 [--size 1024] [--rcpt ADDR]
 

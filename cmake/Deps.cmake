@@ -4,13 +4,13 @@ find_package(Threads REQUIRED)
 find_package(OpenSSL 3 REQUIRED)
 find_package(nlohmann_json 3.11 REQUIRED CONFIG)
 find_package(doctest 2.4 REQUIRED CONFIG)
-find_package(tomlplusplus 3 REQUIRED CONFIG)   # a compiled .so on Debian (STACK.md pitfall 7)
+find_package(tomlplusplus 3 REQUIRED CONFIG)   # a compiled .so on Debian (docs/development.md, pitfall 7)
 
 find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
 add_library(asio INTERFACE)
 add_library(asio::asio ALIAS asio)
 target_include_directories(asio SYSTEM INTERFACE "${ASIO_INCLUDE_DIR}")
-# ASIO_DISABLE_STD_ALIGNED_ALLOC: Asio 1.22 ODR bug (STACK.md pitfall 1).
+# ASIO_DISABLE_STD_ALIGNED_ALLOC: Asio 1.22 ODR bug (docs/development.md, pitfall 1).
 target_compile_definitions(asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED
   ASIO_DISABLE_STD_ALIGNED_ALLOC)
 target_link_libraries(asio INTERFACE Threads::Threads)

@@ -3,16 +3,14 @@
 #pragma once
 
 #include <cstdint>
-#include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <asio/awaitable.hpp>
-#include <nlohmann/json.hpp>
 
-#include "mime/message.hpp"
+#include "commands.hpp"
 #include "net/conn.hpp"
 #include "net/tls.hpp"
 #include "net/resolver.hpp"
@@ -80,18 +78,11 @@ struct MailRequest {
 /// Builds the MIME message and submits it. The error text holds the server's replies.
 asio::awaitable<mail::Result<void>> send_mail(Agent& a, const MailRequest& req);
 
-/// Renders a retrieved message: headers (Subject decoded), text, attachments; saves them to `save_dir`.
-/// Returns the JSON form too.
-nlohmann::json show_message(const std::string& raw, const std::string& save_dir, std::ostream& out, bool print);
-
-/// The POP3 commands of the command line and of the interactive [pop] prompt, printed the SPEC way.
-/// `interactive` also shows the server's reply line. Returns the exit status.
+/// One command of the table (commands.hpp), from the command line or the [pop]>>> prompt: checks its
+/// words, sends its line, prints the answer. Returns the exit status.
 asio::awaitable<int> run_pop_command(Agent& a, PopClient& pop, const std::vector<std::string>& args, bool interactive);
 
 /// The course's prompt loop.
 asio::awaitable<int> interactive(Agent& a);
-
-/// "agent: <what>" on stderr.
-void complain(const std::string& what);
 
 }  // namespace agent

@@ -1,4 +1,4 @@
-// Finding servers, POP3 sessions and mail submission for the agent.
+// Finding servers, POP3 sessions (and running one command of the table) and mail submission for the agent.
 #include <algorithm>
 #include <fstream>
 #include <random>
@@ -6,6 +6,7 @@
 
 #include "agent.hpp"
 #include "mime/codec.hpp"
+#include "mime/message.hpp"
 #include "net/smtp_client.hpp"
 #include "util/dot_stuffer.hpp"
 #include "util/text.hpp"
@@ -13,8 +14,6 @@
 namespace agent {
 
 using namespace mail;
-
-void complain(const std::string& what) { std::cerr << "agent: " << what << std::endl; }
 
 asio::awaitable<Result<Endpoint>> Agent::endpoint(const std::string& spec, std::uint16_t default_port) {
   auto hp = util::parse_host_port(spec, std::uint16_t{0});
@@ -118,6 +117,18 @@ asio::awaitable<Result<pop3::Response>> PopClient::command(const std::string& li
   auto r = co_await read(pop3::is_multiline(line));
   if (r && agent_.verbose) complain("S: " + r->status);
   co_return r;
+}
+
+asio::awaitable<int> run_pop_command(Agent& a, PopClient& pop, const std::vector<std::string>& args, bool interactive) {
+  View v{std::cout, std::cerr, a.json, interactive};
+  auto plan = plan_pop_command(args, v);
+  if (plan.command == nullptr) co_return plan.status;
+  if (plan.request.line.empty()) {  // a row that sends nothing (help) only prints
+    plan.command->show(plan.request, {}, v);
+    co_return 0;
+  }
+  auto r = co_await pop.command(plan.request.line);
+  co_return show_pop_result(plan, r, v);
 }
 
 namespace {

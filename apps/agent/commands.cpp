@@ -1,35 +1,58 @@
-// The POP3 commands of the agent and how their results are shown (SPEC.md "agent": output formats).
-#include <sys/stat.h>
+// The POP3 commands of the agent, one row each: their arguments, the line they send, and how their
+// answers print (docs/reference.md "agent": output forms).
+#include "commands.hpp"
 
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 
-#include "agent.hpp"
-#include "mime/codec.hpp"
 #include "util/cli.hpp"
 #include "util/text.hpp"
 
 namespace agent {
 
 using namespace mail;
-namespace fs = std::filesystem;
+using pop3::Response;
 
 namespace {
 
-// `name`, or name-1.ext, name-2.ext... when taken.
-fs::path free_name(const fs::path& dir, const std::string& name) {
-  fs::path p = dir / name;
-  auto dot = name.rfind('.');
-  std::string stem = dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
-  std::string ext = dot == std::string::npos || dot == 0 ? "" : name.substr(dot);
-  for (int i = 1; fs::exists(p); ++i) p = dir / (stem + "-" + std::to_string(i) + ext);
-  return p;
+std::string upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
 }
 
-std::optional<std::uint64_t> number(const std::vector<std::string>& args, std::size_t i) {
-  if (i >= args.size()) return std::nullopt;
-  return util::parse_uint(args[i], 1u << 30);
+PopRequest send(std::string line) {
+  PopRequest r;
+  r.line = std::move(line);
+  return r;
+}
+
+bool number(const std::vector<std::string>& args, std::size_t i) {
+  return i < args.size() && util::parse_uint(args[i], 1u << 30).has_value();
+}
+
+// --- arguments -> the POP3 line
+
+std::optional<PopRequest> no_arguments(const std::vector<std::string>& args) {  // any extra word is ignored
+  return send(upper(args[0]));
+}
+
+std::optional<PopRequest> optional_number(const std::vector<std::string>& args) {  // list [N], uidl [N]
+  PopRequest r = send(upper(args[0]));
+  if (args.size() > 1) {
+    if (!number(args, 1)) return std::nullopt;
+    r.line += " " + args[1];
+    r.single = true;
+  }
+  return r;
+}
+
+std::optional<PopRequest> one_number(const std::vector<std::string>& args) {  // dele N
+  if (!number(args, 1)) return std::nullopt;
+  return send(upper(args[0]) + " " + args[1]);
+}
+
+std::optional<PopRequest> two_numbers(const std::vector<std::string>& args) {  // top N LINES
+  if (!number(args, 1) || !number(args, 2)) return std::nullopt;
+  return send(upper(args[0]) + " " + args[1] + " " + args[2]);
 }
 
 constexpr util::OptSpec kRetrOptions[] = {
@@ -37,136 +60,145 @@ constexpr util::OptSpec kRetrOptions[] = {
     {0, "save-attachments", "DIR", "write each attachment into DIR"},
 };
 
+std::optional<PopRequest> retr_arguments(const std::vector<std::string>& args) {
+  std::vector<const char*> argv{"retr"};
+  for (std::size_t i = 1; i < args.size(); ++i) argv.push_back(args[i].c_str());
+  auto opts = util::parse_args(kRetrOptions, static_cast<int>(argv.size()), argv.data());
+  if (!opts || opts->positional.size() != 1 || !util::parse_uint(opts->positional[0], 1u << 30)) return std::nullopt;
+  PopRequest r = send("RETR " + opts->positional[0]);
+  r.raw = opts->has("raw");
+  r.save_dir = opts->get("save-attachments");
+  return r;
+}
+
+std::optional<PopRequest> nothing_to_send(const std::vector<std::string>&) { return send(""); }
+
+// --- the answer -> text or JSON
+
+void print_lines(const std::vector<std::string>& lines, std::ostream& out) {
+  for (const auto& l : lines) out << l << "\n";
+}
+
+void show_stat(const PopRequest&, const Response& r, const View& v) {  // "+OK 2 320"
+  std::istringstream ss(r.status.substr(3));
+  std::uint64_t n = 0, octets = 0;
+  ss >> n >> octets;
+  if (v.json) v.out << nlohmann::json{{"messages", n}, {"bytes", octets}}.dump() << "\n";
+  else v.out << n << " messages (" << octets << " bytes)\n";
+}
+
+// "n size" or "n uid" per line (or on the status line for one message); JSON names the second field.
+void show_listing(const PopRequest& req, const Response& r, const View& v, const char* field, bool numeric) {
+  std::vector<std::string> lines = r.lines;
+  if (req.single) lines = {r.status.substr(4)};  // "+OK n size"
+  if (!v.json) return print_lines(lines, v.out);
+  auto j = nlohmann::json::array();
+  for (const auto& l : lines) {
+    auto sp = l.find(' ');
+    auto message = std::stoull(l.substr(0, sp));
+    auto second = numeric ? nlohmann::json(std::stoull(l.substr(sp + 1))) : nlohmann::json(l.substr(sp + 1));
+    j.push_back({{"message", message}, {field, second}});
+  }
+  v.out << j.dump() << "\n";
+}
+
+void show_list(const PopRequest& req, const Response& r, const View& v) { show_listing(req, r, v, "size", true); }
+void show_uidl(const PopRequest& req, const Response& r, const View& v) { show_listing(req, r, v, "uid", false); }
+
+void show_retr(const PopRequest& req, const Response& r, const View& v) {
+  std::string message;
+  for (const auto& l : r.lines) message += l + "\r\n";
+  if (!req.raw) {
+    auto j = show_message(message, req.save_dir, v.out, !v.json);
+    if (v.json) v.out << j.dump() << "\n";
+  } else if (v.json) {
+    v.out << nlohmann::json{{"raw", message}}.dump() << "\n";
+  } else {
+    print_lines(r.lines, v.out);
+  }
+}
+
+void show_top(const PopRequest&, const Response& r, const View& v) {
+  if (v.json) v.out << nlohmann::json{{"lines", r.lines}}.dump() << "\n";
+  else print_lines(r.lines, v.out);
+}
+
+void show_reply(const PopRequest&, const Response& r, const View& v) {  // the prompt has shown it already
+  if (v.interactive) return;
+  if (v.json) v.out << nlohmann::json{{"reply", r.status}}.dump() << "\n";
+  else v.out << r.status << "\n";
+}
+
+void show_help(const PopRequest&, const Response&, const View& v) { v.out << pop_help() << "\n"; }
+
+constexpr PopCommand kCommands[] = {
+    {"stat", "stat", "stat", true, false, no_arguments, show_stat},
+    {"list", "list", "list [N]", true, false, optional_number, show_list},
+    {"uidl", "uidl", "uidl [N]", true, false, optional_number, show_uidl},
+    {"retr", "retr N [--raw] [--save-attachments DIR]", "retr N [--raw] [--save-attachments DIR]", true, false,
+     retr_arguments, show_retr},
+    {"top", "top N LINES", "top N LINES", true, false, two_numbers, show_top},
+    {"dele", "dele N", "dele N", true, false, one_number, show_reply},
+    {"rset", "rset", "rset", false, false, no_arguments, show_reply},
+    {"noop", "noop", "noop", false, false, no_arguments, show_reply},
+    {"quit", "quit", "quit", false, true, no_arguments, show_reply},
+    {"help", "help", "help", false, false, nothing_to_send, show_help},
+};
+
+std::string join(std::string_view sep, bool scripted_only) {
+  std::string out;
+  for (const auto& c : kCommands)
+    if (c.scripted || !scripted_only) out += (out.empty() ? "" : std::string(sep)) + std::string(c.help);
+  return out;
+}
+
 }  // namespace
 
-nlohmann::json show_message(const std::string& raw, const std::string& save_dir, std::ostream& out, bool print) {
-  auto m = mime::parse(raw);
-  nlohmann::json j = {{"from", m.from}, {"to", m.to}, {"cc", m.cc}, {"date", m.date}, {"subject", m.subject},
-                      {"text", m.text}, {"attachments", nlohmann::json::array()}, {"problems", m.problems}};
-  if (print) {
-    for (auto [k, v] : {std::pair{"From", &m.from}, {"To", &m.to}, {"Cc", &m.cc}, {"Date", &m.date}, {"Subject", &m.subject}})
-      if (!v->empty()) out << k << ": " << *v << "\n";
-    out << "\n" << m.text;
-    if (!m.text.empty() && m.text.back() != '\n') out << "\n";
-    if (m.text.empty() && !m.html.empty()) out << "(HTML only)\n" << m.html << "\n";
-  }
-  if (!save_dir.empty()) fs::create_directories(save_dir);
-  if (print && !m.attachments.empty()) out << "\nAttachments:\n";
-  for (const auto& a : m.attachments) {
-    nlohmann::json ja = {{"name", a.filename}, {"type", a.content_type}, {"size", a.data.size()}};
-    std::string saved;
-    if (!save_dir.empty()) {
-      auto p = free_name(save_dir, mime::safe_filename(a.filename));
-      std::ofstream f(p, std::ios::binary);
-      f.write(a.data.data(), static_cast<std::streamsize>(a.data.size()));
-      saved = f ? p.string() : "";
-      if (saved.empty()) complain("cannot write " + p.string());
-      ja["saved"] = saved;
-    }
-    if (print) {
-      out << "  " << a.filename << " (" << a.content_type << ", " << a.data.size() << " bytes)";
-      if (!saved.empty()) out << " saved as " << saved;
-      out << "\n";
-    }
-    j["attachments"].push_back(ja);
-  }
-  if (print)
-    for (const auto& p : m.problems) out << "Problem: " << p << "\n";
-  return j;
+std::span<const PopCommand> pop_commands() { return kCommands; }
+
+const PopCommand* find_pop_command(std::string_view name) {
+  for (const auto& c : kCommands)
+    if (util::iequals(c.name, name)) return &c;
+  return nullptr;
 }
 
-asio::awaitable<int> run_pop_command(Agent& a, PopClient& pop, const std::vector<std::string>& args, bool interactive) {
-  if (args.empty()) co_return 0;
-  std::string verb = util::to_lower(args[0]);
-  auto fail_usage = [&](const std::string& usage) {
-    complain("usage: " + usage);
-    return 2;
-  };
-  std::string line;
-  std::string save_dir;
-  bool raw = false;
-  if (verb == "help") {
-    std::cout << "commands: stat, list, uidl, retr N [--raw] [--save-attachments DIR], top N LINES, dele N, rset, "
-                 "noop, quit, help\n";
-    co_return 0;
-  } else if (verb == "stat" || verb == "rset" || verb == "noop" || verb == "quit") {
-    line = verb;
-    for (auto& c : line) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  } else if (verb == "list" || verb == "uidl") {
-    line = verb == "list" ? "LIST" : "UIDL";
-    if (args.size() > 1) {
-      if (!number(args, 1)) co_return fail_usage(verb + " [N]");
-      line += " " + args[1];
-    }
-  } else if (verb == "retr") {
-    std::vector<const char*> argv{"retr"};
-    for (std::size_t i = 1; i < args.size(); ++i) argv.push_back(args[i].c_str());
-    auto opts = util::parse_args(kRetrOptions, static_cast<int>(argv.size()), argv.data());
-    if (!opts || opts->positional.size() != 1 || !util::parse_uint(opts->positional[0], 1u << 30))
-      co_return fail_usage("retr N [--raw] [--save-attachments DIR]");
-    raw = opts->has("raw");
-    save_dir = opts->get("save-attachments");
-    line = "RETR " + opts->positional[0];
-  } else if (verb == "top") {
-    if (!number(args, 1) || !number(args, 2)) co_return fail_usage("top N LINES");
-    line = "TOP " + args[1] + " " + args[2];
-  } else if (verb == "dele") {
-    if (!number(args, 1)) co_return fail_usage("dele N");
-    line = "DELE " + args[1];
-  } else {
-    complain("unknown command '" + args[0] + "' (try help)");
-    co_return 2;
-  }
+std::string pop_help() { return "commands: " + join(", ", false); }
+std::string pop_usage() { return join(" | ", true); }
 
-  auto r = co_await pop.command(line);
+PopPlan plan_pop_command(const std::vector<std::string>& args, const View& v) {
+  PopPlan p;
+  if (args.empty()) return p;
+  const PopCommand* c = find_pop_command(args[0]);
+  if (c == nullptr) {
+    complain("unknown command '" + args[0] + "' (try help)", v.err);
+    p.status = 2;
+    return p;
+  }
+  auto req = c->parse(args);
+  if (!req) {
+    complain("usage: " + std::string(c->usage), v.err);
+    p.status = 2;
+    return p;
+  }
+  p.command = c;
+  p.request = std::move(*req);
+  return p;
+}
+
+int show_pop_result(const PopPlan& plan, const Result<Response>& r, const View& v) {
   if (!r) {
-    complain(r.error().detail);
-    co_return 1;
+    complain(r.error().detail, v.err);
+    return 1;
   }
-  if (interactive && !a.json) std::cout << r->status << "\n";
+  if (v.interactive && !v.json) v.out << r->status << "\n";
   if (!r->ok) {
-    if (!interactive) std::cerr << r->status << "\n";
-    co_return 1;
+    if (!v.interactive) v.err << r->status << "\n";
+    return 1;
   }
-  std::string_view v = verb;
-  if (v == "stat") {
-    std::istringstream ss(r->status.substr(3));
-    std::uint64_t n = 0, octets = 0;
-    ss >> n >> octets;
-    if (a.json) std::cout << nlohmann::json{{"messages", n}, {"bytes", octets}}.dump() << "\n";
-    else std::cout << n << " messages (" << octets << " bytes)\n";
-  } else if (v == "list" || v == "uidl") {
-    std::vector<std::string> lines = r->lines;
-    if (args.size() > 1) lines = {r->status.substr(4)};  // "+OK n size"
-    if (a.json) {
-      auto j = nlohmann::json::array();
-      for (const auto& l : lines) {
-        auto sp = l.find(' ');
-        j.push_back({{"message", std::stoull(l.substr(0, sp))}, {v == "list" ? "size" : "uid", v == "list"
-            ? nlohmann::json(std::stoull(l.substr(sp + 1))) : nlohmann::json(l.substr(sp + 1))}});
-      }
-      std::cout << j.dump() << "\n";
-    } else {
-      for (const auto& l : lines) std::cout << l << "\n";
-    }
-  } else if (v == "retr") {
-    std::string message;
-    for (const auto& l : r->lines) message += l + "\r\n";
-    if (raw) {
-      if (a.json) std::cout << nlohmann::json{{"raw", message}}.dump() << "\n";
-      else for (const auto& l : r->lines) std::cout << l << "\n";
-    } else {
-      auto j = show_message(message, save_dir, std::cout, !a.json);
-      if (a.json) std::cout << j.dump() << "\n";
-    }
-  } else if (v == "top") {
-    if (a.json) std::cout << nlohmann::json{{"lines", r->lines}}.dump() << "\n";
-    else for (const auto& l : r->lines) std::cout << l << "\n";
-  } else if (!interactive) {
-    if (a.json) std::cout << nlohmann::json{{"reply", r->status}}.dump() << "\n";
-    else std::cout << r->status << "\n";
-  }
-  co_return 0;
+  plan.command->show(plan.request, *r, v);
+  return 0;
 }
+
+void complain(const std::string& what, std::ostream& err) { err << "agent: " << what << std::endl; }
 
 }  // namespace agent

@@ -76,7 +76,7 @@ asio::awaitable<void> pop_loop(Agent& a) {
     auto args = words(*line);
     if (args.empty()) continue;
     co_await run_pop_command(a, pop, args, true);
-    if (util::iequals(args[0], "quit")) co_return;
+    if (const PopCommand* c = find_pop_command(args[0]); c && c->ends_session) co_return;
     std::cout << std::flush;
   }
 }

@@ -1,4 +1,4 @@
-// agent: the user's mail client (SPEC.md "agent"). Finds the servers of the user's domain in the
+// agent: the user's mail client (docs/reference.md "agent"). Finds the servers of the user's domain in the
 // config's [agent] table and through the pseudo-DNS, then either runs the course's interactive loop
 // or one command: send, stat, list, uidl, retr, top, dele.
 #include <unistd.h>
@@ -46,13 +46,14 @@ constexpr util::OptSpec kSendOptions[] = {
     {0, "attach", "FILE", "attachment (repeatable)"},     {0, "html", "FILE", "HTML alternative of the body"},
 };
 
-constexpr const char* kUsage =
-    "agent -e EMAIL -p PASSWORD [-c config/config.toml] [-s HOST[:PORT]] [-P HOST[:PORT]] [--dns HOST:PORT | --zone FILE]\n"
-    "             [--json] [-v] [COMMAND ...]\n"
-    "commands: send --to A [--to B] [--cc C] [--bcc D] --subject S (--body TEXT | --body-file F | --body -)\n"
-    "               [--attach FILE ...] [--html FILE]\n"
-    "          stat | list | uidl | retr N [--raw] [--save-attachments DIR] | top N LINES | dele N\n"
-    "without a command: the interactive prompt [smtp|pop|exit]>>>";
+std::string usage() {
+  return "agent -e EMAIL -p PASSWORD [-c config/config.toml] [-s HOST[:PORT]] [-P HOST[:PORT]] [--dns HOST:PORT | --zone FILE]\n"
+         "             [--json] [-v] [COMMAND ...]\n"
+         "commands: send --to A [--to B] [--cc C] [--bcc D] --subject S (--body TEXT | --body-file F | --body -)\n"
+         "               [--attach FILE ...] [--html FILE]\n"
+         "          " + agent::pop_usage() + "\n"
+         "without a command: the interactive prompt [smtp|pop|exit]>>>";
+}
 
 [[noreturn]] void die(const std::string& msg) {
   std::cerr << "agent: " << msg << std::endl;
@@ -117,7 +118,7 @@ int main(int argc, char** argv) {
   auto args = util::parse_args(kOptions, argc, argv, true);
   if (!args) die(args.error().detail);
   if (args->has("help")) {
-    std::cout << util::usage_text(kUsage, kOptions);
+    std::cout << util::usage_text(usage(), kOptions);
     return 0;
   }
   log::init("agent", log::Level::warn);

@@ -1,5 +1,5 @@
 // fdns: the pseudo-DNS server of the mail world. Answers MX, P (type 65280) and A records from
-// fdns/fdns.toml over UDP and TCP on one address (SPEC.md "Zone" and "The programs").
+// fdns/fdns.toml over UDP and TCP on one address (docs/reference.md "Zone file" and "fdns").
 #include <cstdio>
 #include <filesystem>
 #include <iostream>

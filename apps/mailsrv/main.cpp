@@ -1,4 +1,4 @@
-// mailsrv: one mail provider of the mail world (SPEC.md "The programs", "SMTP", "POP3"): the SMTP
+// mailsrv: one mail provider of the mail world (docs/reference.md "mailsrv", "SMTP", "POP3"): the SMTP
 // server with durable Maildir delivery, the POP3 server over the same Maildirs, and the queue runner
 // that relays to other servers found through the resolver and bounces failures; one event loop.
 #include <sys/resource.h>
@@ -8,20 +8,12 @@
 #include <filesystem>
 #include <iostream>
 
-#include <set>
-
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 
 #include "config/config.hpp"
-#include "net/dns_client.hpp"
-#include "net/pki.hpp"
-#include "net/tls.hpp"
 #include "util/auth.hpp"
 #include "net/stopper.hpp"
 #include "relay.hpp"
-#include "store/data_lock.hpp"
 #include "services.hpp"
 #include "util/cli.hpp"
 #include "util/log.hpp"
@@ -58,69 +50,13 @@ std::uint16_t port_flag(const util::Args& args, std::string_view name, std::uint
   return static_cast<std::uint16_t>(*v);
 }
 
-// SPEC: raise the open-file limit as far as allowed (10,000 sessions need as many sockets).
+// docs/reference.md "mailsrv": raise the open-file limit as far as allowed (10,000 sessions need as many sockets).
 void raise_nofile() {
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
   }
-}
-
-// The names a server certificate must carry: the server's, the hosts its users are told to use, the
-// MX hosts of its domains (asked quickly: fdns may not be up yet), localhost and 127.0.0.1.
-std::vector<std::string> certificate_names(const mailsrv::Services& svc, const config::Config& cfg,
-                                           const std::string& zone, const std::string& dns) {
-  std::set<std::string> names{svc.settings.name, "localhost", "127.0.0.1"};
-  for (const auto& d : svc.settings.domains) {
-    if (auto it = cfg.agent.find(d); it != cfg.agent.end()) {
-      names.insert(util::to_lower(it->second.smtp));
-      names.insert(util::to_lower(it->second.pop));
-    }
-  }
-  std::unique_ptr<net::Resolver> resolver;
-  if (!zone.empty()) {
-    if (auto r = net::make_resolver(zone, ""); r) resolver = std::move(*r);
-  } else if (auto hp = util::parse_host_port(dns, 53); hp && util::is_ip_literal(hp->host)) {
-    resolver = std::make_unique<net::DnsClient>(net::DnsClientOptions{hp->host, hp->port, std::chrono::milliseconds(200), 1, 16});
-  }
-  if (resolver) {
-    asio::io_context io;
-    asio::co_spawn(io, [](net::Resolver* r, std::vector<std::string> domains, std::set<std::string>* out) -> asio::awaitable<void> {
-      for (const auto& d : domains)
-        if (auto mx = co_await r->mx(d))
-          for (const auto& m : *mx) out->insert(util::to_lower(m.exchange.to_text()));
-    }(resolver.get(), svc.settings.domains, &names), asio::detached);
-    io.run();
-  }
-  names.erase("");
-  return {names.begin(), names.end()};
-}
-
-Result<void> setup_tls(mailsrv::Services& svc, const config::Config& cfg, const std::string& zone, const std::string& dns) {
-  auto ca = net::pki::ensure_ca(svc.settings.tls.ca_dir);
-  if (!ca) return ca.error();
-  net::pki::Pem identity;
-  if (!svc.settings.cert.empty()) {
-    auto cert = net::pki::read_pem(svc.settings.cert);
-    auto key = net::pki::read_pem(svc.settings.key);
-    if (!cert || !key) return fail(Errc::not_found, !cert ? cert.error().detail : key.error().detail);
-    identity = {*cert, *key};
-  } else {
-    auto issued = net::pki::ensure_server_cert(*ca, svc.layout->data() / "tls", certificate_names(svc, cfg, zone, dns));
-    if (!issued) return issued.error();
-    identity = *issued;
-  }
-  auto server = net::TlsContext::server(identity);
-  if (!server) return server.error();
-  auto client = net::TlsContext::client(ca->cert);
-  if (!client) return client.error();
-  svc.tls_server = *server;
-  svc.tls_client = *client;
-  log::info("tls", "ready", {{"ca", (std::filesystem::path(svc.settings.tls.ca_dir) / "ca.pem").string()},
-                             {"ca_sha256", net::pki::sha256_fingerprint(ca->cert)},
-                             {"cert_sha256", net::pki::sha256_fingerprint(identity.cert)}});
-  return {};
 }
 
 }  // namespace
@@ -157,72 +93,54 @@ int main(int argc, char** argv) {
     if (!util::is_ip_literal(settings->listen)) die("--listen: expected an IP address, got '" + settings->listen + "'");
   }
   if (args->has("dns") && args->has("zone")) die("--dns and --zone exclude each other");
-  auto resolver = net::make_resolver(args->get("zone"), args->get("dns", cfg->fdns_listen));
-  if (!resolver) die(resolver.error().detail);
-  int commit_threads = 8;
+  mailsrv::StartOptions start;
+  start.data = args->get("data", (std::filesystem::path(cfg->var) / settings->name).string());
+  start.verbose = verbose;
+  start.zone = args->get("zone");
+  start.dns = args->get("dns", cfg->fdns_listen);
   if (args->has("commit-threads")) {
     auto n = util::parse_uint(args->get("commit-threads"), 64);
     if (!n || *n == 0) die("--commit-threads: expected 1-64");
-    commit_threads = static_cast<int>(*n);
+    start.commit_threads = static_cast<int>(*n);
   }
 
   raise_nofile();
-  mailsrv::Services svc;
-  svc.settings = std::move(*settings);
-  svc.verbose = verbose;
-  svc.accounts = std::make_unique<mailsrv::Accounts>(svc.settings.accounts);
-  std::filesystem::path data = args->get("data", (std::filesystem::path(cfg->var) / svc.settings.name).string());
-  auto lock = store::DataLock::acquire(data);  // before anything touches the data: one mailsrv per folder
-  if (!lock) die(lock.error().detail);
-  svc.layout = std::make_unique<store::Layout>(data);
-  if (auto r = svc.layout->prepare(svc.accounts->addresses()); !r) die(r.error().detail);
-  char host[256] = "localhost";
-  gethostname(host, sizeof host - 1);
-  svc.host = host;
-  svc.committer = std::make_unique<store::Committer>(commit_threads);
-  svc.store = std::make_unique<net::Store>(*svc.layout, *svc.committer);
-  svc.sink = mailsrv::make_sink(svc);
-
-  if (auto r = setup_tls(svc, *cfg, args->get("zone"), args->get("dns", cfg->fdns_listen)); !r) die(r.error().detail);
-
-  asio::io_context io(1);
-  auto smtp = mailsrv::listen_smtp(io, svc);
+  auto built = mailsrv::build_services(*cfg, std::move(*settings), start);
+  if (!built) die(built.error().detail);
+  // Declared after the services: the listeners go before them (and before their event loop).
+  mailsrv::Services& svc = **built;
+  auto smtp = mailsrv::listen_smtp(svc);
   if (!smtp) die(smtp.error().detail);
-  auto pop3 = mailsrv::listen_pop3(io, svc);
+  auto pop3 = mailsrv::listen_pop3(svc);
   if (!pop3) die(pop3.error().detail);
   std::vector<std::unique_ptr<net::TcpServer>> implicit;  // [mailsrv.NAME] smtps / pop3s / submission
   for (auto [port, smtp_side] : {std::pair{svc.settings.smtps, true}, {svc.settings.pop3s, false}}) {
     if (port == 0) continue;
-    auto s = smtp_side ? mailsrv::listen_smtp(io, svc, true) : mailsrv::listen_pop3(io, svc, true);
+    auto s = smtp_side ? mailsrv::listen_smtp(svc, true) : mailsrv::listen_pop3(svc, true);
     if (!s) die(s.error().detail);
     implicit.push_back(std::move(*s));
   }
   if (svc.settings.submission != 0) {
-    auto s = mailsrv::listen_submission(io, svc);
+    auto s = mailsrv::listen_submission(svc);
     if (!s) die(s.error().detail);
     implicit.push_back(std::move(*s));
   }
 
-  mailsrv::Relay relay(io, svc, **resolver);
-  svc.relay = &relay;
-
-  net::Stopper stopper(io);
+  net::Stopper stopper(*svc.io);
   stopper.add([&] { (*smtp)->stop(); }, [&] { return (*smtp)->active() == 0; });
   stopper.add([&] { (*pop3)->stop(); }, [&] { return (*pop3)->active() == 0; });
-  stopper.add([&] { relay.stop(); }, [&] { return relay.idle(); });
+  stopper.add([&svc] { svc.relay->stop(); }, [&svc] { return svc.relay->idle(); });
   for (auto& s : implicit) stopper.add([&s] { s->stop(); }, [&s] { return s->active() == 0; });
   stopper.add([&svc] { svc.cancel_login_waits(); });  // after the sessions were told to stop
   stopper.arm();
-  log::info("", "started", {{"name", svc.settings.name}, {"data", data.string()},
+  log::info("", "started", {{"name", svc.settings.name}, {"data", start.data.string()},
                             {"accounts", svc.settings.accounts.size()}, {"domains", svc.settings.domains.size()}});
-  relay.start();  // the queue is loaded before the listeners say they are ready
+  svc.relay->start();  // the queue is loaded before the listeners say they are ready
   (*smtp)->start();
   (*pop3)->start();
   for (auto& s : implicit) s->start();
-  io.run();
+  svc.io->run();
   auto st = svc.committer->stats();
   log::info("store", "commit_stats", {{"jobs", st.jobs}, {"batches", st.batches}, {"largest_batch", st.largest_batch}});
-  // The committer finishes its last jobs while the io_context they post their completions to still exists.
-  svc.committer.reset();
-  return 0;
+  return 0;  // the listeners, then the services in the order services.hpp gives
 }

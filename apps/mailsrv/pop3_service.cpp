@@ -1,6 +1,6 @@
-// The POP3 session driver: moves bytes between the socket, the pure pop3::ServerSession and the
-// maildrop. Password checks, the failed-login delay, the maildrop lock and message streaming live here;
-// every reply is the core's.
+// The POP3 side of mailsrv: the listener, and what the shared line-session driver (net::LineSession)
+// leaves to POP3: password checks, the maildrop lock, message streaming and the update. Every reply is
+// the core's.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -14,6 +14,7 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "net/line_session.hpp"
 #include "pop3/server_session.hpp"
 #include "login.hpp"
 #include "services.hpp"
@@ -29,19 +30,36 @@ namespace {
 
 constexpr std::size_t kChunk = 64 * 1024;
 
-struct Pop3Session {
-  net::Conn& conn;
+struct Pop3Session : net::LineSession<Pop3Session, pop3::ServerSession> {
   Services& svc;
-  pop3::ServerSession core;
-  std::string out;
   std::string account;
   store::MaildropLocks::Guard lock;
 
-  asio::awaitable<bool> flush() {
-    if (out.empty()) co_return true;
-    bool ok = co_await conn.write(out);
-    out.clear();
-    co_return ok;
+  Pop3Session(net::Conn& c, Services& s, pop3::ServerSession core)
+      : LineSession(c, std::move(core), {s.tls_server.get(), s.settings.limits.pop3_idle, s.verbose, kChunk}), svc(s) {}
+
+  static net::StepKind kind(const pop3::Step& step) {
+    switch (step.effect) {
+      case pop3::Effect::none: return net::StepKind::reply;
+      case pop3::Effect::start_tls: return net::StepKind::start_tls;
+      case pop3::Effect::close: return net::StepKind::close;
+      case pop3::Effect::login:
+      case pop3::Effect::send:
+      case pop3::Effect::update: break;
+    }
+    return net::StepKind::perform;
+  }
+
+  void greet() { out += core.greeting(); }
+  void write(const pop3::Step& step) { out += step.out; }
+
+  // Login, RETR/TOP, or the update after QUIT (which closes the core: the driver then ends the
+  // session). False when the connection failed.
+  asio::awaitable<bool> perform(const pop3::Step& step) {
+    if (step.effect == pop3::Effect::login) co_await login();
+    else if (step.effect == pop3::Effect::send) co_return co_await send(step.out);
+    else update();
+    co_return true;
   }
 
   // PASS or AUTH PLAIN: check (a failure waits), lock, list.
@@ -76,7 +94,7 @@ struct Pop3Session {
     auto path = svc.layout->maildir(account) / "cur" / std::string(core.listing().name(core.send_index()));
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-      out += "-ERR [SYS/TEMP] message no longer available\r\n";  // removed behind our back
+      add(core.on_send_failed());  // removed behind our back
       co_return true;
     }
     out += ok_line;
@@ -98,82 +116,33 @@ struct Pop3Session {
     conn.log().info("logout", {{"user", account}, {"deleted", names.size()}});
     out += core.on_updated(ok).out;
   }
-
-  asio::awaitable<bool> start_tls() {
-    auto r = co_await conn.start_tls(*svc.tls_server, net::TlsRole::server);
-    if (!r) {
-      conn.log().info("tls_failed", {{"why", r.error().detail}});
-      co_return false;
-    }
-    core.on_tls_started();
-    conn.log().debug("tls", {{"cipher", conn.tls_description()}});
-    co_return true;
-  }
-
-  asio::awaitable<void> run() {
-    out = core.greeting();
-    if (!co_await flush()) co_return;
-    while (true) {
-      auto line = co_await conn.read_line();
-      if (line.status == net::ReadStatus::eof || line.status == net::ReadStatus::error) break;  // nothing removed
-      if (line.status == net::ReadStatus::timeout || line.status == net::ReadStatus::shutdown) {
-        if (line.status == net::ReadStatus::timeout)
-          conn.log().info("timeout", {{"in", "command"}, {"limit", svc.settings.limits.pop3_idle.count()}});
-        out += (line.status == net::ReadStatus::timeout ? core.on_timeout() : core.on_shutdown()).out;
-        co_await flush();
-        break;
-      }
-      auto step = core.on_line(line.text, line.status == net::ReadStatus::too_long);
-      // -v: the line as the core says it may be logged (credentials masked by the parse that read them).
-      if (svc.verbose && !step.log_line.empty()) conn.log().debug("command", {{"line", step.log_line}});
-      bool ok = true;
-      switch (step.effect) {
-        case pop3::Effect::none: out += step.out; break;
-        case pop3::Effect::login: co_await login(); break;
-        case pop3::Effect::start_tls:
-          out += step.out;
-          if (!co_await flush() || !co_await start_tls()) co_return;
-          break;
-        case pop3::Effect::send: ok = co_await send(step.out); break;
-        case pop3::Effect::update: update(); [[fallthrough]];
-        case pop3::Effect::close:
-          out += step.out;
-          co_await flush();
-          co_return;
-      }
-      if (!ok) break;
-      if (!conn.has_buffered() || out.size() >= kChunk)
-        if (!co_await flush()) break;
-    }
-  }
 };
 
 asio::awaitable<void> serve(net::Conn& conn, Services& svc) {
-  Pop3Session s{conn, svc,
-                pop3::ServerSession({svc.settings.name, svc.settings.tls.allow_plaintext_auth, 20, svc.tls_server != nullptr,
-                                     conn.tls_active()}),
-                {}, {}, {}};
+  Pop3Session s(conn, svc,
+                pop3::ServerSession({svc.settings.name, svc.settings.tls.allow_plaintext_auth, svc.settings.limits.errors,
+                                     svc.tls_server != nullptr, conn.tls_active()}));
   co_await s.run();
 }
 
 }  // namespace
 
-Result<std::unique_ptr<net::TcpServer>> listen_pop3(asio::io_context& io, Services& svc, bool implicit_tls) {
+Result<std::unique_ptr<net::TcpServer>> listen_pop3(Services& svc, bool implicit_tls) {
   net::ServerOptions o;
   o.svc = "pop3";
   o.proto = "pop3";
   o.conn.max_line = 512;  // RFC 2449 4: 255 octets per command; 512 leaves room for AUTH responses
   o.conn.idle = svc.settings.limits.pop3_idle;
   o.max_sessions = svc.settings.limits.sessions;
-  o.busy_reply = "-ERR [SYS/TEMP] " + svc.settings.name + " too many sessions, try again later\r\n";
+  o.busy_reply = pop3::ServerSession::too_many_sessions(svc.settings.name);
   o.per_peer = svc.settings.limits.per_peer;
   o.per_peer_exempt = svc.settings.limits.per_peer_exempt;
-  o.peer_busy_reply = "-ERR [SYS/TEMP] " + svc.settings.name + " too many connections from your address\r\n";
+  o.peer_busy_reply = pop3::ServerSession::too_many_from_peer(svc.settings.name);
   if (implicit_tls) {
     o.proto = "pop3s";
     o.implicit_tls = svc.tls_server;
   }
-  return net::TcpServer::listen(io, svc.settings.listen, implicit_tls ? svc.settings.pop3s : svc.settings.ports.pop, o,
+  return net::TcpServer::listen(*svc.io, svc.settings.listen, implicit_tls ? svc.settings.pop3s : svc.settings.ports.pop, o,
                                 [&svc](net::Conn& c) { return serve(c, svc); });
 }
 

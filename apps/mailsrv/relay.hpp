@@ -1,4 +1,4 @@
-// The queue runner (SPEC.md "Relay", "Bounce"): delivers queued mail to other servers found through
+// The queue runner (docs/reference.md "Relay and bounces"): delivers queued mail to other servers found through
 // the resolver (MX, then P for the port and A for the address), retries temporary failures on the
 // [queue] schedule, and returns permanent failures to the sender as RFC 3464 bounces.
 #pragma once

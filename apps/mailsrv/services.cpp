@@ -4,14 +4,111 @@
 
 #include <chrono>
 #include <cstdio>
+#include <set>
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+
+#include "net/dns_client.hpp"
+#include "net/pki.hpp"
+#include "relay.hpp"
 #include "util/address.hpp"
 #include "util/auth.hpp"
+#include "util/log.hpp"
 #include "util/text.hpp"
 
 namespace mailsrv {
 
 using namespace mail;
+
+namespace {
+
+// The names a server certificate must carry: the server's, the hosts its users are told to use, the
+// MX hosts of its domains (asked quickly: fdns may not be up yet), localhost and 127.0.0.1.
+std::vector<std::string> certificate_names(const Services& svc, const config::Config& cfg, const StartOptions& o) {
+  std::set<std::string> names{svc.settings.name, "localhost", "127.0.0.1"};
+  for (const auto& d : svc.settings.domains) {
+    if (auto it = cfg.agent.find(d); it != cfg.agent.end()) {
+      names.insert(util::to_lower(it->second.smtp));
+      names.insert(util::to_lower(it->second.pop));
+    }
+  }
+  std::unique_ptr<net::Resolver> resolver;
+  if (!o.zone.empty()) {
+    if (auto r = net::make_resolver(o.zone, ""); r) resolver = std::move(*r);
+  } else if (auto hp = util::parse_host_port(o.dns, 53); hp && util::is_ip_literal(hp->host)) {
+    resolver = std::make_unique<net::DnsClient>(net::DnsClientOptions{hp->host, hp->port, std::chrono::milliseconds(200), 1, 16});
+  }
+  if (resolver) {
+    asio::io_context io;
+    asio::co_spawn(io, [](net::Resolver* r, std::vector<std::string> domains, std::set<std::string>* out) -> asio::awaitable<void> {
+      for (const auto& d : domains)
+        if (auto mx = co_await r->mx(d))
+          for (const auto& m : *mx) out->insert(util::to_lower(m.exchange.to_text()));
+    }(resolver.get(), svc.settings.domains, &names), asio::detached);
+    io.run();
+  }
+  names.erase("");
+  return {names.begin(), names.end()};
+}
+
+Result<void> setup_tls(Services& svc, const config::Config& cfg, const StartOptions& o) {
+  auto ca = net::pki::ensure_ca(svc.settings.tls.ca_dir);
+  if (!ca) return ca.error();
+  net::pki::Pem identity;
+  if (!svc.settings.cert.empty()) {
+    auto cert = net::pki::read_pem(svc.settings.cert);
+    auto key = net::pki::read_pem(svc.settings.key);
+    if (!cert || !key) return fail(Errc::not_found, !cert ? cert.error().detail : key.error().detail);
+    identity = {*cert, *key};
+  } else {
+    auto issued = net::pki::ensure_server_cert(*ca, svc.layout->data() / "tls", certificate_names(svc, cfg, o));
+    if (!issued) return issued.error();
+    identity = *issued;
+  }
+  auto server = net::TlsContext::server(identity);
+  if (!server) return server.error();
+  auto client = net::TlsContext::client(ca->cert);
+  if (!client) return client.error();
+  svc.tls_server = *server;
+  svc.tls_client = *client;
+  log::info("tls", "ready", {{"ca", (std::filesystem::path(svc.settings.tls.ca_dir) / "ca.pem").string()},
+                             {"ca_sha256", net::pki::sha256_fingerprint(ca->cert)},
+                             {"cert_sha256", net::pki::sha256_fingerprint(identity.cert)}});
+  return {};
+}
+
+}  // namespace
+
+Services::Services() = default;
+Services::~Services() = default;
+
+Result<std::unique_ptr<Services>> build_services(const config::Config& cfg, config::ServerSettings settings,
+                                                 const StartOptions& o) {
+  auto resolver = net::make_resolver(o.zone, o.dns);  // a bad --zone file is refused before the data is touched
+  if (!resolver) return resolver.error();
+  auto svc = std::make_unique<Services>();
+  svc->settings = std::move(settings);
+  svc->verbose = o.verbose;
+  auto lock = store::DataLock::acquire(o.data);  // before anything touches the data: one mailsrv per folder
+  if (!lock) return lock.error();
+  svc->data_lock.emplace(std::move(*lock));
+  svc->accounts = std::make_unique<Accounts>(svc->settings.accounts);
+  svc->layout = std::make_unique<store::Layout>(o.data);
+  if (auto r = svc->layout->prepare(svc->accounts->addresses()); !r) return r.error();
+  char host[256] = "localhost";
+  gethostname(host, sizeof host - 1);
+  svc->host = host;
+  svc->committer = std::make_unique<store::Committer>(o.commit_threads);
+  svc->store = std::make_unique<net::Store>(*svc->layout, *svc->committer);
+  svc->sink = make_sink(*svc);
+  if (auto r = setup_tls(*svc, cfg, o); !r) return r.error();
+  svc->io = std::make_unique<asio::io_context>(1);
+  svc->resolver = std::move(*resolver);
+  svc->relay = std::make_unique<Relay>(*svc->io, *svc, *svc->resolver);
+  return svc;
+}
 
 Accounts::Accounts(const std::vector<config::Account>& accounts) {
   for (const auto& a : accounts) {

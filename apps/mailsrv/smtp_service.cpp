@@ -1,9 +1,11 @@
-// The SMTP session driver: moves bytes between the socket, the pure smtp::ServerSession and the
-// store. No protocol decisions here (STYLE.md 3).
+// The SMTP side of mailsrv: the listeners, and what the shared line-session driver (net::LineSession)
+// leaves to SMTP: AUTH's password check and DATA, streamed into the store. No protocol decisions here
+// (docs/development.md "Protocol cores and drivers").
 #include <chrono>
 
 #include <asio/io_context.hpp>
 
+#include "net/line_session.hpp"
 #include "login.hpp"
 #include "net/message_sink.hpp"
 #include "util/text.hpp"
@@ -18,26 +20,43 @@ namespace {
 constexpr std::size_t kFlushAt = 16 * 1024;
 constexpr std::size_t kPiece = 16 * 1024;  // a long DATA line goes to disk in pieces of about this size
 
-struct Session {
-  net::Conn& conn;
+struct Session : net::LineSession<Session, smtp::ServerSession> {
   Services& svc;
-  smtp::ServerSession core;
-  std::string out;  // replies not yet written: pipelined commands get their replies in one write
 
-  void add(const smtp::Step& step) {
+  Session(net::Conn& c, Services& s, smtp::ServerSession core)
+      : LineSession(c, std::move(core), {s.tls_server.get(), s.settings.limits.smtp_idle, s.verbose, kFlushAt}), svc(s) {}
+
+  static net::StepKind kind(const smtp::Step& step) {
+    switch (step.effect) {
+      case smtp::Effect::none: return net::StepKind::reply;
+      case smtp::Effect::start_tls: return net::StepKind::start_tls;
+      case smtp::Effect::close: return net::StepKind::close;
+      case smtp::Effect::authenticate:
+      case smtp::Effect::begin_data: return net::StepKind::perform;
+      case smtp::Effect::deliver: break;  // only end_of_data() asks for it, inside receive_message()
+    }
+    return net::StepKind::reply;
+  }
+
+  void greet() { write(smtp::Step{{core.greeting()}, smtp::Effect::none}); }
+
+  void write(const smtp::Step& step) {
     for (const auto& r : step.replies) {
       if (svc.verbose) conn.log().debug("reply", {{"line", r.text()}, {"code", r.code}});
       smtp::append(out, r);
     }
   }
 
-  asio::awaitable<bool> flush() {
-    if (out.empty()) co_return true;
-    bool ok = co_await conn.write(out);
-    out.clear();
-    co_return ok;
+  // AUTH's password check, or DATA. False when the connection ended.
+  asio::awaitable<bool> perform(const smtp::Step& step) {
+    add(step);
+    if (step.effect == smtp::Effect::authenticate) {
+      auto login = co_await check_login(svc, conn, core.auth_user(), core.auth_password());
+      add(core.on_auth_result(login.account, login.refused));
+      co_return true;
+    }
+    co_return co_await receive_message();
   }
-
 
   // DATA: open a message in the sink, then stream each line into it. Returns false when the
   // connection ended.
@@ -103,94 +122,48 @@ struct Session {
     add(step);
     co_return true;
   }
-
-  asio::awaitable<void> run() {
-    add(smtp::Step{{core.greeting()}, smtp::Effect::none});
-    if (!co_await flush()) co_return;
-    conn.log().debug("connect");
-    while (true) {
-      auto line = co_await conn.read_line();
-      if (line.status == net::ReadStatus::eof || line.status == net::ReadStatus::error) break;
-      if (line.status == net::ReadStatus::timeout || line.status == net::ReadStatus::shutdown) {
-        if (line.status == net::ReadStatus::timeout)
-          conn.log().info("timeout", {{"in", "command"}, {"limit", svc.settings.limits.smtp_idle.count()}});
-        add(line.status == net::ReadStatus::timeout ? core.on_timeout() : core.on_shutdown());
-        co_await flush();
-        break;
-      }
-      auto step = core.on_line(line.text, line.status == net::ReadStatus::too_long);
-      // -v: the line as the core says it may be logged (credentials masked by the parse that read them).
-      if (svc.verbose && !step.log_line.empty()) conn.log().debug("command", {{"line", step.log_line}});
-      add(step);
-      if (step.effect == smtp::Effect::start_tls) {
-        if (!co_await flush()) break;
-        auto r = co_await conn.start_tls(*svc.tls_server, net::TlsRole::server);
-        if (!r) {
-          conn.log().info("tls_failed", {{"why", r.error().detail}});
-          break;
-        }
-        core.on_tls_started();
-        conn.log().debug("tls", {{"cipher", conn.tls_description()}});
-        continue;
-      }
-      if (step.effect == smtp::Effect::authenticate) {
-        auto login = co_await check_login(svc, conn, core.auth_user(), core.auth_password());
-        add(core.on_auth_result(login.account, login.refused));
-      }
-      if (step.effect == smtp::Effect::begin_data) {
-        if (!co_await receive_message()) break;
-      } else if (step.effect == smtp::Effect::close) {
-        co_await flush();
-        break;
-      }
-      if (!conn.has_buffered() || out.size() >= kFlushAt)
-        if (!co_await flush()) break;
-    }
-    conn.log().debug("disconnect");
-  }
 };
 
 asio::awaitable<void> serve(net::Conn& conn, Services& svc, smtp::Listener listener) {
-  Session s{conn, svc,
-            smtp::ServerSession({svc.settings.name, conn.peer_ip(),
-                                 svc.settings.policy.submission_requires_auth, svc.tls_server != nullptr, conn.tls_active(),
-                                 svc.settings.tls.allow_plaintext_auth, listener},
-                                smtp::Limits{svc.settings.limits.recipients, svc.settings.limits.message_size, 20},
-                                *svc.accounts),
-            {}};
+  const auto& limits = svc.settings.limits;
+  Session s(conn, svc,
+            smtp::ServerSession({svc.settings.name, conn.peer_ip(), svc.settings.policy.submission_requires_auth,
+                                 svc.tls_server != nullptr, conn.tls_active(), svc.settings.tls.allow_plaintext_auth,
+                                 listener},
+                                smtp::Limits{limits.recipients, limits.message_size, limits.errors}, *svc.accounts));
   co_await s.run();
 }
 
-Result<std::unique_ptr<net::TcpServer>> listen(asio::io_context& io, Services& svc, std::uint16_t port, const char* proto,
-                                               smtp::Listener listener, bool implicit_tls) {
+Result<std::unique_ptr<net::TcpServer>> listen(Services& svc, std::uint16_t port, const char* proto, smtp::Listener listener,
+                                               bool implicit_tls) {
   net::ServerOptions o;
   o.svc = "smtp";
   o.proto = proto;
   o.conn.max_line = svc.settings.limits.command_line;
   o.conn.idle = svc.settings.limits.smtp_idle;
   o.max_sessions = svc.settings.limits.sessions;
-  o.busy_reply = "421 4.3.2 " + svc.settings.name + " Too many sessions, try again later\r\n";
-  // Postfix smtpd_client_connection_count_limit (with $mynetworks exempt) says the same.
+  o.busy_reply = smtp::format(smtp::ServerSession::too_many_sessions(svc.settings.name));
+  // Postfix smtpd_client_connection_count_limit (with $mynetworks exempt).
   o.per_peer = svc.settings.limits.per_peer;
   o.per_peer_exempt = svc.settings.limits.per_peer_exempt;
-  o.peer_busy_reply = "421 4.7.0 " + svc.settings.name + " Error: too many connections from your address\r\n";
+  o.peer_busy_reply = smtp::format(smtp::ServerSession::too_many_from_peer(svc.settings.name));
   if (implicit_tls) o.implicit_tls = svc.tls_server;
-  return net::TcpServer::listen(io, svc.settings.listen, port, o,
+  return net::TcpServer::listen(*svc.io, svc.settings.listen, port, o,
                                 [&svc, listener](net::Conn& c) { return serve(c, svc, listener); });
 }
 
 }  // namespace
 
-Result<std::unique_ptr<net::TcpServer>> listen_smtp(asio::io_context& io, Services& svc, bool implicit_tls) {
+Result<std::unique_ptr<net::TcpServer>> listen_smtp(Services& svc, bool implicit_tls) {
   // [policy] mx_only: the SMTP (and SMTPS) port takes mail for local accounts only; the course's
-  // rule otherwise (a local sender relays without AUTH: SPEC.md "Who may send what").
+  // rule otherwise (a local sender relays without AUTH: docs/security.md "Who may send what").
   auto listener = svc.settings.policy.mx_only ? smtp::Listener::mx_only : smtp::Listener::smtp;
-  if (implicit_tls) return listen(io, svc, svc.settings.smtps, "smtps", listener, true);
-  return listen(io, svc, svc.settings.ports.smtp, "smtp", listener, false);
+  if (implicit_tls) return listen(svc, svc.settings.smtps, "smtps", listener, true);
+  return listen(svc, svc.settings.ports.smtp, "smtp", listener, false);
 }
 
-Result<std::unique_ptr<net::TcpServer>> listen_submission(asio::io_context& io, Services& svc) {
-  return listen(io, svc, svc.settings.submission, "submission", smtp::Listener::submission, false);
+Result<std::unique_ptr<net::TcpServer>> listen_submission(Services& svc) {
+  return listen(svc, svc.settings.submission, "submission", smtp::Listener::submission, false);
 }
 
 }  // namespace mailsrv

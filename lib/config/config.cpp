@@ -18,7 +18,7 @@ std::chrono::seconds seconds(const Node& n, std::int64_t min, std::int64_t max) 
 
 Limits parse_limits(const Node& t, Limits l) {
   t.only_keys({"command_line", "text_line", "message_size", "recipients", "sessions", "smtp_idle", "pop3_idle",
-               "min_data_rate", "per_peer", "per_peer_exempt"});
+               "min_data_rate", "per_peer", "per_peer_exempt", "errors"});
   if (auto n = t.find("command_line")) l.command_line = static_cast<size_t>(n->as_int(64, 1 << 20));
   if (auto n = t.find("text_line")) {
     l.text_line = static_cast<size_t>(n->as_int(0, 1 << 20));
@@ -31,6 +31,7 @@ Limits parse_limits(const Node& t, Limits l) {
   if (auto n = t.find("pop3_idle")) l.pop3_idle = seconds(*n, 1, kDay);
   if (auto n = t.find("min_data_rate")) l.min_data_rate = static_cast<std::uint64_t>(n->as_int(0, 1 << 30));
   if (auto n = t.find("per_peer")) l.per_peer = static_cast<size_t>(n->as_int(0, 1000000));
+  if (auto n = t.find("errors")) l.errors = static_cast<int>(n->as_int(1, 1000));
   if (auto n = t.find("per_peer_exempt")) {
     l.per_peer_exempt.clear();
     for (const auto& e : n->elements()) {
@@ -174,7 +175,7 @@ Config build(const Document& doc) {
     if (auto n = t->find("var")) c.var = n->as_string();
     if (c.var.empty()) t->find("var")->fail("must not be empty");
   }
-  c.tls.ca_dir = c.var + "/ca";  // SPEC: the lab CA lives under [paths] var unless [tls] ca_dir says otherwise
+  c.tls.ca_dir = c.var + "/ca";  // docs/configuration.md: the lab CA lives under [paths] var unless [tls] ca_dir says otherwise
   if (auto t = root.find("limits")) c.limits = parse_limits(*t, c.limits);
   if (auto t = root.find("queue")) c.queue = parse_queue(*t, c.queue);
   if (auto t = root.find("tls")) c.tls = parse_tls(*t, c.tls);

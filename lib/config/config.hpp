@@ -1,5 +1,5 @@
 // config/config.toml (or .json): the course's tables [agent], [server], [accounts."NAME"] plus the
-// extension tables of SPEC.md, parsed once into plain structs holding the defaults.
+// extension tables of docs/configuration.md, parsed once into plain structs holding the defaults.
 // Precedence: command-line flag > [mailsrv."NAME"] > world table > default (flags are applied by apps).
 #pragma once
 
@@ -28,6 +28,8 @@ struct Limits {
                                           // smtpd_min_data_rate); 0 = only the per-line deadline
   std::size_t per_peer = 50;              // concurrent sessions per client address, 0 = no cap
   std::vector<util::Cidr> per_peer_exempt = default_exempt();  // like Postfix's $mynetworks
+  int errors = 20;                        // error replies before an SMTP or POP3 session is closed
+                                          // (Postfix's smtpd_hard_error_limit)
 
   static std::vector<util::Cidr> default_exempt() { return {*util::Cidr::parse("127.0.0.0/8")}; }
 };

@@ -239,6 +239,10 @@ std::vector<Node> Node::elements() const {
 }
 
 void Node::only_keys(std::initializer_list<std::string_view> allowed) const {
+  only_keys(std::span<const std::string_view>(allowed.begin(), allowed.size()));
+}
+
+void Node::only_keys(std::span<const std::string_view> allowed) const {
   for (const auto& e : entries()) {
     bool ok = false;
     for (auto a : allowed) ok = ok || a == e.key();

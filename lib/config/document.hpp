@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -70,6 +71,7 @@ class Node {
   std::vector<Node> elements() const;
   /// Fails naming the first key that is not in `allowed`.
   void only_keys(std::initializer_list<std::string_view> allowed) const;
+  void only_keys(std::span<const std::string_view> allowed) const;
   void expect_table() const;
 
   std::string as_string() const;

@@ -1,5 +1,6 @@
 #include "dns/message.hpp"
 
+#include "dns/record_type.hpp"
 #include "dns/wire.hpp"
 
 namespace mail::dns {
@@ -41,34 +42,14 @@ Result<Record> read_record(Reader& r, const char* section) {
   if (!r.name(rec.name) || !r.u16(rec.type) || !r.u16(rec.klass) || !r.u32(rec.ttl) || !r.u16(rdlen))
     return bad(section, r);
   if (r.remaining() < rdlen) return fail(Errc::parse, std::string(section) + ": RDATA runs past the end");
-  std::size_t end = r.pos() + rdlen;
-  switch (rec.type) {
-    case type::A: {
-      if (rdlen != 4) return fail(Errc::parse, std::string(section) + ": A record RDATA is not 4 octets");
-      ARecord a;
-      for (auto& b : a.address) (void)r.u8(b);
-      rec.data = a;
-      break;
-    }
-    case type::MX: {
-      MxRecord mx;
-      if (rdlen < 3 || !r.u16(mx.preference) || !r.name(mx.exchange)) return bad(section, r);
-      if (r.pos() != end) return fail(Errc::parse, std::string(section) + ": MX RDATA length does not match");
-      rec.data = std::move(mx);
-      break;
-    }
-    case type::P: {
-      if (rdlen != 2) return fail(Errc::parse, std::string(section) + ": P record RDATA is not 2 octets");
-      PortRecord p;
-      (void)r.u16(p.port);
-      rec.data = p;
-      break;
-    }
-    default: {
-      OpaqueRecord o;
-      (void)r.bytes(rdlen, o.bytes);
-      rec.data = std::move(o);
-    }
+  if (const RecordType* t = find_record_type(rec.type)) {
+    auto data = t->decode(r, rdlen);
+    if (!data) return fail(Errc::parse, std::string(section) + ": " + data.error().detail);
+    rec.data = std::move(*data);
+  } else {  // RFC 3597: kept as bytes
+    OpaqueRecord o;
+    (void)r.bytes(rdlen, o.bytes);
+    rec.data = std::move(o);
   }
   return rec;
 }
@@ -80,21 +61,8 @@ void write_record(Writer& w, const Record& rec) {
   w.u32(rec.ttl);
   std::size_t len_at = w.size();
   w.u16(0);
-  std::visit(
-      [&w](const auto& d) {
-        using T = std::decay_t<decltype(d)>;
-        if constexpr (std::is_same_v<T, ARecord>) {
-          for (auto b : d.address) w.u8(b);
-        } else if constexpr (std::is_same_v<T, MxRecord>) {
-          w.u16(d.preference);
-          w.name(d.exchange);
-        } else if constexpr (std::is_same_v<T, PortRecord>) {
-          w.u16(d.port);
-        } else {
-          w.bytes(d.bytes);
-        }
-      },
-      rec.data);
+  if (const RecordType* t = record_type_of(rec.data)) t->encode(rec.data, w);
+  else w.bytes(std::get<OpaqueRecord>(rec.data).bytes);
   w.patch_u16(len_at, static_cast<std::uint16_t>(w.size() - len_at - 2));
 }
 

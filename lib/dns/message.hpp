@@ -2,33 +2,17 @@
 // compression and truncation (TC) when the answer does not fit.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "dns/name.hpp"
+#include "dns/rdata.hpp"
 #include "util/result.hpp"
 
 namespace mail::dns {
-
-namespace type {
-constexpr std::uint16_t A = 1;
-constexpr std::uint16_t NS = 2;
-constexpr std::uint16_t CNAME = 5;
-constexpr std::uint16_t SOA = 6;
-constexpr std::uint16_t MX = 15;
-constexpr std::uint16_t TXT = 16;
-constexpr std::uint16_t AAAA = 28;
-constexpr std::uint16_t OPT = 41;
-constexpr std::uint16_t IXFR = 251;
-constexpr std::uint16_t AXFR = 252;
-constexpr std::uint16_t ANY = 255;
-constexpr std::uint16_t P = 65280;  // private use (RFC 6895): the TCP port of a mail host
-}  // namespace type
 
 constexpr std::uint16_t kClassIn = 1;
 constexpr std::uint16_t kClassAny = 255;
@@ -60,23 +44,6 @@ struct Question {
   std::uint16_t type = type::A;
   std::uint16_t klass = kClassIn;
 };
-
-using Ipv4 = std::array<std::uint8_t, 4>;
-
-struct ARecord {
-  Ipv4 address{};
-};
-struct MxRecord {
-  std::uint16_t preference = 10;
-  Name exchange;
-};
-struct PortRecord {  // type P: RDATA is the port, 16 bits in network order
-  std::uint16_t port = 0;
-};
-struct OpaqueRecord {  // any other type, RDATA kept as bytes
-  std::string bytes;
-};
-using Rdata = std::variant<ARecord, MxRecord, PortRecord, OpaqueRecord>;
 
 struct Record {
   Name name;

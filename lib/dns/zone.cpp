@@ -1,10 +1,9 @@
 #include "dns/zone.hpp"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 
 #include "config/document.hpp"
+#include "dns/types/describe.hpp"
 
 namespace mail::dns {
 
@@ -13,11 +12,7 @@ using config::Node;
 struct ZoneBuilder {
   Zone& zone;
 
-  Name name_of(const Node& where, const std::string& text) {
-    auto n = Name::from_text(text);
-    if (!n) where.fail(n.error().detail);
-    return *n;
-  }
+  Name name_of(const Node& where, const std::string& text) { return types::name_value(where, text); }
 
   Zone::Node& node(const Name& name) {
     auto [it, fresh] = zone.nodes_.try_emplace(name);
@@ -34,74 +29,45 @@ struct ZoneBuilder {
     }
   }
 
-  MxRecord mx_entry(const Node& n) {
-    if (n.is_string()) return MxRecord{10, name_of(n, n.as_string())};
-    n.expect_table();
-    n.only_keys({"pref", "host"});
-    auto host = n.find("host");
-    if (!host) n.fail("missing key \"host\"");
-    MxRecord mx{10, name_of(*host, host->as_string())};
-    if (auto pref = n.find("pref")) mx.preference = static_cast<std::uint16_t>(pref->as_int(0, 65535));
-    return mx;
-  }
-
-  void mx(const Node& table) {
-    check_unique(table);
-    for (const auto& e : table.entries()) {
-      std::vector<MxRecord> list;
-      if (e.is_array()) {
-        for (const auto& item : e.elements()) list.push_back(mx_entry(item));
-        if (list.empty()) e.fail("an empty list of mail exchangers");
-      } else {
-        list.push_back(mx_entry(e));
-      }
-      std::stable_sort(list.begin(), list.end(),  // answers list them by preference
-                       [](const MxRecord& a, const MxRecord& b) { return a.preference < b.preference; });
-      node(name_of(e, e.key())).mx = std::move(list);
+  void table(const RecordType& t, const Node& entries) {
+    check_unique(entries);
+    for (const auto& e : entries.entries()) {
+      auto values = t.parse(e);
+      auto& n = node(name_of(e, e.key()));
+      for (auto& v : values) n.records.push_back(Record{n.name, t.code, kClassIn, zone.ttl_, std::move(v)});
     }
   }
 
-  void port(const Node& table) {
-    check_unique(table);
-    for (const auto& e : table.entries())
-      node(name_of(e, e.key())).port = static_cast<std::uint16_t>(e.as_int_or_digits(1, 65535));
-  }
-
-  Ipv4 ipv4(const Node& n) {
-    auto text = n.as_string();
-    Ipv4 a{};
-    if (inet_pton(AF_INET, text.c_str(), a.data()) != 1) n.fail("expected an IPv4 address such as \"127.0.0.1\"");
-    return a;
-  }
-
-  void address(const Node& table) {
-    check_unique(table);
-    for (const auto& e : table.entries()) {
-      std::vector<Ipv4> list;
-      if (e.is_array()) {
-        for (const auto& item : e.elements()) list.push_back(ipv4(item));
-        if (list.empty()) e.fail("an empty list of addresses");
-      } else {
-        list.push_back(ipv4(e));
-      }
-      node(name_of(e, e.key())).a = std::move(list);
+  // Names that records point to (MX hosts) are names of the zone too, with their fallbacks (A).
+  void complete() {
+    std::vector<Name> targets;
+    for (const auto& [name, n] : zone.nodes_)
+      for (const auto& r : n.records)
+        if (const RecordType* t = record_type_of(r.data); t->target) targets.push_back(*t->target(r.data));
+    for (const auto& t : targets) node(t);
+    for (const RecordType* t : record_types()) {
+      if (!t->fallback) continue;
+      for (auto& [name, n] : zone.nodes_)
+        if (std::none_of(n.records.begin(), n.records.end(), [t](const Record& r) { return r.type == t->code; }))
+          n.records.push_back(Record{n.name, t->code, kClassIn, zone.ttl_, *t->fallback()});
     }
+    auto types = record_types();
+    auto rank = [&types](const Record& r) { return std::find(types.begin(), types.end(), record_type_of(r.data)) - types.begin(); };
+    for (auto& [name, n] : zone.nodes_)
+      std::stable_sort(n.records.begin(), n.records.end(), [&rank](const Record& a, const Record& b) { return rank(a) < rank(b); });
   }
 
   void build(const config::Document& doc) {
     Node root = config::root_node(doc);
-    root.only_keys({"ttl", "MX", "P", "A"});
+    std::vector<std::string_view> keys{"ttl"};
+    for (const RecordType* t : record_types()) keys.push_back(t->name);
+    root.only_keys(keys);
     if (auto t = root.find("ttl")) zone.ttl_ = static_cast<std::uint32_t>(t->as_int(0, 2147483647));
-    // [A] first: an MX host named there must keep its own address.
-    if (auto t = root.find("A")) address(*t);
-    if (auto t = root.find("MX")) mx(*t);
-    if (auto t = root.find("P")) port(*t);
-    std::vector<Name> targets;
-    for (const auto& [name, n] : zone.nodes_)
-      for (const auto& m : n.mx) targets.push_back(m.exchange);
-    for (const auto& t : targets) node(t);
-    for (auto& [name, n] : zone.nodes_)
-      if (n.a.empty()) n.a.push_back(Ipv4{127, 0, 0, 1});
+    // Address tables first: a name keeps its spelling from there, which additional records carry.
+    for (bool address : {true, false})
+      for (const RecordType* t : record_types())
+        if (auto entries = root.find(t->name); entries && t->address == address) table(*t, *entries);
+    complete();
   }
 };
 
@@ -138,18 +104,21 @@ Answer Zone::lookup(const Name& qname, std::uint16_t qtype) const {
     out.rcode = Rcode::nxdomain;
     return out;
   }
-  bool any = qtype == type::ANY;
-  if (qtype == type::MX || any) {
-    for (const auto& mx : n->mx) {
-      out.records.push_back(Record{qname, type::MX, kClassIn, ttl_, mx});
-      if (const Node* host = find(mx.exchange))
-        for (const auto& a : host->a) out.additional.push_back(Record{host->name, type::A, kClassIn, ttl_, ARecord{a}});
-    }
+  for (const Record& r : n->records) {
+    if (r.type != qtype && qtype != type::ANY) continue;
+    out.records.push_back(Record{qname, r.type, r.klass, r.ttl, r.data});
+    add_additional(r, out);
   }
-  if ((qtype == type::P || any) && n->port) out.records.push_back(Record{qname, type::P, kClassIn, ttl_, PortRecord{*n->port}});
-  if (qtype == type::A || any)
-    for (const auto& a : n->a) out.records.push_back(Record{qname, type::A, kClassIn, ttl_, ARecord{a}});
   return out;
+}
+
+void Zone::add_additional(const Record& r, Answer& out) const {
+  const RecordType* t = record_type_of(r.data);
+  if (t->target == nullptr) return;
+  const Node* host = find(*t->target(r.data));
+  if (host == nullptr) return;
+  for (const Record& a : host->records)
+    if (record_type_of(a.data)->address) out.additional.push_back(Record{host->name, a.type, a.klass, a.ttl, a.data});
 }
 
 }  // namespace mail::dns

@@ -1,11 +1,10 @@
-// The pseudo-DNS zone of fdns/fdns.toml (SPEC.md "Zone"): MX (a host, or a list of { pref, host }),
-// P (host -> TCP port, type 65280), A (host -> IPv4, 127.0.0.1 for every name that has none), ttl.
-// Only this loader reads the zone file; fdns and ZoneResolver answer from the loaded Zone.
+// The pseudo-DNS zone of fdns/fdns.toml (docs/reference.md "Zone file"): `ttl`, and one table per record type of
+// the registry (dns/record_type.hpp): MX, P (host -> TCP port, type 65280), A (127.0.0.1 for every
+// name that has none). Only this loader reads the zone file; fdns and ZoneResolver answer from it.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
-#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -19,19 +18,17 @@ namespace mail::dns {
 class Zone {
  public:
   struct Node {
-    Name name;  // as first written in the file
-    std::vector<MxRecord> mx;
-    std::optional<std::uint16_t> port;
-    std::vector<Ipv4> a;
+    Name name;                    // as first written in the file (address tables are read first)
+    std::vector<Record> records;  // in the registry's order of types, then as the file lists them
   };
 
   /// Errors are one line: `file:LINE: key: reason`.
   static Result<Zone> load(const std::filesystem::path& file);
   static Result<Zone> parse(std::string_view text, std::string file_name);
 
-  /// The records of `qname` for `qtype` (A, MX, P or ANY), owned by `qname` as asked (its case kept).
+  /// The records of `qname` for `qtype` (one type or ANY), owned by `qname` as asked (its case kept).
   /// A name outside the zone: NXDOMAIN; a known name without that type: NOERROR and no records.
-  /// MX answers carry the A records of their hosts as additional records.
+  /// Records that point to a name (MX) carry that name's addresses as additional records.
   Answer lookup(const Name& qname, std::uint16_t qtype) const;
 
   const Node* find(const Name& name) const;
@@ -39,6 +36,8 @@ class Zone {
   std::size_t size() const noexcept { return nodes_.size(); }
 
  private:
+  void add_additional(const Record& r, Answer& out) const;
+
   std::unordered_map<Name, Node, NameHash> nodes_;
   std::uint32_t ttl_ = 60;
   friend struct ZoneBuilder;

@@ -175,7 +175,7 @@ struct Walker {
 
 Parsed parse(std::string_view raw) {
   Parsed out;
-  mimetic::MimeEntity me;  // load() after construction: a throwing constructor would leak (STACK.md 6)
+  mimetic::MimeEntity me;  // load() after construction: a throwing constructor would leak (docs/development.md, pitfall 6)
   try {
     me.load(raw.begin(), raw.end());
   } catch (const std::exception& e) {

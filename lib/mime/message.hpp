@@ -1,7 +1,7 @@
 // Mail messages as the agent writes and reads them (RFC 5322, MIME of RFC 2045-2049): building a
 // message with a text part, an optional HTML alternative and attachments; parsing any message into
 // its headers, text and attachments, saying what is wrong with broken MIME instead of failing.
-// The only part of the project that includes mimetic (STACK.md section 6 lists its traps).
+// The only part of the project that includes mimetic (docs/development.md, pitfall 6, lists its traps).
 #pragma once
 
 #include <ctime>

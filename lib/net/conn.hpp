@@ -1,5 +1,5 @@
 // One TCP connection as sessions see it: capped line reads, exact reads, writes, all under one
-// idle deadline kept by a per-connection watchdog timer (STYLE.md 3, STACK.md pitfall 5), and a
+// idle deadline kept by a per-connection watchdog timer (docs/development.md, pitfall 5), and a
 // shutdown request that makes the next read return ReadStatus::shutdown.
 #pragma once
 

@@ -1,5 +1,5 @@
 // The one way to find a mail host: MX, then P (port) and A (address), whether the answers come
-// from a DNS server (DnsClient) or from a zone file in process (ZoneResolver). DESIGN.md "Names".
+// from a DNS server (DnsClient) or from a zone file in process (ZoneResolver). docs/reference.md "The world".
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// Clean shutdown on SIGINT/SIGTERM (SPEC.md "The programs"): stop accepting, let sessions finish
+// Clean shutdown on SIGINT/SIGTERM (docs/reference.md "Every program"): stop accepting, let sessions finish
 // what is in flight and say goodbye, and stop the io_context once all are done or the grace ends.
 #pragma once
 

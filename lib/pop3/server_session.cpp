@@ -1,6 +1,6 @@
 #include "pop3/server_session.hpp"
 
-#include <array>
+#include <utility>
 
 #include "util/auth.hpp"
 #include "util/text.hpp"
@@ -30,6 +30,7 @@ constexpr const char* kBadSasl = "[AUTH] invalid authentication data";
 constexpr const char* kNoStls = "STLS not available";
 constexpr const char* kTooManyErrors = "too many errors, closing";
 constexpr const char* kNotRemoved = "[SYS/TEMP] some deleted messages not removed";
+constexpr const char* kGone = "[SYS/TEMP] message no longer available";
 }  // namespace catalog
 
 constexpr unsigned bit(Phase p) { return 1u << static_cast<unsigned>(p); }
@@ -40,41 +41,89 @@ std::string count_line(std::size_t n, std::uint64_t octets) {
   return std::to_string(n) + " messages (" + std::to_string(octets) + " octets)";
 }
 
+// How a command line may be logged: as it came, or with its secret argument masked (docs/development.md
+// "Logging": credentials never reach a log).
+std::string logged(const ServerSession::Row& row, std::string_view line, std::string_view arg) {
+  using Secret = ServerSession::Secret;
+  if (row.secret == Secret::none) return std::string(line);
+  std::string verb(row.verb);
+  if (row.secret == Secret::sasl) {
+    // The mechanism when we know it (RFC 5034: PLAIN here), never the initial response.
+    auto sp = arg.find(' ');
+    if (util::iequals(arg.substr(0, sp), "PLAIN")) return verb + (sp == std::string_view::npos ? " PLAIN" : " PLAIN ***");
+  }
+  return verb + (arg.empty() ? "" : " ***");
+}
+
 }  // namespace
 
-// Dispatch: verb -> handler, the states where it is allowed, and whether its argument is a secret
-// (logged as "VERB ***"; the handler may show more of what it parsed). A user name is one: it is where
-// passwords get typed by mistake, and the login event names the account once it resolves.
-struct ServerSession::Entry {
-  std::string_view verb;
-  Handler handler;
-  unsigned phases;
-  bool secret = false;
-};
+const char* to_string(Phase p) noexcept {
+  switch (p) {
+    case Phase::authorization: return "authorization";
+    case Phase::transaction: return "transaction";
+    case Phase::update: return "update";
+    case Phase::closed: return "closed";
+  }
+  return "?";
+}
 
-const ServerSession::Entry* ServerSession::find(std::string_view verb) {
-  static const std::array<Entry, 14> kTable{{
-      {"USER", &ServerSession::on_user, kAuth, true}, {"PASS", &ServerSession::on_pass, kAuth, true},
-      {"AUTH", &ServerSession::on_auth, kAuth, true}, {"STLS", &ServerSession::on_stls, kAuth},
-      {"CAPA", &ServerSession::on_capa, kAuth | kTrans}, {"QUIT", &ServerSession::on_quit, kAuth | kTrans},
-      {"STAT", &ServerSession::on_stat, kTrans}, {"LIST", &ServerSession::on_list, kTrans},
-      {"UIDL", &ServerSession::on_uidl, kTrans}, {"RETR", &ServerSession::on_retr, kTrans},
-      {"TOP", &ServerSession::on_top, kTrans},   {"DELE", &ServerSession::on_dele, kTrans},
-      {"NOOP", &ServerSession::on_noop, kTrans}, {"RSET", &ServerSession::on_rset, kTrans},
-  }};
-  for (const auto& e : kTable)
-    if (util::iequals(e.verb, verb)) return &e;
+// The verb table, in the order of the CAPA reply. A user name is a secret: it is where passwords get
+// typed by mistake, and the login event names the account once it resolves.
+std::span<const ServerSession::Row> ServerSession::table() noexcept {
+  using S = ServerSession;
+  static const Row kTable[] = {
+      {.verb = "USER", .phases = kAuth, .proceed = &S::on_user, .secret = Secret::argument, .capa = "USER"},
+      {.verb = "TOP", .phases = kTrans, .proceed = &S::on_top, .capa = "TOP"},
+      {.verb = "UIDL", .phases = kTrans, .proceed = &S::on_uidl, .capa = "UIDL"},
+      {.capa = "RESP-CODES"},      // RFC 2449 6.4
+      {.capa = "AUTH-RESP-CODE"},  // RFC 3206
+      {.capa = "PIPELINING"},      // RFC 2449 6.6
+      {.verb = "STLS", .phases = kAuth, .proceed = &S::on_stls, .capa = "STLS", .offered = &S::stls_offered},
+      {.verb = "AUTH", .phases = kAuth, .proceed = &S::on_auth, .secret = Secret::sasl, .capa = "SASL PLAIN",
+       .offered = &S::sasl_offered},
+      {.capa = "IMPLEMENTATION mailworld"},
+      {.verb = "PASS", .phases = kAuth, .proceed = &S::on_pass, .secret = Secret::argument},
+      {.verb = "CAPA", .phases = kAuth | kTrans, .proceed = &S::on_capa},
+      {.verb = "QUIT", .phases = kAuth | kTrans, .proceed = &S::on_quit},
+      {.verb = "STAT", .phases = kTrans, .proceed = &S::on_stat},
+      {.verb = "LIST", .phases = kTrans, .proceed = &S::on_list},
+      {.verb = "RETR", .phases = kTrans, .proceed = &S::on_retr},
+      {.verb = "DELE", .phases = kTrans, .proceed = &S::on_dele},
+      {.verb = "NOOP", .phases = kTrans, .proceed = &S::on_noop},
+      {.verb = "RSET", .phases = kTrans, .proceed = &S::on_rset},
+  };
+  return kTable;
+}
+
+bool ServerSession::allowed(const Row& row, Phase p) noexcept { return (row.phases & bit(p)) != 0; }
+
+const ServerSession::Row* ServerSession::find(std::string_view verb) noexcept {
+  if (verb.empty()) return nullptr;  // CAPA-only rows have no verb
+  for (const auto& row : table())
+    if (util::iequals(row.verb, verb)) return &row;
   return nullptr;
 }
 
+void ServerSession::enter(Phase next) {
+  if (next == phase_) return;
+  Phase old = std::exchange(phase_, next);
+  if (phase_hook_) phase_hook_(old, next);
+}
+
 std::string ServerSession::greeting() const { return catalog::ok(opts_.server_name + " POP3 server ready"); }
+std::string ServerSession::too_many_sessions(const std::string& server_name) {
+  return catalog::err("[SYS/TEMP] " + server_name + " too many sessions, try again later");
+}
+std::string ServerSession::too_many_from_peer(const std::string& server_name) {
+  return catalog::err("[SYS/TEMP] " + server_name + " too many connections from your address");
+}
 
 Step ServerSession::error(std::string text) {
   Step s{catalog::err(text), Effect::none};
   if (++errors_ >= opts_.max_errors) {
     s.out += catalog::err(catalog::kTooManyErrors);
     s.effect = Effect::close;
-    phase_ = Phase::closed;
+    enter(Phase::closed);
   }
   return s;
 }
@@ -94,7 +143,7 @@ Step ServerSession::on_line(std::string_view line, bool too_long) {
 }
 
 // One command line. Each way out sets log_line_ from what this parse made of the line: the driver
-// logs that and nothing else (STYLE.md 6: credentials never reach a log).
+// logs that and nothing else (docs/development.md "Logging": credentials never reach a log).
 Step ServerSession::take_line(std::string_view line, bool too_long) {
   // A line not taken apart shows only its verb (when it starts with one) and its length.
   auto unparsed = [&] { log_line_ = util::unparsed_line(line, [](std::string_view w) { return find(w) != nullptr; }); };
@@ -108,15 +157,14 @@ Step ServerSession::take_line(std::string_view line, bool too_long) {
   auto sp = line.find(' ');
   std::string_view verb = line.substr(0, sp);
   std::string_view arg = sp == std::string_view::npos ? std::string_view{} : line.substr(sp + 1);
-  const Entry* e = find(verb);
-  if (e == nullptr) {
+  const Row* row = find(verb);
+  if (row == nullptr) {
     unparsed();
     return error(catalog::kUnknown);
   }
-  if (e->secret) log_line_ = std::string(e->verb) + (arg.empty() ? "" : " ***");
-  else log_line_.assign(line);
-  if ((e->phases & bit(phase_)) == 0) return error(catalog::kWrongState);
-  return (this->*(e->handler))(arg);
+  log_line_ = logged(*row, line, arg);
+  if (!allowed(*row, phase_)) return error(catalog::kWrongState);
+  return (this->*(row->proceed))(arg);
 }
 
 Step ServerSession::on_user(std::string_view arg) {
@@ -135,8 +183,6 @@ Step ServerSession::on_pass(std::string_view arg) {
 Step ServerSession::on_auth(std::string_view arg) {
   auto sp = arg.find(' ');
   std::string_view mech = arg.substr(0, sp);
-  // The log shows the mechanism when we know it, never the initial response.
-  if (util::iequals(mech, "PLAIN")) log_line_ = sp == std::string_view::npos ? "AUTH PLAIN" : "AUTH PLAIN ***";
   if (!sasl_offered() || !util::iequals(mech, "PLAIN")) return error(catalog::kBadMechanism);
   if (sp == std::string_view::npos) {
     awaiting_sasl_ = true;
@@ -170,16 +216,18 @@ Step ServerSession::on_login(LoginResult result, Listing listing) {
   visible_ = listing_.size();
   visible_octets_ = 0;
   for (std::size_t i = 0; i < listing_.size(); ++i) visible_octets_ += listing_.octets(i);
-  phase_ = Phase::transaction;
+  enter(Phase::transaction);
   return {catalog::ok("maildrop has " + count_line(visible_, visible_octets_))};
 }
 
 Step ServerSession::on_capa(std::string_view) {
   std::string out = catalog::ok("Capability list follows");
-  out += "USER\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n";
-  if (phase_ == Phase::authorization && opts_.tls_available && !tls_active_) out += "STLS\r\n";
-  if (sasl_offered()) out += "SASL PLAIN\r\n";
-  out += "IMPLEMENTATION mailworld\r\n.\r\n";
+  for (const auto& row : table()) {
+    if (row.capa.empty() || (row.offered != nullptr && !(this->*(row.offered))())) continue;
+    out += row.capa;
+    out += "\r\n";
+  }
+  out += ".\r\n";
   return {out};
 }
 
@@ -197,19 +245,21 @@ void ServerSession::on_tls_started() {
 
 Step ServerSession::on_quit(std::string_view) {
   if (phase_ == Phase::authorization) {
-    phase_ = Phase::closed;
+    enter(Phase::closed);
     return {catalog::ok(opts_.server_name + " POP3 server signing off"), Effect::close};
   }
-  phase_ = Phase::update;
+  enter(Phase::update);
   return {{}, Effect::update};
 }
 
 Step ServerSession::on_updated(bool ok) {
-  phase_ = Phase::closed;
+  enter(Phase::closed);
   if (!ok) return {catalog::err(catalog::kNotRemoved), Effect::close};
   return {catalog::ok(opts_.server_name + " POP3 server signing off (" + std::to_string(visible_) + " messages left)"),
           Effect::close};
 }
+
+Step ServerSession::on_send_failed() const { return {catalog::err(catalog::kGone)}; }
 
 std::optional<std::size_t> ServerSession::message(std::string_view arg, Step& bad) {
   auto n = util::parse_uint(util::trim(arg), 1u << 30);
@@ -314,12 +364,12 @@ std::vector<std::size_t> ServerSession::deleted() const {
 }
 
 Step ServerSession::on_timeout() {
-  phase_ = Phase::closed;
+  enter(Phase::closed);
   return {catalog::err("timeout, closing (nothing was deleted)"), Effect::close};
 }
 
 Step ServerSession::on_shutdown() {
-  phase_ = Phase::closed;
+  enter(Phase::closed);
   return {catalog::err(opts_.server_name + " POP3 server shutting down (nothing was deleted)"), Effect::close};
 }
 

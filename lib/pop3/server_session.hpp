@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +16,8 @@
 namespace mail::pop3 {
 
 enum class Phase { authorization, transaction, update, closed };
+/// "authorization", "transaction", "update", "closed".
+const char* to_string(Phase p) noexcept;
 
 enum class Effect {
   none,
@@ -35,19 +39,56 @@ enum class LoginResult { ok, bad_credentials, in_use, failed, throttled };  // t
 struct Options {
   std::string server_name;
   bool allow_plaintext_auth = false;  // offer AUTH PLAIN before TLS too
-  int max_errors = 20;
+  int max_errors = 20;                // [limits] errors: error replies before the session is closed
   bool tls_available = false;         // STLS can be offered
   bool tls_active = false;            // an implicit-TLS port
 };
 
 class ServerSession {
  public:
+  /// How a row's argument may be logged (Step::log_line; docs/development.md "Logging").
+  enum class Secret {
+    none,      // the line as it came
+    argument,  // "VERB ***"
+    sasl,      // "AUTH PLAIN ***": the mechanism when it is one we know, never the initial response
+  };
+  using Proceed = Step (ServerSession::*)(std::string_view arg);
+  using Offered = bool (ServerSession::*)() const;
+
+  /// One row per verb, and one per CAPA line that has no verb of its own (verb ""): everything the
+  /// session knows about it. Dispatch, CAPA and the masking of log lines are read from the table
+  /// (server_session.cpp). A verb used in another state gets "-ERR command not valid in this state"
+  /// (RFC 1939 has that one answer).
+  struct Row {
+    std::string_view verb{};
+    unsigned phases = 0;           // bits (1 << Phase) of the states where the verb may be used
+    Proceed proceed = nullptr;     // the handler, once the verb is allowed
+    Secret secret = Secret::none;
+    std::string_view capa{};       // its CAPA line (RFC 2449 6), "" for none
+    Offered offered = nullptr;     // when the CAPA line is listed (nullptr: always)
+  };
+  /// The table, in the order of the CAPA reply.
+  static std::span<const Row> table() noexcept;
+  /// May the row's verb be used in state `p`?
+  static bool allowed(const Row& row, Phase p) noexcept;
+
+  /// Called on every change of state, old -> new (-v logs it).
+  using PhaseHook = std::function<void(Phase from, Phase to)>;
+
   explicit ServerSession(Options options) : opts_(std::move(options)) {}
+  void watch_phases(PhaseHook hook) { phase_hook_ = std::move(hook); }
 
   std::string greeting() const;
+  /// What the listener answers instead of a session: [limits] sessions reached, or [limits] per_peer
+  /// for the client's address.
+  static std::string too_many_sessions(const std::string& server_name);
+  static std::string too_many_from_peer(const std::string& server_name);
   Step on_line(std::string_view line, bool too_long = false);
   /// After Effect::login. `listing` is the maildrop when the result is ok.
   Step on_login(LoginResult result, Listing listing = {});
+  /// After Effect::send when the message cannot be read any more (removed behind our back): the reply
+  /// to send instead of the step's.
+  Step on_send_failed() const;
   /// After Effect::update: the marked messages are gone (or some could not be removed).
   Step on_updated(bool ok);
   /// After Effect::start_tls (RFC 2595 4: back to a fresh AUTHORIZATION state).
@@ -71,10 +112,10 @@ class ServerSession {
   std::uint64_t octets() const noexcept { return visible_octets_; }
 
  private:
-  using Handler = Step (ServerSession::*)(std::string_view arg);
-  struct Entry;
-  static const Entry* find(std::string_view verb);
+  static const Row* find(std::string_view verb) noexcept;
   Step take_line(std::string_view line, bool too_long);
+  /// Every state change goes through here.
+  void enter(Phase next);
 
   Step on_user(std::string_view arg);
   Step on_pass(std::string_view arg);
@@ -97,7 +138,8 @@ class ServerSession {
   std::optional<std::size_t> message(std::string_view arg, Step& bad);
   void clear_credentials();
 
-  bool sasl_offered() const noexcept { return tls_active_ || opts_.allow_plaintext_auth; }
+  bool sasl_offered() const { return tls_active_ || opts_.allow_plaintext_auth; }
+  bool stls_offered() const { return phase_ == Phase::authorization && opts_.tls_available && !tls_active_; }
 
   Options opts_;
   bool tls_active_ = opts_.tls_active;
@@ -113,6 +155,7 @@ class ServerSession {
   std::optional<std::uint64_t> send_lines_;
   int errors_ = 0;
   std::string log_line_;  // how the line being taken may be logged (Step::log_line)
+  PhaseHook phase_hook_;
 };
 
 }  // namespace mail::pop3

@@ -8,12 +8,10 @@
 namespace mail::smtp {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, Verb>, 13> kVerbs{{
-    {"HELO", Verb::helo}, {"EHLO", Verb::ehlo}, {"MAIL", Verb::mail}, {"RCPT", Verb::rcpt},
-    {"DATA", Verb::data}, {"RSET", Verb::rset}, {"NOOP", Verb::noop}, {"QUIT", Verb::quit},
-    {"VRFY", Verb::vrfy}, {"EXPN", Verb::expn}, {"HELP", Verb::help}, {"STARTTLS", Verb::starttls},
-    {"AUTH", Verb::auth},
-}};
+// Indexed by Verb.
+constexpr std::array<std::string_view, static_cast<std::size_t>(Verb::unknown)> kNames{
+    "HELO", "EHLO", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT", "VRFY", "EXPN", "HELP", "STARTTLS", "AUTH",
+};
 
 bool valid_quoted(std::string_view s) {
   if (s.size() < 2 || s.front() != '"' || s.back() != '"') return false;
@@ -68,13 +66,23 @@ size_t closing_bracket(std::string_view s, size_t from) {
 
 }  // namespace
 
+std::string_view verb_name(Verb v) noexcept {
+  auto i = static_cast<std::size_t>(v);
+  return i < kNames.size() ? kNames[i] : std::string_view{};
+}
+
+Verb verb_of(std::string_view name) noexcept {
+  for (std::size_t i = 0; i < kNames.size(); ++i)
+    if (util::iequals(kNames[i], name)) return static_cast<Verb>(i);
+  return Verb::unknown;
+}
+
 Command parse_command(std::string_view line) {
   Command c;
   auto sp = line.find(' ');
   c.name = line.substr(0, sp);
   c.arg = sp == std::string_view::npos ? std::string_view{} : util::trim(line.substr(sp + 1));
-  for (const auto& [name, verb] : kVerbs)
-    if (util::iequals(name, c.name)) c.verb = verb;
+  c.verb = verb_of(c.name);
   return c;
 }
 

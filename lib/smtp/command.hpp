@@ -10,7 +10,14 @@
 
 namespace mail::smtp {
 
+// The verbs the server knows, the key of its verb table (server_session.cpp: one row each). Their
+// names are in command.cpp, once.
 enum class Verb { helo, ehlo, mail, rcpt, data, rset, noop, quit, vrfy, expn, help, starttls, auth, unknown };
+
+/// "MAIL" for Verb::mail; "" for Verb::unknown.
+std::string_view verb_name(Verb v) noexcept;
+/// The verb `name` names (case-insensitive), or Verb::unknown.
+Verb verb_of(std::string_view name) noexcept;
 
 struct Command {
   Verb verb = Verb::unknown;

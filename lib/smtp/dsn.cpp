@@ -5,8 +5,6 @@
 namespace mail::smtp {
 
 namespace {
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
 // One line, printable: a diagnostic goes into a header-like field.
 std::string one_line(std::string_view s) {
   std::string out;
@@ -15,25 +13,13 @@ std::string one_line(std::string_view s) {
 }
 }  // namespace
 
-std::string status_of(std::string_view d) {
-  // "550 5.1.1 text" or "5.1.1 text": class.subject.detail
-  auto text = d;
-  if (text.size() > 4 && is_digit(text[0]) && is_digit(text[1]) && is_digit(text[2]) && text[3] == ' ') text = text.substr(4);
-  std::size_t i = 0;
-  auto digits = [&](std::size_t max) {
-    std::size_t n = 0;
-    while (i < text.size() && is_digit(text[i]) && n < max) ++i, ++n;
-    return n;
-  };
-  if (!text.empty() && (text[0] == '2' || text[0] == '4' || text[0] == '5') && text.size() > 1 && text[1] == '.') {
-    i = 2;
-    if (digits(3) > 0 && i < text.size() && text[i] == '.') {
-      ++i;
-      if (digits(3) > 0 && (i == text.size() || text[i] == ' ')) return std::string(text.substr(0, i));
-    }
-  }
-  return !d.empty() && d[0] == '4' ? "4.0.0" : "5.0.0";
+FailedRecipient::FailedRecipient(std::string address, std::string remote_mta, std::string_view reply, std::string command)
+    : address(std::move(address)), outcome(Outcome::parse(reply)) {
+  outcome.mta = std::move(remote_mta);
+  outcome.command = std::move(command);
 }
+
+std::string status_of(std::string_view d) { return Outcome::parse(d).status(); }
 
 std::string build_dsn(const DsnInput& in) {
   const std::string& b = in.boundary;
@@ -53,10 +39,11 @@ std::string build_dsn(const DsnInput& in) {
   m += "I'm sorry to have to inform you that your message could not\n";
   m += "be delivered to one or more recipients. It's attached below.\n\n";
   for (const auto& f : in.failed) {
+    const Outcome& o = f.outcome;
     m += "<" + f.address + ">: ";
-    if (!f.remote_mta.empty()) m += "host " + f.remote_mta + " said: ";
-    m += one_line(f.diagnostic);
-    if (!f.command.empty()) m += " (in reply to " + f.command + " command)";
+    if (!o.mta.empty()) m += "host " + o.mta + " said: ";
+    m += one_line(o.line());
+    if (!o.command.empty()) m += " (in reply to " + o.command + " command)";
     m += "\n";
   }
 
@@ -65,12 +52,14 @@ std::string build_dsn(const DsnInput& in) {
   m += "X-Mailworld-Queue-ID: " + in.queue_id + "\n";
   m += "Arrival-Date: " + rfc5322_date(in.arrival) + "\n";
   for (const auto& f : in.failed) {
+    const Outcome& o = f.outcome;
     m += "\nFinal-Recipient: rfc822; " + f.address + "\n";
     m += "Original-Recipient: rfc822; " + f.address + "\n";
     m += "Action: failed\n";
-    m += "Status: " + status_of(f.diagnostic) + "\n";
-    if (!f.remote_mta.empty()) m += "Remote-MTA: dns; " + f.remote_mta.substr(0, f.remote_mta.find('[')) + "\n";
-    m += std::string("Diagnostic-Code: ") + (f.command.empty() ? "x-mailworld; " : "smtp; ") + one_line(f.diagnostic) + "\n";
+    m += "Status: " + o.status() + "\n";
+    if (!o.mta.empty()) m += "Remote-MTA: dns; " + o.mta.substr(0, o.mta.find('[')) + "\n";
+    // RFC 3464 2.3.6: "smtp" when a server replied, our own type for our own findings.
+    m += std::string("Diagnostic-Code: ") + (o.command.empty() ? "x-mailworld; " : "smtp; ") + one_line(o.line()) + "\n";
   }
 
   m += "\n--" + b + "\nContent-Description: Undelivered Message Headers\nContent-Type: text/rfc822-headers\n\n";

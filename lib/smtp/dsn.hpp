@@ -7,13 +7,18 @@
 #include <string_view>
 #include <vector>
 
+#include "smtp/outcome.hpp"
+
 namespace mail::smtp {
 
 struct FailedRecipient {
+  FailedRecipient(std::string address, Outcome outcome) : address(std::move(address)), outcome(std::move(outcome)) {}
+  /// From text: the host that answered ("" when none did), its reply ("550 5.1.1 no such user") or
+  /// our reason ("5.1.2 ..."), and the command it answered ("" when no server replied).
+  FailedRecipient(std::string address, std::string remote_mta, std::string_view reply, std::string command);
+
   std::string address;
-  std::string remote_mta;  // host that answered, "" when none did
-  std::string diagnostic;  // the remote reply ("550 5.1.1 no such user") or our reason
-  std::string command;     // "RCPT TO", "MAIL FROM", "end of DATA", or "" (no SMTP reply)
+  Outcome outcome;  // the last one: what the bounce reports
 };
 
 struct DsnInput {
@@ -28,7 +33,8 @@ struct DsnInput {
   std::string original_headers;  // the returned message's header section (LF line ends)
 };
 
-/// The status code of a reply: its RFC 3463 code when the text starts with one, else 5.0.0 / 4.0.0.
+/// The status code of a reply line: its RFC 3463 code when the text starts with one, else 5.0.0 / 4.0.0
+/// (Outcome::status of the parsed line).
 std::string status_of(std::string_view diagnostic);
 
 /// The whole bounce message (header and body), from MAILER-DAEMON@reporting_mta.

@@ -21,9 +21,6 @@ Reply queued(const std::string& id) { return reply(250, "2.0.0 Ok: queued as " +
 Reply start_data() { return reply(354, "End data with <CR><LF>.<CR><LF>"); }
 Reply bye() { return reply(221, "2.0.0 Bye"); }
 Reply vrfy() { return reply(252, "2.0.0 Cannot VRFY user, but will accept message and attempt delivery"); }
-Reply help() {
-  return Reply{214, {"2.0.0 Commands: HELO EHLO MAIL RCPT DATA", "2.0.0 RSET NOOP QUIT VRFY HELP"}};
-}
 Reply unknown() { return reply(500, "5.5.2 Error: command not recognized"); }
 Reply line_too_long() { return reply(500, "5.5.2 Error: line too long"); }
 Reply bad_syntax(const std::string& why) { return reply(501, "5.5.4 " + why); }
@@ -47,7 +44,6 @@ Reply tls_unavailable() { return reply(502, "5.5.1 Error: STARTTLS not available
 Reply tls_already() { return reply(503, "5.5.1 Error: TLS already active"); }
 Reply auth_not_enabled() { return reply(503, "5.5.1 Error: authentication not enabled"); }
 Reply auth_already() { return reply(503, "5.5.1 Error: already authenticated"); }
-Reply auth_in_transaction() { return reply(503, "5.5.1 Error: MAIL transaction in progress"); }
 Reply auth_mechanism() { return reply(504, "5.5.4 Unrecognized authentication type"); }
 Reply auth_aborted() { return reply(501, "5.0.0 Authentication aborted"); }
 Reply auth_undecodable() { return reply(501, "5.5.2 Cannot decode response"); }
@@ -56,41 +52,104 @@ Reply auth_failed() { return reply(535, "5.7.8 Error: authentication failed"); }
 Reply auth_refused() { return reply(454, "4.7.0 Temporary authentication failure, try again later"); }
 Reply timeout(const std::string& name) { return reply(421, "4.4.2 " + name + " Error: timeout exceeded"); }
 Reply shutdown(const std::string& name) { return reply(421, "4.3.2 " + name + " Service shutting down"); }
+Reply busy(const std::string& name) { return reply(421, "4.3.2 " + name + " Too many sessions, try again later"); }
+// Postfix smtpd_client_connection_count_limit says the same.
+Reply peer_busy(const std::string& name) {
+  return reply(421, "4.7.0 " + name + " Error: too many connections from your address");
+}
 }  // namespace catalog
 
 constexpr unsigned bit(Phase p) { return 1u << static_cast<unsigned>(p); }
 constexpr unsigned kAny = bit(Phase::greeted) | bit(Phase::ready) | bit(Phase::mail) | bit(Phase::rcpt);
+constexpr unsigned kTransaction = bit(Phase::mail) | bit(Phase::rcpt);
+
+// The SASL mechanisms of AUTH (RFC 4954): shown in a log line, unlike what follows them.
+constexpr std::array<std::string_view, 2> kMechanisms{"PLAIN", "LOGIN"};
+
+// ---- Wrong-phase replies: RFC 5321 4.1.4 and 3.3 (503 for a bad sequence, 554 for DATA without a recipient) ----
+Reply hello_first() { return catalog::bad_sequence("send HELO/EHLO first"); }
+Reply mail_out_of_phase(Phase p) { return p == Phase::greeted ? hello_first() : catalog::bad_sequence("nested MAIL command"); }
+Reply rcpt_out_of_phase(Phase) { return catalog::bad_sequence("need MAIL command"); }
+Reply data_out_of_phase(Phase p) {
+  return p == Phase::mail ? catalog::no_valid_recipients() : catalog::bad_sequence("need RCPT command");
+}
+// STARTTLS (RFC 3207 4) and AUTH (RFC 4954 4): after EHLO, outside a mail transaction.
+Reply outside_transaction(Phase p) {
+  return p == Phase::greeted ? hello_first() : catalog::bad_sequence("MAIL transaction in progress");
+}
+
+// How a command line may be logged: as it came, or with its secret argument masked (docs/development.md
+// "Logging": credentials never reach a log).
+std::string logged(const ServerSession::Row& row, std::string_view line, std::string_view arg) {
+  using Secret = ServerSession::Secret;
+  if (row.secret == Secret::none) return std::string(line);
+  std::string verb(verb_name(row.verb));
+  if (row.secret == Secret::sasl) {
+    // The mechanism when we know it (anything else may be a password typed in the wrong place), never
+    // the initial response.
+    auto sp = arg.find(' ');
+    std::string_view mech = arg.substr(0, sp);
+    bool initial = sp != std::string_view::npos && !util::trim(arg.substr(sp + 1)).empty();
+    for (std::string_view known : kMechanisms)
+      if (util::iequals(mech, known)) return verb + " " + std::string(known) + (initial ? " ***" : "");
+  }
+  return verb + (arg.empty() ? "" : " ***");
+}
 
 }  // namespace
 
-// Dispatch: verb -> handler, the phases where it is allowed (else 503 with `wrong_phase`), and whether
-// its argument is a secret (logged as "VERB ***"; the handler may show more of what it parsed).
-struct ServerSession::Entry {
-  std::string_view verb;
-  Handler handler;
-  unsigned phases;
-  const char* wrong_phase;
-  bool secret = false;
-};
+const char* to_string(Phase p) noexcept {
+  switch (p) {
+    case Phase::greeted: return "greeted";
+    case Phase::ready: return "ready";
+    case Phase::mail: return "mail";
+    case Phase::rcpt: return "rcpt";
+    case Phase::data: return "data";
+    case Phase::closed: return "closed";
+  }
+  return "?";
+}
 
-const ServerSession::Entry* ServerSession::find(std::string_view verb) {
-  static const std::array<Entry, 13> kTable{{
-      {"HELO", &ServerSession::on_helo, kAny, ""},
-      {"EHLO", &ServerSession::on_ehlo, kAny, ""},
-      {"MAIL", &ServerSession::on_mail, bit(Phase::ready), "send HELO/EHLO first"},
-      {"RCPT", &ServerSession::on_rcpt, bit(Phase::mail) | bit(Phase::rcpt), "need MAIL command"},
-      {"DATA", &ServerSession::on_data, bit(Phase::mail) | bit(Phase::rcpt), "need RCPT command"},
-      {"RSET", &ServerSession::on_rset, kAny, ""},
-      {"NOOP", &ServerSession::on_noop, kAny, ""},
-      {"QUIT", &ServerSession::on_quit, kAny, ""},
-      {"VRFY", &ServerSession::on_vrfy, kAny, ""},
-      {"HELP", &ServerSession::on_help, kAny, ""},
-      {"EXPN", &ServerSession::on_not_implemented, kAny, ""},
-      {"STARTTLS", &ServerSession::on_starttls, kAny, ""},
-      {"AUTH", &ServerSession::on_auth, kAny, "", true},
-  }};
-  for (const auto& e : kTable)
-    if (util::iequals(e.verb, verb)) return &e;
+// The verb table. Its order is that of the EHLO keywords and of HELP; a command line is checked as
+// `check` (is the verb offered here at all), then `phases` (else `wrong_phase`), then `proceed`.
+std::span<const ServerSession::Row> ServerSession::table() noexcept {
+  using S = ServerSession;
+  static const Row kTable[] = {
+      {.verb = Verb::helo, .phases = kAny, .proceed = &S::on_helo, .help = true},
+      {.verb = Verb::ehlo, .phases = kAny, .proceed = &S::on_ehlo, .help = true},
+      {.verb = Verb::mail, .phases = bit(Phase::ready), .wrong_phase = mail_out_of_phase, .proceed = &S::on_mail,
+       .help = true},
+      {.verb = Verb::rcpt, .phases = kTransaction, .wrong_phase = rcpt_out_of_phase, .proceed = &S::on_rcpt,
+       .help = true},
+      {.verb = Verb::data, .phases = bit(Phase::rcpt), .wrong_phase = data_out_of_phase, .proceed = &S::on_data,
+       .help = true},
+      {.verb = Verb::rset, .phases = kAny, .proceed = &S::on_rset, .help = true},
+      {.verb = Verb::noop, .phases = kAny, .proceed = &S::on_noop, .help = true},
+      {.verb = Verb::quit, .phases = kAny, .proceed = &S::on_quit, .help = true},
+      {.verb = Verb::vrfy, .phases = kAny, .proceed = &S::on_vrfy, .help = true},
+      {.verb = Verb::help, .phases = kAny, .proceed = &S::on_help, .help = true},
+      {.verb = Verb::expn, .phases = kAny, .proceed = &S::on_not_implemented},  // RFC 5321 3.5.3: 502
+      {.keyword = "PIPELINING"},                                                // RFC 2920
+      {.keyword = "SIZE", .keyword_arg = &S::size_keyword, .mail_param = "SIZE",  // RFC 1870
+       .on_mail_param = &S::size_param},
+      {.keyword = "8BITMIME", .mail_param = "BODY", .on_mail_param = &S::body_param},  // RFC 6152
+      {.keyword = "ENHANCEDSTATUSCODES"},                                       // RFC 2034
+      {.verb = Verb::starttls, .phases = bit(Phase::ready), .wrong_phase = outside_transaction,
+       .check = &S::check_starttls, .proceed = &S::on_starttls, .keyword = "STARTTLS",
+       .offered = &S::starttls_offered, .help = true},
+      {.verb = Verb::auth, .phases = bit(Phase::ready), .wrong_phase = outside_transaction, .check = &S::check_auth,
+       .proceed = &S::on_auth, .secret = Secret::sasl, .keyword = "AUTH PLAIN LOGIN", .offered = &S::auth_offered,
+       .help = true},
+  };
+  return kTable;
+}
+
+bool ServerSession::allowed(const Row& row, Phase p) noexcept { return (row.phases & bit(p)) != 0; }
+
+const ServerSession::Row* ServerSession::find(Verb verb) noexcept {
+  if (verb == Verb::unknown) return nullptr;
+  for (const auto& row : table())
+    if (row.verb == verb) return &row;
   return nullptr;
 }
 
@@ -98,13 +157,21 @@ ServerSession::ServerSession(SessionInfo info, Limits limits, const Directory& d
     : info_(std::move(info)), limits_(limits), dir_(directory), tls_active_(info_.tls_active) {}
 
 Reply ServerSession::greeting() const { return reply(220, info_.server_name + " ESMTP mailworld"); }
+Reply ServerSession::too_many_sessions(const std::string& server_name) { return catalog::busy(server_name); }
+Reply ServerSession::too_many_from_peer(const std::string& server_name) { return catalog::peer_busy(server_name); }
+
+void ServerSession::enter(Phase next) {
+  if (next == phase_) return;
+  Phase old = std::exchange(phase_, next);
+  if (phase_hook_) phase_hook_(old, next);
+}
 
 Step ServerSession::error(Reply r) {
   Step s{{std::move(r)}, Effect::none};
   if (++errors_ >= limits_.max_errors) {
     s.replies.push_back(catalog::too_many_errors(info_.server_name));
     s.effect = Effect::close;
-    phase_ = Phase::closed;
+    enter(Phase::closed);
   }
   return s;
 }
@@ -117,7 +184,7 @@ void ServerSession::reset_transaction() {
   env_.esmtp = esmtp;
   data_size_ = 0;
   data_too_long_line_ = false;
-  if (phase_ != Phase::greeted && phase_ != Phase::closed) phase_ = Phase::ready;
+  if (phase_ != Phase::greeted && phase_ != Phase::closed) enter(Phase::ready);
 }
 
 Step ServerSession::on_line(std::string_view line, bool too_long) {
@@ -128,7 +195,7 @@ Step ServerSession::on_line(std::string_view line, bool too_long) {
 }
 
 // One command line. Each way out sets log_line_ from what this parse made of the line: the drivers
-// log that and nothing else (STYLE.md 6: credentials never reach a log).
+// log that and nothing else (docs/development.md "Logging": credentials never reach a log).
 Step ServerSession::take_line(std::string_view line, bool too_long) {
   if (sasl_ != Sasl::none) {
     log_line_ = "***";  // a SASL response is a secret, whatever it looks like
@@ -140,37 +207,36 @@ Step ServerSession::take_line(std::string_view line, bool too_long) {
   }
   // A line not taken apart shows only its verb (when it starts with one) and its length.
   auto unparsed = [&](Reply r) {
-    log_line_ = util::unparsed_line(line, [](std::string_view w) { return find(w) != nullptr; });
+    log_line_ = util::unparsed_line(line, [](std::string_view w) { return find(verb_of(w)) != nullptr; });
     return error(std::move(r));
   };
   if (too_long) return unparsed(catalog::line_too_long());
   for (unsigned char c : line)
     if (c < 32 || c >= 127) return unparsed(catalog::unknown());  // commands are printable ASCII
   Command cmd = parse_command(line);
-  const Entry* e = find(cmd.name);
-  if (e == nullptr) return unparsed(catalog::unknown());
-  if (e->secret) log_line_ = std::string(e->verb) + (cmd.arg.empty() ? "" : " ***");
-  else log_line_.assign(line);
-  if ((e->phases & bit(phase_)) == 0) {
-    if ((phase_ == Phase::mail || phase_ == Phase::rcpt) && cmd.verb == Verb::mail)
-      return error(catalog::bad_sequence("nested MAIL command"));
-    if (phase_ == Phase::mail && cmd.verb == Verb::data) return error(catalog::no_valid_recipients());
-    return error(catalog::bad_sequence(e->wrong_phase));
-  }
-  return (this->*(e->handler))(cmd.arg);
+  const Row* row = find(cmd.verb);
+  if (row == nullptr) return unparsed(catalog::unknown());
+  log_line_ = logged(*row, line, cmd.arg);
+  if (row->check != nullptr)
+    if (auto refusal = (this->*(row->check))(cmd.arg)) return error(std::move(*refusal));
+  if (!allowed(*row, phase_)) return error(row->wrong_phase(phase_));
+  return (this->*(row->proceed))(cmd.arg);
 }
 
 Step ServerSession::hello(std::string_view arg, bool esmtp) {
   if (arg.empty()) return error(catalog::bad_syntax(esmtp ? "Syntax: EHLO hostname" : "Syntax: HELO hostname"));
-  phase_ = Phase::ready;  // RFC 5321 4.1.4: EHLO also resets the transaction
+  enter(Phase::ready);  // RFC 5321 4.1.4: EHLO also resets the transaction
   reset_transaction();
   env_.helo = std::string(arg.substr(0, arg.find(' ')));
   env_.esmtp = esmtp;
   if (!esmtp) return {{reply(250, info_.server_name)}};
-  Reply r{250, {info_.server_name + " Hello " + env_.helo + " [" + info_.peer_ip + "]", "PIPELINING",
-                "SIZE " + std::to_string(limits_.message_size), "8BITMIME", "ENHANCEDSTATUSCODES"}};
-  if (info_.tls_available && !tls_active_) r.lines.emplace_back("STARTTLS");
-  if (auth_offered()) r.lines.emplace_back("AUTH PLAIN LOGIN");
+  Reply r{250, {info_.server_name + " Hello " + env_.helo + " [" + info_.peer_ip + "]"}};
+  for (const auto& row : table()) {
+    if (row.keyword.empty() || !offers(row)) continue;
+    std::string keyword(row.keyword);
+    if (row.keyword_arg != nullptr) keyword += " " + (this->*(row.keyword_arg))();
+    r.lines.push_back(std::move(keyword));
+  }
   return {{std::move(r)}};
 }
 
@@ -181,20 +247,15 @@ Step ServerSession::on_mail(std::string_view arg) {
   std::string why;
   auto path = parse_path(arg, "FROM", why);
   if (!path) return error(catalog::bad_syntax(why));
+  // Each parameter is taken by the row of the extension that defines it, in the order given.
+  const auto rows = table();
   for (const auto& [key, value] : path->params) {
-    if (key == "SIZE") {
-      auto n = util::parse_uint(value, UINT64_MAX);
-      if (!n) return error(catalog::bad_syntax("Bad SIZE parameter"));
-      if (*n > limits_.message_size) return error(catalog::too_big());
-    } else if (key == "BODY") {
-      if (util::iequals(value, "8BITMIME")) env_.eight_bit = true;
-      else if (!util::iequals(value, "7BIT")) return error(catalog::bad_syntax("Bad BODY parameter"));
-    } else {
-      return error(catalog::unknown_param(key));
-    }
+    auto row = std::find_if(rows.begin(), rows.end(), [&](const Row& r) { return r.mail_param == key; });
+    if (row == rows.end()) return error(catalog::unknown_param(key));
+    if (auto refusal = (this->*(row->on_mail_param))(value)) return error(std::move(*refusal));
   }
   const std::string& from = path->address;
-  // SPEC.md "Who may send what", in its order. `submission` is what lets RCPT relay: never on an
+  // docs/security.md "Who may send what", in its order. `submission` is what lets RCPT relay: never on an
   // MX-only port, whoever the sender (AUTH there only pins the sender).
   const bool may_relay = info_.listener != Listener::mx_only;
   if (authenticated_) {
@@ -208,8 +269,23 @@ Step ServerSession::on_mail(std::string_view arg) {
     env_.submission = may_relay;
   }
   env_.sender = from;
-  phase_ = Phase::mail;
+  enter(Phase::mail);
   return {{catalog::sender_ok()}};
+}
+
+// RFC 1870 6: the declared size, refused at once when over the limit.
+std::optional<Reply> ServerSession::size_param(std::string_view value) {
+  auto n = util::parse_uint(value, UINT64_MAX);
+  if (!n) return catalog::bad_syntax("Bad SIZE parameter");
+  if (*n > limits_.message_size) return catalog::too_big();
+  return std::nullopt;
+}
+
+// RFC 6152 2: BODY=8BITMIME or BODY=7BIT.
+std::optional<Reply> ServerSession::body_param(std::string_view value) {
+  if (util::iequals(value, "8BITMIME")) env_.eight_bit = true;
+  else if (!util::iequals(value, "7BIT")) return catalog::bad_syntax("Bad BODY parameter");
+  return std::nullopt;
 }
 
 Step ServerSession::on_rcpt(std::string_view arg) {
@@ -234,13 +310,12 @@ Step ServerSession::on_rcpt(std::string_view arg) {
       env_.remote.push_back(to);
     }
   }
-  phase_ = Phase::rcpt;
+  enter(Phase::rcpt);
   return {{catalog::recipient_ok()}};
 }
 
 Step ServerSession::on_data(std::string_view arg) {
   if (!arg.empty()) return error(catalog::bad_syntax("Syntax: DATA"));
-  if (phase_ != Phase::rcpt) return error(catalog::no_valid_recipients());
   data_size_ = 0;
   data_too_long_line_ = false;
   return {{}, Effect::begin_data};
@@ -251,7 +326,7 @@ Step ServerSession::on_data_started(bool ok) {
     reset_transaction();
     return {{catalog::storage_failed()}};
   }
-  phase_ = Phase::data;
+  enter(Phase::data);
   last_crlf_ = true;
   mid_line_ = false;
   return {{catalog::start_data()}};
@@ -307,7 +382,7 @@ Step ServerSession::on_rset(std::string_view) {
 Step ServerSession::on_noop(std::string_view) { return {{catalog::ok()}}; }
 
 Step ServerSession::on_quit(std::string_view) {
-  phase_ = Phase::closed;
+  enter(Phase::closed);
   return {{catalog::bye()}, Effect::close};
 }
 
@@ -316,39 +391,56 @@ Step ServerSession::on_vrfy(std::string_view arg) {
   return {{catalog::vrfy()}};
 }
 
-Step ServerSession::on_help(std::string_view) { return {{catalog::help()}}; }
+// HELP (RFC 5321 4.1.1.8): the verbs offered on this connection, five to a line.
+Step ServerSession::on_help(std::string_view) {
+  Reply r{214, {}};
+  std::string line = "2.0.0 Commands:";
+  int on_line = 0;
+  for (const auto& row : table()) {
+    if (!row.help || !offers(row)) continue;
+    if (on_line == 5) {
+      r.lines.push_back(std::exchange(line, "2.0.0"));
+      on_line = 0;
+    }
+    line += " ";
+    line += verb_name(row.verb);
+    ++on_line;
+  }
+  r.lines.push_back(std::move(line));
+  return {{std::move(r)}};
+}
 
 Step ServerSession::on_not_implemented(std::string_view) { return error(catalog::not_implemented()); }
 
-Step ServerSession::on_starttls(std::string_view arg) {
-  if (!info_.tls_available) return error(catalog::tls_unavailable());
-  if (tls_active_) return error(catalog::tls_already());
-  if (!arg.empty()) return error(catalog::bad_syntax("Syntax: STARTTLS"));
-  if (phase_ == Phase::greeted) return error(catalog::bad_sequence("send HELO/EHLO first"));
-  if (phase_ != Phase::ready) return error(catalog::bad_sequence("MAIL transaction in progress"));
-  return {{catalog::tls_ready()}, Effect::start_tls};
+// Before the phase test, as RFC 3207 lists them: not offered, already on, an argument.
+std::optional<Reply> ServerSession::check_starttls(std::string_view arg) const {
+  if (!info_.tls_available) return catalog::tls_unavailable();
+  if (tls_active_) return catalog::tls_already();
+  if (!arg.empty()) return catalog::bad_syntax("Syntax: STARTTLS");
+  return std::nullopt;
 }
+
+Step ServerSession::on_starttls(std::string_view) { return {{catalog::tls_ready()}, Effect::start_tls}; }
 
 void ServerSession::on_tls_started() {
   tls_active_ = true;
   authenticated_.reset();
-  phase_ = Phase::greeted;  // RFC 3207 4.2: as if the client had just connected
+  enter(Phase::greeted);  // RFC 3207 4.2: as if the client had just connected
   env_ = Envelope{};
   data_size_ = 0;
 }
 
+// Before the phase test: AUTH is not offered in the clear unless [tls] allow_plaintext_auth.
+std::optional<Reply> ServerSession::check_auth(std::string_view) const {
+  if (!auth_offered()) return catalog::auth_not_enabled();
+  return std::nullopt;
+}
+
 Step ServerSession::on_auth(std::string_view arg) {
+  if (authenticated_) return error(catalog::auth_already());
   auto sp = arg.find(' ');
   std::string_view mech = arg.substr(0, sp);
   std::string_view initial = sp == std::string_view::npos ? std::string_view{} : util::trim(arg.substr(sp + 1));
-  // The log shows a mechanism we know (anything else may be a password typed in the wrong place),
-  // never the initial response.
-  for (std::string_view known : {"PLAIN", "LOGIN"})
-    if (util::iequals(mech, known)) log_line_ = "AUTH " + std::string(known) + (initial.empty() ? "" : " ***");
-  if (!auth_offered()) return error(catalog::auth_not_enabled());
-  if (phase_ == Phase::greeted) return error(catalog::bad_sequence("send HELO/EHLO first"));
-  if (phase_ != Phase::ready) return error(catalog::auth_in_transaction());
-  if (authenticated_) return error(catalog::auth_already());
   if (util::iequals(mech, "PLAIN")) {
     sasl_ = Sasl::plain;
     if (initial.empty()) return {{reply(334, "")}};  // RFC 4954 4: an empty challenge
@@ -401,12 +493,12 @@ Step ServerSession::on_auth_result(const std::optional<std::string>& account, bo
 }
 
 Step ServerSession::on_timeout() {
-  phase_ = Phase::closed;
+  enter(Phase::closed);
   return {{catalog::timeout(info_.server_name)}, Effect::close};
 }
 
 Step ServerSession::on_shutdown() {
-  phase_ = Phase::closed;
+  enter(Phase::closed);
   return {{catalog::shutdown(info_.server_name)}, Effect::close};
 }
 

@@ -1,15 +1,18 @@
 // The SMTP server as a pure state machine (RFC 5321, with RFC 1870 SIZE, RFC 6152 8BITMIME,
 // RFC 2920 PIPELINING, RFC 2034 enhanced codes): command lines in, replies and one effect out.
 // The message body never passes through: the core checks each DATA line and says what to store;
-// the driver streams it to disk (DESIGN.md).
+// the driver streams it to disk (docs/development.md).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "smtp/command.hpp"
 #include "smtp/reply.hpp"
 #include "util/line_splitter.hpp"
 #include "util/result.hpp"
@@ -19,7 +22,7 @@ namespace mail::smtp {
 struct Limits {
   std::size_t recipients = 100;
   std::uint64_t message_size = 33554432;
-  int max_errors = 20;  // error replies before the session is closed (like Postfix's hard error limit)
+  int max_errors = 20;  // [limits] errors: error replies before the session is closed (Postfix's hard error limit)
 };
 
 /// What the core asks about addresses (implemented over the configured accounts).
@@ -32,7 +35,7 @@ class Directory {
   virtual std::optional<std::string> account(std::string_view address) const = 0;
 };
 
-/// What a listener is for (SPEC.md "Who may send what"; issue 10, defect 12).
+/// What a listener is for (docs/security.md "Who may send what"; issue 10, defect 12).
 enum class Listener {
   smtp,        // the SMTP port under the course's rule: a local sender submits, and may relay
   mx_only,     // [policy] mx_only: mail for local accounts only, never relayed, whoever sends it
@@ -50,6 +53,8 @@ struct SessionInfo {
 };
 
 enum class Phase { greeted, ready, mail, rcpt, data, closed };
+/// "greeted", "ready", "mail", "rcpt", "data", "closed".
+const char* to_string(Phase p) noexcept;
 
 struct Envelope {
   std::string helo;
@@ -86,9 +91,52 @@ struct DataLine {
 
 class ServerSession {
  public:
+  /// How a row's argument may be logged (Step::log_line; docs/development.md "Logging").
+  enum class Secret {
+    none,      // the line as it came
+    argument,  // "VERB ***"
+    sasl,      // "AUTH PLAIN ***": the mechanism when it is one we know, never the initial response
+  };
+  using Proceed = Step (ServerSession::*)(std::string_view arg);
+  using Check = std::optional<Reply> (ServerSession::*)(std::string_view arg) const;
+  using Offered = bool (ServerSession::*)() const;
+  using KeywordArg = std::string (ServerSession::*)() const;
+  using MailParam = std::optional<Reply> (ServerSession::*)(std::string_view value);
+
+  /// One row per verb, and one per EHLO keyword that has no verb of its own (verb Verb::unknown):
+  /// everything the session knows about it. Dispatch, the EHLO reply, HELP, the MAIL parameters and
+  /// the masking of log lines are all read from the table (server_session.cpp); a new extension is a
+  /// new row.
+  struct Row {
+    Verb verb = Verb::unknown;
+    unsigned phases = 0;                    // bits (1 << Phase) of the phases where the verb may be used
+    Reply (*wrong_phase)(Phase) = nullptr;  // the reply in the other command phases (counts as an error)
+    Check check = nullptr;                  // a refusal that comes before the phase test (not offered here)
+    Proceed proceed = nullptr;              // the handler, once the verb is allowed
+    Secret secret = Secret::none;
+    std::string_view keyword{};             // its EHLO keyword (RFC 5321 4.1.1.1), "" for none
+    KeywordArg keyword_arg = nullptr;       // appended to the keyword after a space ("SIZE 33554432")
+    std::string_view mail_param{};          // the MAIL FROM parameter the extension defines ("SIZE", "BODY")
+    MailParam on_mail_param = nullptr;      // takes its value; a refusal fails the MAIL command
+    Offered offered = nullptr;              // when the keyword and the HELP entry are offered (nullptr: always)
+    bool help = false;                      // listed by HELP
+  };
+  /// The table, in the order of the EHLO keywords and of HELP.
+  static std::span<const Row> table() noexcept;
+  /// May the row's verb be used in phase `p`?
+  static bool allowed(const Row& row, Phase p) noexcept;
+
+  /// Called on every change of phase, old -> new (OpenSMTPD's smtp_enter_state; -v logs it).
+  using PhaseHook = std::function<void(Phase from, Phase to)>;
+
   ServerSession(SessionInfo info, Limits limits, const Directory& directory);
+  void watch_phases(PhaseHook hook) { phase_hook_ = std::move(hook); }
 
   Reply greeting() const;
+  /// What the listener answers instead of a session: [limits] sessions reached, or [limits] per_peer
+  /// for the client's address (RFC 5321 3.1: 421 in place of the greeting).
+  static Reply too_many_sessions(const std::string& server_name);
+  static Reply too_many_from_peer(const std::string& server_name);
   /// One command line (ending removed); `too_long` when it exceeded the line limit.
   Step on_line(std::string_view line, bool too_long = false);
   /// After Effect::begin_data: 354, or 451 when the files could not be opened.
@@ -126,10 +174,11 @@ class ServerSession {
   std::uint64_t data_size() const noexcept { return data_size_; }
 
  private:
-  using Handler = Step (ServerSession::*)(std::string_view arg);
-  struct Entry;
-  static const Entry* find(std::string_view verb);
+  static const Row* find(Verb verb) noexcept;
   Step take_line(std::string_view line, bool too_long);
+  /// Every phase change goes through here.
+  void enter(Phase next);
+  bool offers(const Row& row) const { return row.offered == nullptr || (this->*(row.offered))(); }
 
   Step on_helo(std::string_view arg);
   Step on_ehlo(std::string_view arg);
@@ -145,7 +194,13 @@ class ServerSession {
   Step on_starttls(std::string_view arg);
   Step on_auth(std::string_view arg);
   Step sasl_line(std::string_view line);
-  bool auth_offered() const noexcept { return tls_active_ || info_.allow_plaintext_auth; }
+  std::optional<Reply> check_starttls(std::string_view arg) const;
+  std::optional<Reply> check_auth(std::string_view arg) const;
+  bool starttls_offered() const { return info_.tls_available && !tls_active_; }
+  bool auth_offered() const { return tls_active_ || info_.allow_plaintext_auth; }
+  std::string size_keyword() const { return std::to_string(limits_.message_size); }
+  std::optional<Reply> size_param(std::string_view value);
+  std::optional<Reply> body_param(std::string_view value);
 
   Step hello(std::string_view arg, bool esmtp);
   Step error(Reply r);  // counts errors; closes the session at the limit
@@ -167,6 +222,7 @@ class ServerSession {
   std::string auth_user_;
   std::string auth_password_;
   std::string log_line_;  // how the line being taken may be logged (Step::log_line)
+  PhaseHook phase_hook_;
 };
 
 }  // namespace mail::smtp

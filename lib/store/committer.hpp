@@ -1,4 +1,4 @@
-// Group commit (DESIGN.md): sessions hand their staged files over; one committer thread takes
+// Group commit (docs/reference.md "State on disk"): sessions hand their staged files over; one committer thread takes
 // whatever is waiting as one batch, fsyncs the batch's files in parallel (helper threads: concurrent
 // fsyncs share the filesystem journal's commits), renames or links them into place, fsyncs each
 // touched folder once per batch, and reports back. While it works, the next batch gathers.

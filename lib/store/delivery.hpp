@@ -1,4 +1,4 @@
-// One message on its way to disk (DESIGN.md "One copy"): a single staged copy for all local
+// One message on its way to disk (docs/reference.md "State on disk"): a single staged copy for all local
 // recipients (hard-linked into each Maildir's new/) with Return-Path, and a queue copy for remote
 // recipients (without Return-Path) beside its JSON envelope. seal() hands the copies to a Commit
 // that owns them (net::Store::commit awaits it in one call).

@@ -13,11 +13,30 @@ const char* state_name(RcptState s) {
   }
   return "pending";
 }
+
+nlohmann::ordered_json outcome_json(const smtp::Outcome& o) {
+  return {{"code", o.code}, {"enhanced", o.enhanced}, {"mta", o.mta},
+          {"command", o.command}, {"text", o.text}, {"tls", o.tls}};
+}
+
+smtp::Outcome outcome_of(const nlohmann::json& j) {
+  smtp::Outcome o;
+  o.code = j.value("code", 0);
+  o.enhanced = j.value("enhanced", "");
+  o.mta = j.value("mta", "");
+  o.command = j.value("command", "");
+  o.text = j.value("text", "");
+  o.tls = j.value("tls", "");
+  return o;
+}
 }  // namespace
 
 std::string to_json(const QueueEnvelope& e) {
+  bool replies = false;  // version 1 holds every envelope without one (see envelope.hpp)
+  for (const auto& r : e.recipients) replies = replies || !r.last_reply.empty();
+  const int version = replies ? 2 : 1;
   nlohmann::ordered_json j;
-  j["version"] = QueueEnvelope::kVersion;
+  j["version"] = version;
   j["id"] = e.id;
   j["sender"] = e.sender;
   j["helo"] = e.helo;
@@ -25,7 +44,9 @@ std::string to_json(const QueueEnvelope& e) {
   auto& rs = j["recipients"] = nlohmann::ordered_json::array();
   for (const auto& r : e.recipients) {
     rs.push_back({{"address", r.address}, {"state", state_name(r.state)}, {"attempts", r.attempts},
-                  {"next_try", static_cast<std::int64_t>(r.next_try)}, {"last_reply", r.last_reply}});
+                  {"next_try", static_cast<std::int64_t>(r.next_try)}});
+    if (version == 1) rs.back()["last_reply"] = "";
+    else if (!r.last_reply.empty()) rs.back()["last_reply"] = outcome_json(r.last_reply);
   }
   if (e.bounced) j["bounced"] = true;
   return j.dump(1) + "\n";
@@ -34,7 +55,8 @@ std::string to_json(const QueueEnvelope& e) {
 Result<QueueEnvelope> envelope_from_json(std::string_view text) {
   try {
     auto j = nlohmann::json::parse(text);
-    if (j.at("version").get<int>() != QueueEnvelope::kVersion)
+    const int version = j.at("version").get<int>();
+    if (version != 1 && version != QueueEnvelope::kVersion)
       return fail(Errc::parse, "unsupported envelope version " + j.at("version").dump());
     QueueEnvelope e;
     e.id = j.at("id").get<std::string>();
@@ -51,7 +73,12 @@ Result<QueueEnvelope> envelope_from_json(std::string_view text) {
       else return fail(Errc::parse, "unknown recipient state '" + s + "'");
       q.attempts = r.value("attempts", 0);
       q.next_try = r.value("next_try", std::int64_t{0});
-      q.last_reply = r.value("last_reply", "");
+      if (version == 1) {
+        q.last_reply = smtp::Outcome::parse(r.value("last_reply", ""));
+      } else if (auto o = r.find("last_reply"); o != r.end() && !o->is_null()) {
+        if (!o->is_object()) return fail(Errc::parse, "last_reply of " + q.address + " is not an object");
+        q.last_reply = outcome_of(*o);
+      }
       e.recipients.push_back(std::move(q));
     }
     e.bounced = j.value("bounced", false);

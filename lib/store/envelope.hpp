@@ -1,6 +1,9 @@
-// The relay queue's envelope sidecar, queue/<id>.json (DESIGN.md): who sent the message and the
+// The relay queue's envelope sidecar, queue/<id>.json (docs/reference.md "State on disk"): who sent the message and the
 // state of each recipient. Versioned JSON, rewritten atomically (tmp + rename) by the queue. Fields
-// added later are optional ("bounced"), so older files load.
+// added later are optional ("bounced"), so older files load. Version 2 (issue 11) keeps each
+// recipient's last reply as an object (smtp::Outcome); version 1 kept it as text, which is parsed once
+// when such a file loads. A file is written in the oldest version that can hold it: an entry no
+// attempt has touched yet is version 1, byte for byte as before, so an older mailsrv still reads it.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "smtp/outcome.hpp"
 #include "util/result.hpp"
 
 namespace mail::store {
@@ -20,11 +24,11 @@ struct QueuedRecipient {
   RcptState state = RcptState::pending;
   int attempts = 0;
   std::time_t next_try = 0;  // 0: as soon as possible
-  std::string last_reply;    // the remote server's reply or our reason, for bounces
+  smtp::Outcome last_reply;  // the remote server's reply or our reason, for logs and bounces
 };
 
 struct QueueEnvelope {
-  static constexpr int kVersion = 1;
+  static constexpr int kVersion = 2;  // the newest this code writes; it reads 1 and 2
   std::string id;
   std::string sender;  // "" for <>
   std::string helo;

@@ -1,4 +1,4 @@
-// Where one mail server keeps its state under --data (DESIGN.md "Files on disk"):
+// Where one mail server keeps its state under --data (docs/reference.md "State on disk"):
 //   mail/<address>/{tmp,new,cur}   a Maildir per account, readable by Dovecot and mutt
 //   queue/{tmp/,<id>.eml,<id>.json}  the relay queue: message and envelope
 // and the Maildir file names (Dovecot's ,S= and ,W= sizes, so POP3 can answer without reading files).

@@ -1,4 +1,4 @@
-// The relay queue on disk (DESIGN.md): queue/<id>.eml (the message, with Received, without
+// The relay queue on disk (docs/reference.md "State on disk"): queue/<id>.eml (the message, with Received, without
 // Return-Path) beside queue/<id>.json (the envelope and each recipient's state). Every change of an
 // envelope is a new file renamed over the old one and fsynced (through the Committer); the schedule
 // of retries is a pure function of the attempts.

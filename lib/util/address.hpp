@@ -1,4 +1,4 @@
-// Mail addresses as compared: the one rule for every place that matches two of them (SPEC.md: domains
+// Mail addresses as compared: the one rule for every place that matches two of them (docs/configuration.md: domains
 // compare case-insensitively, local parts exactly; RFC 5321 2.4). Here, below lib/config and lib/smtp,
 // so the config's duplicate-account check, the SMTP core, the accounts and the store share it.
 #pragma once

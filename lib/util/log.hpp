@@ -1,4 +1,4 @@
-// One line per event on stderr, `key=value` fields (SPEC.md "The programs", STYLE.md section 6):
+// One line per event on stderr, `key=value` fields (docs/reference.md "Log lines"):
 //   ts=2026-11-22T01:02:03.456Z prog=fdns lvl=info svc=dns event=listening proto=dns addr=127.0.0.1:10053
 #pragma once
 

@@ -1,5 +1,5 @@
 // mail::Result<T>: a value or an Error, with std::expected's member names
-// (std::expected is C++23-only on g++ 12). See STYLE.md section 5.
+// (std::expected is C++23-only on g++ 12). See docs/development.md, "Errors".
 #pragma once
 
 #include <cassert>

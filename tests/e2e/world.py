@@ -36,20 +36,27 @@ def binary(name):
     return path
 
 
+_GIVEN_PORTS = set()
+
+
 def free_port(udp=False):
-    """A port that is free for TCP (and UDP too when asked) on 127.0.0.1 right now."""
+    """A port that is free for TCP (and UDP too when asked) on 127.0.0.1 right now, and not handed out
+    before by this process: the kernel may offer a port it just freed again, so two free_port() calls
+    for one config could otherwise return the same port before either is bound."""
     for _ in range(100):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
             t.bind(("127.0.0.1", 0))
             port = t.getsockname()[1]
-            if not udp:
-                return port
-            try:
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                    u.bind(("127.0.0.1", port))
-                return port
-            except OSError:
+            if port in _GIVEN_PORTS:
                 continue
+            if udp:
+                try:
+                    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                        u.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _GIVEN_PORTS.add(port)
+            return port
     raise RuntimeError("no free port")
 
 

@@ -8,6 +8,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 
+#include "dns/record_type.hpp"
 #include "net/dns_client.hpp"
 #include "util/cli.hpp"
 
@@ -21,16 +22,9 @@ constexpr util::OptSpec kOptions[] = {
     {0, "route", "", "print the MX hosts of a domain with their address and port"},
 };
 
-std::string show(const dns::Record& r) {
-  if (auto* mx = std::get_if<dns::MxRecord>(&r.data)) return "MX " + std::to_string(mx->preference) + " " + mx->exchange.to_text();
-  if (auto* p = std::get_if<dns::PortRecord>(&r.data)) return "P " + std::to_string(p->port);
-  if (auto* a = std::get_if<dns::ARecord>(&r.data)) return "A " + dns::to_string(a->address);
-  return "TYPE" + std::to_string(r.type);
-}
-
 asio::awaitable<int> lookup(net::Resolver& r, std::string name, std::string type_text) {
-  std::uint16_t type = type_text == "MX" ? dns::type::MX : type_text == "P" ? dns::type::P
-                       : type_text == "A" ? dns::type::A : dns::type::ANY;
+  const dns::RecordType* t = dns::find_record_type(type_text);
+  std::uint16_t type = t ? t->code : dns::type::ANY;
   auto n = dns::Name::from_text(name);
   if (!n) {
     std::cerr << "mw-resolve: " << n.error().detail << "\n";
@@ -42,7 +36,7 @@ asio::awaitable<int> lookup(net::Resolver& r, std::string name, std::string type
     co_return 1;
   }
   std::cout << "rcode " << dns::rcode_name(a->rcode) << "\n";
-  for (const auto& rec : a->records) std::cout << show(rec) << "\n";
+  for (const auto& rec : a->records) std::cout << dns::to_text(rec.type, rec.data) << "\n";
   co_return 0;
 }
 

@@ -117,7 +117,7 @@ submission = 1587
 TEST_CASE("TOML errors name the file, the line and the key") {
   CHECK(error_of("[limits]\nrecipients = 10\nrecipents = 5\n") ==
         "w.toml:3: limits.recipents: unknown key (allowed here: command_line, text_line, message_size, recipients, "
-        "sessions, smtp_idle, pop3_idle, min_data_rate, per_peer, per_peer_exempt)");
+        "sessions, smtp_idle, pop3_idle, min_data_rate, per_peer, per_peer_exempt, errors)");
   CHECK(error_of("[limits]\nper_peer_exempt = [\"127.0.0.0/8\", \"10.0.0/8\"]\n") ==
         "w.toml:2: limits.per_peer_exempt[1]: '10.0.0/8' is not an address range such as 127.0.0.0/8");
   CHECK(error_of("[limits]\nper_peer_exempt = \"127.0.0.0/8\"\n") ==
@@ -203,4 +203,18 @@ TEST_CASE("a missing file is one line naming it") {
   auto c = config::load("/nonexistent/config.toml");
   REQUIRE_FALSE(c);
   CHECK(c.error().detail.rfind("/nonexistent/config.toml: cannot open", 0) == 0);
+}
+
+TEST_CASE("[limits] errors: error replies before a session is closed, world-wide or per server") {
+  auto c = config::parse(kCourse, "config.toml");
+  REQUIRE(c);
+  CHECK(c->limits.errors == 20);  // Postfix's smtpd_hard_error_limit
+  auto d = config::parse(std::string(kCourse) + "\n[limits]\nerrors = 5\n\n[mailsrv.\"gmail.com\"]\nlimits.errors = 1\n",
+                         "w.toml");
+  REQUIRE(d);
+  CHECK(d->limits.errors == 5);
+  CHECK(d->server_settings("exmail.qq.com")->limits.errors == 5);
+  CHECK(d->server_settings("gmail.com")->limits.errors == 1);
+  CHECK(error_of("[limits]\nerrors = 0\n") == "w.toml:2: limits.errors: value 0 is out of range 1..1000");
+  CHECK(error_of("[limits]\nerrors = \"many\"\n") == "w.toml:2: limits.errors: expected an integer from 1 to 1000");
 }

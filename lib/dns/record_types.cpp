@@ -1,0 +1,46 @@
+// The registry of record types. Its order is the order of the zone file's tables (as listed in
+// errors) and of the records in an ANY answer.
+#include <array>
+
+#include "dns/record_type.hpp"
+
+namespace mail::dns {
+
+namespace types {
+extern const RecordType kMx;  // types/mx.cpp
+extern const RecordType kP;   // types/p.cpp
+extern const RecordType kA;   // types/a.cpp
+}  // namespace types
+
+namespace {
+
+constexpr std::array<const RecordType*, 3> kRegistry{&types::kMx, &types::kP, &types::kA};
+
+}  // namespace
+
+std::span<const RecordType* const> record_types() { return kRegistry; }
+
+const RecordType* find_record_type(std::uint16_t code) {
+  for (const RecordType* t : kRegistry)
+    if (t->code == code) return t;
+  return nullptr;
+}
+
+const RecordType* find_record_type(std::string_view name) {
+  for (const RecordType* t : kRegistry)
+    if (t->name == name) return t;
+  return nullptr;
+}
+
+const RecordType* record_type_of(const Rdata& data) {
+  for (const RecordType* t : kRegistry)
+    if (t->rdata_index == data.index()) return t;
+  return nullptr;
+}
+
+std::string to_text(std::uint16_t type, const Rdata& data) {
+  if (const RecordType* t = record_type_of(data)) return std::string(t->name) + " " + t->text(data);
+  return "TYPE" + std::to_string(type);
+}
+
+}  // namespace mail::dns

@@ -1,0 +1,139 @@
+// One line-protocol session over a Conn, the driver SMTP and POP3 share: the greeting, the read loop
+// under the connection's deadlines (Conn: per command line, and DATA's minimum rate), replies written in
+// one batch while pipelined commands wait (RFC 2920), STARTTLS/STLS, timeouts and shutdown answered by
+// the core, the end of the session once the core is closed (QUIT, or its [limits] errors limit, however
+// the last error came), and the -v log of each command as the core masked it and of each phase change.
+// What one protocol alone does (SMTP DATA and AUTH, POP3 login, RETR and update) is its `perform`.
+// No verbs here: the core decides every reply (docs/development.md "Protocol cores and drivers").
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <asio/awaitable.hpp>
+
+#include "net/conn.hpp"
+#include "net/tls.hpp"
+
+namespace mail::net {
+
+/// What a core's step asks of the driver, besides writing its replies.
+enum class StepKind {
+  reply,      // nothing more
+  start_tls,  // write the replies, run the TLS handshake as server, then core.on_tls_started()
+  close,      // write the replies and end the session
+  perform,    // the protocol's own effect: Protocol::perform(step) (which writes the replies)
+};
+
+struct LineSessionOptions {
+  TlsContext* tls = nullptr;         // the server's context for StepKind::start_tls (null: never asked)
+  std::chrono::seconds idle{0};      // the per-command deadline, as event=timeout names it
+  bool verbose = false;              // -v: event=command (masked by the core) and event=phase
+  std::size_t flush_at = 16 * 1024;  // output that waits behind pipelined commands is written past this
+};
+
+/// The driver. `Protocol` derives from LineSession<Protocol, Core> and provides
+///   static StepKind kind(const Step&);     what a step asks
+///   void greet();                          appends the greeting to `out`
+///   void write(const Step&);               appends the step's replies to `out`
+///   asio::awaitable<bool> perform(Step&);  a StepKind::perform step; false: the connection is unusable
+/// `Core` is a protocol core: on_line(text, too_long) -> Step with log_line, on_timeout(), on_shutdown(),
+/// on_tls_started(), phase() (Phase::closed when over), watch_phases(hook) and to_string(Phase).
+template <class Protocol, class Core>
+class LineSession {
+ public:
+  using Step = decltype(std::declval<Core&>().on_line(std::string_view{}, false));
+
+  LineSession(Conn& c, Core k, LineSessionOptions o) : conn(c), core(std::move(k)), opts_(o) {}
+
+  /// The whole session, greeting to end (TcpServer closes the connection afterwards).
+  asio::awaitable<void> run() {
+    if (opts_.verbose) {
+      const log::Context& log = conn.log();
+      core.watch_phases([&log](auto from, auto to) { log.debug("phase", {{"from", to_string(from)}, {"to", to_string(to)}}); });
+    }
+    self().greet();
+    if (!co_await flush()) co_return;
+    conn.log().debug("connect");
+    while (co_await take_line()) {
+    }
+    conn.log().debug("disconnect");
+  }
+
+ protected:
+  Conn& conn;
+  Core core;
+  std::string out;  // replies not yet written
+
+  void add(const Step& step) { self().write(step); }
+
+  asio::awaitable<bool> flush() {
+    if (out.empty()) co_return true;
+    bool ok = co_await conn.write(out);
+    out.clear();
+    co_return ok;
+  }
+
+ private:
+  Protocol& self() { return static_cast<Protocol&>(*this); }
+  bool closed() const { return core.phase() == decltype(core.phase())::closed; }
+
+  // One command line and what it asks; false when the session is over.
+  asio::awaitable<bool> take_line() {
+    auto line = co_await conn.read_line();
+    if (line.status == ReadStatus::eof || line.status == ReadStatus::error) co_return false;
+    if (line.status == ReadStatus::timeout || line.status == ReadStatus::shutdown) {
+      const bool timeout = line.status == ReadStatus::timeout;
+      if (timeout) conn.log().info("timeout", {{"in", "command"}, {"limit", opts_.idle.count()}});
+      add(timeout ? core.on_timeout() : core.on_shutdown());
+      co_await flush();
+      co_return false;
+    }
+    Step step = core.on_line(line.text, line.status == ReadStatus::too_long);
+    if (opts_.verbose && !step.log_line.empty()) conn.log().debug("command", {{"line", step.log_line}});
+    switch (Protocol::kind(step)) {
+      case StepKind::reply:
+        add(step);
+        break;
+      case StepKind::close:
+        add(step);
+        co_await flush();
+        co_return false;
+      case StepKind::start_tls:
+        add(step);
+        co_return co_await start_tls();
+      case StepKind::perform:
+        if (!co_await self().perform(step)) co_return false;
+        break;
+    }
+    // The effect's outcome closed the core (a failed login that reached the error limit, POP3's
+    // update): write its last replies and end.
+    if (closed()) {
+      co_await flush();
+      co_return false;
+    }
+    if (!conn.has_buffered() || out.size() >= opts_.flush_at) co_return co_await flush();
+    co_return true;
+  }
+
+  // RFC 3207 / RFC 2595: the replies go out in the clear, then the handshake; the core starts over.
+  asio::awaitable<bool> start_tls() {
+    if (opts_.tls == nullptr) co_return false;
+    if (!co_await flush()) co_return false;
+    auto r = co_await conn.start_tls(*opts_.tls, TlsRole::server);
+    if (!r) {
+      conn.log().info("tls_failed", {{"why", r.error().detail}});
+      co_return false;
+    }
+    core.on_tls_started();
+    conn.log().debug("tls", {{"cipher", conn.tls_description()}});
+    co_return true;
+  }
+
+  LineSessionOptions opts_;
+};
+
+}  // namespace mail::net
