@@ -101,6 +101,8 @@ Result<std::unique_ptr<Services>> build_services(const config::Config& cfg, conf
   gethostname(host, sizeof host - 1);
   svc->host = host;
   svc->committer = std::make_unique<store::Committer>(o.commit_threads);
+  svc->store = std::make_unique<net::Store>(*svc->layout, *svc->committer);
+  svc->sink = make_sink(*svc);
   if (auto r = setup_tls(*svc, cfg, o); !r) return r.error();
   svc->io = std::make_unique<asio::io_context>(1);
   svc->resolver = std::move(*resolver);

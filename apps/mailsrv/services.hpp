@@ -13,7 +13,9 @@
 #include <asio/steady_timer.hpp>
 
 #include "config/config.hpp"
+#include "net/message_sink.hpp"
 #include "net/resolver.hpp"
+#include "net/store.hpp"
 #include "net/tcp_server.hpp"
 #include "net/tls.hpp"
 #include "smtp/server_session.hpp"
@@ -73,6 +75,8 @@ struct Services {
   std::unordered_set<asio::steady_timer*> login_waits;  // logins waiting for their answer (login.cpp)
   std::shared_ptr<mail::net::TlsContext> tls_server;  // null: no TLS offered
   std::shared_ptr<mail::net::TlsContext> tls_client;  // the relay's, checking peers against the lab CA
+  std::unique_ptr<mail::net::Store> store;        // the layout and committer, awaited in one call each
+  std::unique_ptr<mail::net::MessageSink> sink;   // where the SMTP sessions put messages (make_sink)
   std::unique_ptr<asio::io_context> io;               // the one event loop (one thread is enough)
   std::unique_ptr<mail::store::Committer> committer;
   std::unique_ptr<mail::net::Resolver> resolver;  // the relay's lookups (--dns or --zone)
@@ -101,6 +105,10 @@ struct StartOptions {
 /// The error is one line for main to print.
 mail::Result<std::unique_ptr<Services>> build_services(const mail::config::Config& cfg,
                                                        mail::config::ServerSettings settings, const StartOptions& o);
+
+/// The sink of the SMTP sessions: messages stored through svc.store, queue entries handed to
+/// svc.relay (once set), and with -v the attachment names of each stored message logged.
+std::unique_ptr<mail::net::MessageSink> make_sink(Services& svc);
 
 /// The SMTP listener: sessions of RFC 5321 over TCP, storing through the committer.
 /// `implicit_tls`: the SMTPS port ([mailsrv.NAME] smtps), TLS from the first byte.

@@ -2,22 +2,14 @@
 // leaves to SMTP: AUTH's password check and DATA, streamed into the store. No protocol decisions here
 // (docs/development.md "Protocol cores and drivers").
 #include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <ctime>
-#include <optional>
 
 #include <asio/io_context.hpp>
 
-#include "mime/message.hpp"
-#include "net/async_commit.hpp"
 #include "net/line_session.hpp"
 #include "login.hpp"
-#include "relay.hpp"
+#include "net/message_sink.hpp"
 #include "util/text.hpp"
 #include "services.hpp"
-#include "smtp/trace.hpp"
-#include "store/delivery.hpp"
 
 namespace mailsrv {
 
@@ -66,44 +58,17 @@ struct Session : net::LineSession<Session, smtp::ServerSession> {
     co_return co_await receive_message();
   }
 
-  // -v: the attachment names of a stored message (the course's servers print them), read with the
-  // agent's MIME parser from at most the first MiB. Without -v nothing is parsed.
-  void log_attachments(const store::MessageInfo& i) {
-    auto path = !i.local.empty() ? svc.layout->maildir(i.local.front()) / "new" : svc.layout->queue();
-    std::string file;
-    for (const auto& e : std::filesystem::directory_iterator(path))
-      if (e.path().filename().string().rfind(i.local.empty() ? i.id + ".eml" : i.unique, 0) == 0) file = e.path();
-    std::ifstream in(file, std::ios::binary);
-    std::string head(1 << 20, '\0');
-    in.read(head.data(), static_cast<std::streamsize>(head.size()));
-    head.resize(static_cast<std::size_t>(in.gcount()));
-    auto parsed = mime::parse(head);
-    std::string names;
-    for (const auto& a : parsed.attachments) names += (names.empty() ? "" : ",") + a.filename;
-    conn.log().debug("attachments", {{"id", i.id}, {"count", parsed.attachments.size()}, {"names", names}});
-  }
-
-  // DATA: open the copies, then stream each line into them. Returns false when the connection ended.
+  // DATA: open a message in the sink, then stream each line into it. Returns false when the
+  // connection ended.
   asio::awaitable<bool> receive_message() {
-    const auto& env = core.envelope();
+    const smtp::Envelope env = core.envelope();  // for the log line, after the core has moved on
     auto started = std::chrono::steady_clock::now();
-    store::MessageInfo info;
-    info.id = svc.next_id();
-    info.unique = svc.next_unique();
-    info.sender = env.sender;
-    info.helo = env.helo;
-    info.local = env.local;
-    info.remote = env.remote;
-    info.when = std::time(nullptr);
-    smtp::TraceInfo trace{env.helo, conn.peer_ip(), svc.settings.name, env.esmtp, info.id,
-                          env.recipients() == 1 ? (env.local.empty() ? env.remote.front() : env.local.front()) : "",
-                          info.when};
-    info.received_header = smtp::received_header(trace);
-    auto delivery = store::Delivery::begin(*svc.layout, std::move(info));
-    if (!delivery) conn.log().error("stage_failed", {{"why", delivery.error().detail}});
-    add(core.on_data_started(delivery.has_value()));
+    auto opened = svc.sink->open(env, conn.peer_ip(), conn.log());
+    if (!opened) conn.log().error("stage_failed", {{"why", opened.error().detail}});
+    add(core.on_data_started(opened.has_value()));
     if (!co_await flush()) co_return false;
-    if (!delivery) co_return true;
+    if (!opened) co_return true;
+    net::MessageSink::Message& msg = **opened;
 
     // [limits] text_line = 0: no limit, long lines reach the file in pieces (never held whole);
     // otherwise longer lines are dropped and the message refused with 552 after its end.
@@ -113,12 +78,11 @@ struct Session : net::LineSession<Session, smtp::ServerSession> {
     // The content as a whole runs under [limits] smtp_idle plus the time its octets earn at
     // min_data_rate: a client dripping bytes into DATA is cut (Postfix smtpd_min_data_rate).
     conn.start_data_deadline(svc.settings.limits.min_data_rate);
-    std::optional<Error> write_error;
     bool ended = false;
     while (!ended) {
       auto line = co_await conn.read_line();
       if (line.status != net::ReadStatus::line && line.status != net::ReadStatus::too_long) {
-        conn.log().info("message_aborted", {{"id", delivery->info().id}, {"why", net::to_string(line.status)}});
+        conn.log().info("message_aborted", {{"id", msg.id()}, {"why", net::to_string(line.status)}});
         if (line.status == net::ReadStatus::timeout) {
           conn.log().info("timeout", {{"in", "data"}, {"limit", svc.settings.limits.smtp_idle.count()},
                                       {"min_rate", svc.settings.limits.min_data_rate}});
@@ -126,12 +90,12 @@ struct Session : net::LineSession<Session, smtp::ServerSession> {
         }
         if (line.status == net::ReadStatus::shutdown) add(core.on_shutdown());
         co_await flush();
-        co_return false;  // the staged files are removed with `delivery`
+        co_return false;  // the message is abandoned with `opened`: nothing of it stays
       }
       auto d = core.on_data_line(line.text, line.ending, line.status == net::ReadStatus::too_long, line.partial);
-      if (d.store && !write_error) {
-        auto r = d.newline ? delivery->write_line(d.content) : delivery->write_piece(d.content);
-        if (!r) write_error = r.error();
+      if (d.store) {
+        if (d.newline) msg.write_line(d.content);
+        else msg.write_piece(d.content);
       }
       ended = d.end;
     }
@@ -140,40 +104,20 @@ struct Session : net::LineSession<Session, smtp::ServerSession> {
 
     const auto size = core.data_size();
     auto step = core.end_of_data();
-    Result<std::string> outcome = fail(Errc::io, "not stored");
     const char* result = "rejected";
     if (step.effect == smtp::Effect::deliver) {
-      // (No co_await inside ?: -- g++ 12 destroys such temporaries twice.)
-      Result<void> done = write_error ? Result<void>(*write_error) : Result<void>();
-      if (done) {
-        auto job = delivery->finish();
-        if (job) done = co_await net::commit(*svc.committer, std::move(*job));
-        else done = job.error();
-      }
-      if (done) {
-        delivery->committed();
-        outcome = delivery->info().id;
-        result = "stored";
-        const auto& i = delivery->info();
-        if (svc.verbose) log_attachments(i);
-        if (!i.remote.empty() && svc.relay != nullptr) {
-          store::QueueEnvelope env{i.id, i.sender, i.helo, i.when, {}};
-          for (const auto& r : i.remote) env.recipients.push_back({r, store::RcptState::pending, 0, 0, {}});
-          svc.relay->add(std::move(env));
-        }
-      } else {
-        conn.log().error("store_failed", {{"id", delivery->info().id}, {"why", done.error().detail}});
-        result = "failed";
-      }
-      step = core.on_delivered(outcome);
+      auto id = co_await msg.finish();
+      result = id ? "stored" : "failed";
+      if (!id) conn.log().error("store_failed", {{"id", msg.id()}, {"why", id.error().detail}});
+      step = core.on_delivered(id);
     }
-    const auto& i = delivery->info();
     std::string rcpts;
-    for (const auto& r : i.local) rcpts += (rcpts.empty() ? "" : ",") + r;
-    for (const auto& r : i.remote) rcpts += (rcpts.empty() ? "" : ",") + r;
+    for (const auto& r : env.local) rcpts += (rcpts.empty() ? "" : ",") + r;
+    for (const auto& r : env.remote) rcpts += (rcpts.empty() ? "" : ",") + r;
     auto ms = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
-    conn.log().info("message", {{"id", i.id}, {"from", "<" + i.sender + ">"}, {"to", rcpts}, {"local", i.local.size()},
-                                {"queued", i.remote.size()}, {"size", size}, {"result", result},
+    conn.log().info("message", {{"id", msg.id()}, {"from", "<" + env.sender + ">"}, {"to", rcpts},
+                                {"local", env.local.size()}, {"queued", env.remote.size()}, {"size", size},
+                                {"result", result},
                                 {"ms", std::to_string(ms / 1000) + "." + std::to_string(ms % 1000 / 100)}});
     add(step);
     co_return true;

@@ -41,6 +41,17 @@ Result<void> place(Fs& fs, const CommitJob& j) {
 
 }  // namespace
 
+void Commit::sync(StagedFile f) {
+  steps_.sync_fds.push_back(f.fd());
+  files_.push_back(std::move(f));
+}
+
+void Commit::settle(bool placed) noexcept {
+  if (placed)
+    for (auto& f : files_) f.release();
+  files_.clear();  // closes each (and unlinks its tmp/ name unless placed)
+}
+
 Committer::Committer(int parallel, Fs& fs) : fs_(&fs) {
   for (int i = 1; i < parallel; ++i) helpers_.emplace_back([this] { helper(); });
   coordinator_ = std::thread([this] { coordinator(); });
@@ -61,7 +72,7 @@ Committer::~Committer() {
   for (auto& t : helpers_) t.join();
 }
 
-void Committer::submit(CommitJob job, Done done) {
+void Committer::submit(Commit job, Done done) {
   {
     std::lock_guard lock(mu_);
     pending_.emplace_back(std::move(job), std::move(done));
@@ -160,13 +171,15 @@ std::vector<Result<void>> Committer::run_batch(const std::vector<CommitJob>& job
 void Committer::coordinator() {
   while (true) {
     std::vector<CommitJob> jobs;
+    std::vector<Commit> owners;  // the staged files of each job, settled once it ran
     std::vector<Done> dones;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
       if (pending_.empty()) return;  // stopping, and nothing left
       while (!pending_.empty()) {
-        jobs.push_back(std::move(pending_.front().first));
+        jobs.push_back(pending_.front().first.take_steps());
+        owners.push_back(std::move(pending_.front().first));
         dones.push_back(std::move(pending_.front().second));
         pending_.pop_front();
       }
@@ -175,7 +188,10 @@ void Committer::coordinator() {
       stats_.largest_batch = std::max<std::uint64_t>(stats_.largest_batch, jobs.size());
     }
     auto results = run_batch(jobs, *fs_, [this](std::size_t n, const std::function<void(std::size_t)>& fn) { in_parallel(n, fn); });
-    for (size_t i = 0; i < dones.size(); ++i) dones[i](std::move(results[i]));
+    for (size_t i = 0; i < dones.size(); ++i) {
+      owners[i].settle(results[i].has_value());  // before `done`: its waiter then finds tmp/ as it left it
+      dones[i](std::move(results[i]));
+    }
   }
 }
 

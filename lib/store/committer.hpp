@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "store/fs.hpp"
+#include "store/staged_file.hpp"
 #include "util/result.hpp"
 
 namespace mail::store {
@@ -34,6 +35,34 @@ struct CommitJob {
   std::vector<std::string> sync_dirs;                        // last, fsync (once per batch each)
 };
 
+/// A CommitJob that owns the staged files it syncs, so no descriptor outlives its file: they live as
+/// long as the job, and once the committer has run it they are closed, and unlinked unless the job
+/// put them in place. Whoever submits it may go away meanwhile. Move-only.
+class Commit {
+ public:
+  Commit() = default;
+  /// Steps that sync no staged file (a removal), or whose files their caller keeps open (the old
+  /// CommitJob calls, kept for relay.cpp until it moves to commit()).
+  explicit Commit(CommitJob steps) : steps_(std::move(steps)) {}
+
+  /// fdatasync `f` (after the files given before it); the job owns it from now on.
+  void sync(StagedFile f);
+  void link(std::string from, std::string to) { steps_.links.emplace_back(std::move(from), std::move(to)); }
+  void rename(std::string from, std::string to) { steps_.renames.emplace_back(std::move(from), std::move(to)); }
+  void unlink(std::string path) { steps_.unlinks.push_back(std::move(path)); }
+  void sync_dir(std::string path) { steps_.sync_dirs.push_back(std::move(path)); }
+
+  const CommitJob& steps() const noexcept { return steps_; }
+  /// The committer moves the steps out to run them (the files stay here until settle()).
+  CommitJob take_steps() noexcept { return std::move(steps_); }
+  /// After the job ran: placed files now belong to their folders; the rest are unlinked. All closed.
+  void settle(bool placed) noexcept;
+
+ private:
+  CommitJob steps_;
+  std::vector<StagedFile> files_;
+};
+
 class Committer {
  public:
   using Done = std::function<void(Result<void>)>;
@@ -45,7 +74,11 @@ class Committer {
   Committer(const Committer&) = delete;
   Committer& operator=(const Committer&) = delete;
 
-  void submit(CommitJob job, Done done);
+  /// Runs `job` in the next batch; `done` gets its result after its files were settled.
+  void submit(Commit job, Done done);
+  /// The same for steps whose staged files the caller keeps open until `done` (net::commit's
+  /// CommitJob form, kept for relay.cpp until it moves to commit(), and the tests' hand-made jobs).
+  void submit(CommitJob job, Done done) { submit(Commit(std::move(job)), std::move(done)); }
 
   struct Stats {
     std::uint64_t jobs = 0;
@@ -69,7 +102,7 @@ class Committer {
   Fs* fs_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::pair<CommitJob, Done>> pending_;
+  std::deque<std::pair<Commit, Done>> pending_;
   bool stopping_ = false;
   Stats stats_;
 

@@ -43,11 +43,12 @@ std::uint64_t Delivery::size() const noexcept {
   return queue_ ? queue_->size() : 0;
 }
 
-Result<CommitJob> Delivery::finish() {
-  CommitJob job;
+Result<void> Delivery::plan(CommitJob& job, bool with_fds, Stored& stored) {
+  stored.id = info_.id;
+  stored.size = size();
   if (mailbox_) {
-    if (auto r = mailbox_->flush(); !r) return r.error();
-    job.sync_fds.push_back(mailbox_->fd());
+    if (auto r = mailbox_->flush(); !r) return r;
+    if (with_fds) job.sync_fds.push_back(mailbox_->fd());
     auto name = maildir::final_name(info_.unique, mailbox_->size(), mailbox_->crlf_size());
     const auto from = mailbox_->path().string();
     for (size_t i = 0; i < info_.local.size(); ++i) {
@@ -56,11 +57,12 @@ Result<CommitJob> Delivery::finish() {
       if (info_.local.size() == 1) job.renames.emplace_back(from, to);
       else job.links.emplace_back(from, to);  // one copy on disk, one name per mailbox
       job.sync_dirs.push_back(new_dir.string());
+      stored.mailbox_files.emplace_back(std::move(to));
     }
     if (info_.local.size() > 1) job.unlinks.push_back(from);
   }
   if (queue_) {
-    if (auto r = queue_->flush(); !r) return r.error();
+    if (auto r = queue_->flush(); !r) return r;
     QueueEnvelope env;
     env.id = info_.id;
     env.sender = info_.sender;
@@ -70,16 +72,39 @@ Result<CommitJob> Delivery::finish() {
     auto f = StagedFile::create(layout_->fs(), layout_->queue_tmp(), info_.id + ".json");
     if (!f) return std::move(f).error();
     envelope_ = std::move(*f);
-    if (auto r = envelope_->write(to_json(env)); !r) return r.error();
-    if (auto r = envelope_->flush(); !r) return r.error();
-    job.sync_fds.push_back(queue_->fd());
-    job.sync_fds.push_back(envelope_->fd());
+    if (auto r = envelope_->write(to_json(env)); !r) return r;
+    if (auto r = envelope_->flush(); !r) return r;
+    if (with_fds) {
+      job.sync_fds.push_back(queue_->fd());
+      job.sync_fds.push_back(envelope_->fd());
+    }
+    stored.queue_file = layout_->queue() / (info_.id + ".eml");
+    stored.queued = std::move(env);
     // The body first: a queue runner only picks up ids whose .json exists.
-    job.renames.emplace_back(queue_->path().string(), (layout_->queue() / (info_.id + ".eml")).string());
+    job.renames.emplace_back(queue_->path().string(), stored.queue_file.string());
     job.renames.emplace_back(envelope_->path().string(), (layout_->queue() / (info_.id + ".json")).string());
     job.sync_dirs.push_back(layout_->queue().string());
   }
+  return {};
+}
+
+Result<CommitJob> Delivery::finish() {
+  CommitJob job;
+  Stored unused;
+  if (auto r = plan(job, true, unused); !r) return r.error();
   return job;
+}
+
+Result<Sealed> Delivery::seal() && {
+  CommitJob steps;
+  Stored stored;
+  if (auto r = plan(steps, false, stored); !r) return r.error();
+  Sealed out{Commit(std::move(steps)), std::move(stored)};
+  for (auto* f : {&mailbox_, &queue_, &envelope_}) {  // synced in this order, as finish() has it
+    if (*f) out.job.sync(std::move(**f));
+    f->reset();
+  }
+  return out;
 }
 
 void Delivery::committed() {

@@ -1,9 +1,11 @@
 // One message on its way to disk (docs/reference.md "State on disk"): a single staged copy for all local
 // recipients (hard-linked into each Maildir's new/) with Return-Path, and a queue copy for remote
-// recipients (without Return-Path) beside its JSON envelope. finish() turns it into a CommitJob.
+// recipients (without Return-Path) beside its JSON envelope. seal() hands the copies to a Commit
+// that owns them (net::Store::commit awaits it in one call).
 #pragma once
 
 #include <ctime>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +28,21 @@ struct MessageInfo {
   std::time_t when = 0;
 };
 
+/// What a committed message became.
+struct Stored {
+  std::string id;                                    // the queue id
+  std::vector<std::filesystem::path> mailbox_files;  // its file in each local recipient's new/
+  std::filesystem::path queue_file;                  // queue/<id>.eml; empty without remote recipients
+  std::optional<QueueEnvelope> queued;               // the envelope beside it (queue/<id>.json)
+  std::uint64_t size = 0;                            // of the mailbox copy (or the queue copy)
+};
+
+/// A message ready to be made durable: the job (owning the staged copies) and what it will become.
+struct Sealed {
+  Commit job;
+  Stored stored;
+};
+
 class Delivery {
  public:
   /// Opens the staged copies and writes the trace fields.
@@ -35,10 +52,14 @@ class Delivery {
   Result<void> write_line(std::string_view text);
   /// A piece of a long line (no LF in it): the line goes on.
   Result<void> write_piece(std::string_view text);
-  /// Flushes the copies and describes how to make them durable. The Delivery must stay alive until
-  /// the job is done (the job refers to its open files).
+  /// Flushes the copies and hands them to a job that owns them: the Delivery is used up. Dropping the
+  /// job (or a failed one) removes them; a Delivery dropped before seal() removes them too.
+  Result<Sealed> seal() &&;
+
+  /// Flushes the copies and describes how to make them durable; the Delivery must stay alive until
+  /// the job is done (the job refers to its open files). Kept for relay.cpp until it moves to commit().
   Result<CommitJob> finish();
-  /// After the job succeeded: the files now live in new/ and queue/.
+  /// After finish()'s job succeeded: the files now live in new/ and queue/. Kept for relay.cpp too.
   void committed();
 
   const MessageInfo& info() const noexcept { return info_; }
@@ -47,6 +68,10 @@ class Delivery {
 
  private:
   Delivery(const Layout& layout, MessageInfo info) : layout_(&layout), info_(std::move(info)) {}
+  /// The steps that place the copies (and the queue envelope, written here), with or without the
+  /// descriptors to sync; fills `stored`.
+  Result<void> plan(CommitJob& job, bool with_fds, Stored& stored);
+
   const Layout* layout_;
   MessageInfo info_;
   std::optional<StagedFile> mailbox_;  // in the first local recipient's tmp/

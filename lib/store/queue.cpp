@@ -60,13 +60,37 @@ QueueScan scan_queue(const Layout& layout) {
   return out;
 }
 
-Result<CommitJob> stage_envelope(const Layout& layout, const QueueEnvelope& env, std::optional<StagedFile>& holder) {
+namespace {
+
+// The envelope in a staged file of queue/tmp/, flushed.
+Result<StagedFile> write_envelope(const Layout& layout, const QueueEnvelope& env) {
   static std::uint64_t counter = 0;  // tmp names only need to differ from each other
   auto f = StagedFile::create(layout.fs(), layout.queue_tmp(), env.id + ".json." + std::to_string(++counter));
+  if (!f) return f;
+  if (auto r = f->write(to_json(env)); !r) return r.error();
+  if (auto r = f->flush(); !r) return r.error();
+  return f;
+}
+
+}  // namespace
+
+Result<Commit> stage_envelope(const Layout& layout, const QueueEnvelope& env) {
+  auto f = write_envelope(layout, env);
+  if (!f) return std::move(f).error();
+  Commit job;
+  auto from = f->path().string();
+  job.sync(std::move(*f));
+  job.rename(std::move(from), (layout.queue() / (env.id + ".json")).string());
+  job.sync_dir(layout.queue().string());
+  return job;
+}
+
+Commit remove_entry(const Layout& layout, const std::string& id) { return Commit(remove_entry_job(layout, id)); }
+
+Result<CommitJob> stage_envelope(const Layout& layout, const QueueEnvelope& env, std::optional<StagedFile>& holder) {
+  auto f = write_envelope(layout, env);
   if (!f) return std::move(f).error();
   holder = std::move(*f);
-  if (auto r = holder->write(to_json(env)); !r) return r.error();
-  if (auto r = holder->flush(); !r) return r.error();
   CommitJob job;
   job.sync_fds.push_back(holder->fd());
   job.renames.emplace_back(holder->path().string(), (layout.queue() / (env.id + ".json")).string());

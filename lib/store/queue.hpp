@@ -30,10 +30,15 @@ struct QueueScan {
 /// removed; a .json without its .eml is removed; an unreadable .json is moved to queue/corrupt/.
 QueueScan scan_queue(const Layout& layout);
 
-/// Writes the envelope to a staged file and returns the job that puts it in place (kept open in
-/// `holder` until the job ran).
+/// Writes the envelope to a staged file and returns the job (owning that file) that puts it in place
+/// over queue/<id>.json. net::Store::save awaits it.
+Result<Commit> stage_envelope(const Layout& layout, const QueueEnvelope& env);
+/// The job that removes a finished queue entry (the envelope first). net::Store::remove awaits it.
+Commit remove_entry(const Layout& layout, const std::string& id);
+
+/// The same two with the staged file kept open in `holder` until the job ran, and the steps as a
+/// CommitJob: kept for relay.cpp until it moves to commit().
 Result<CommitJob> stage_envelope(const Layout& layout, const QueueEnvelope& env, std::optional<StagedFile>& holder);
-/// The job that removes a finished queue entry.
 CommitJob remove_entry_job(const Layout& layout, const std::string& id);
 
 /// The header section of a stored message (up to the first empty line, at most `max` octets).

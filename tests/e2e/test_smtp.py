@@ -194,6 +194,25 @@ class SmtpTest(unittest.TestCase):
             self.assertEqual(parts[0].get_payload(decode=True), payload)
             self.assertEqual(w.stop(srv), 0)
 
+    def test_verbose_logs_the_attachment_names_of_each_stored_message(self):
+        # -v: the names are read back from the stored copy, the mailbox's or else the queue's.
+        from email.message import EmailMessage
+        with World() as w:
+            srv = self.start(w, args=("-v",))
+            ids = []
+            for to, name in (("usr@gmail.com", "notes.txt"), ("friend@yahoo.com", "plan.pdf")):
+                m = EmailMessage()
+                m["Subject"] = "files"
+                m.set_content("see attached\n")
+                m.add_attachment(b"%PDF-1.4 x" * 50, maintype="application", subtype="octet-stream", filename=name)
+                with smtplib.SMTP("127.0.0.1", self.port, local_hostname="c.example") as s:
+                    self.assertEqual(s.sendmail("usr@gmail.com", [to], m.as_bytes()), {})
+                srv.wait_for(f"to={to} local=")
+                ids.append(re.findall(r"event=message id=(\S+) from=<usr@gmail.com> to=" + re.escape(to), srv.log())[-1])
+            self.assertIn(f"event=attachments id={ids[0]} count=1 names=notes.txt", srv.log())
+            self.assertIn(f"event=attachments id={ids[1]} count=1 names=plan.pdf", srv.log())
+            self.assertEqual(w.stop(srv), 0)
+
     def test_limits_from_the_config(self):
         extra = "[limits]\nmessage_size = 2000\nrecipients = 2\ncommand_line = 100\ntext_line = 200\n"
         with World() as w:
