@@ -2,7 +2,6 @@
 
 #include <ctime>
 
-#include "net/async_commit.hpp"
 #include "services.hpp"
 #include "smtp/dsn.hpp"
 #include "smtp/trace.hpp"
@@ -30,25 +29,17 @@ asio::awaitable<Result<std::optional<store::QueueEnvelope>>> store_bounce(Servic
   if (auto local = svc.accounts->account(env.sender)) info.local.push_back(*local);
   else info.remote.push_back(env.sender);
   info.received_header = smtp::local_received_header(svc.settings.name, info.id, now);
-  auto d = store::Delivery::begin(*svc.layout, info);
-  Result<void> done = d ? Result<void>() : Result<void>(d.error());
-  for (std::size_t pos = 0; done && pos < text.size();) {
+  auto d = svc.store->begin(std::move(info));
+  if (!d) co_return d.error();
+  for (std::size_t pos = 0; pos < text.size();) {
     auto end = text.find('\n', pos);
-    done = d->write_line(std::string_view(text).substr(pos, end - pos));
+    if (auto w = d->write_line(std::string_view(text).substr(pos, end - pos)); !w) co_return w.error();
     pos = end + 1;
   }
-  if (done) {
-    auto job = d->finish();
-    if (job) done = co_await net::commit(*svc.committer, std::move(*job));
-    else done = job.error();
-  }
-  if (!done) co_return done.error();
-  d->committed();
-  log::info("relay", "bounced", {{"id", env.id}, {"to", env.sender}, {"bounce_id", info.id}, {"failed", b.failed.size()}});
-  std::optional<store::QueueEnvelope> queued;
-  if (!info.remote.empty())
-    queued = store::QueueEnvelope{info.id, "", info.helo, now, {{env.sender, store::RcptState::pending, 0, 0, {}}}};
-  co_return queued;
+  auto stored = co_await svc.store->commit(std::move(*d));
+  if (!stored) co_return stored.error();
+  log::info("relay", "bounced", {{"id", env.id}, {"to", env.sender}, {"bounce_id", stored->id}, {"failed", b.failed.size()}});
+  co_return std::move(stored->queued);  // set when the sender is remote: the bounce is queued for it
 }
 
 }  // namespace mailsrv

@@ -11,7 +11,6 @@
 #include <asio/use_awaitable.hpp>
 
 #include "bounce.hpp"
-#include "net/async_commit.hpp"
 #include "queue/core.hpp"
 #include "relay_connection.hpp"
 #include "services.hpp"
@@ -117,7 +116,7 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
         if (r && *r) wakes(core.submitted(entry_of(std::move(**r)), now()));  // the bounce to a remote sender
         more = core.bounced(*b, r ? Result<void>() : Result<void>(r.error()), now());
       } else if (auto* rm = std::get_if<queue::Remove>(&e)) {
-        auto r = co_await net::commit(*svc.committer, store::remove_entry_job(*svc.layout, rm->id));
+        auto r = co_await svc.store->remove(rm->id);
         more = core.removed(*rm, r, now());
       } else if (std::holds_alternative<queue::WakeAt>(e)) {
         poke();
@@ -132,12 +131,7 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<Result<void>> save(const std::string& id) {
     const auto* env = core.envelope(id);
     if (env == nullptr) co_return Result<void>();  // it left the queue meanwhile
-    std::optional<store::StagedFile> holder;
-    auto job = store::stage_envelope(*svc.layout, *env, holder);
-    Result<void> done = job ? Result<void>() : Result<void>(job.error());
-    if (job) done = co_await net::commit(*svc.committer, std::move(*job));
-    if (done) holder->release();
-    co_return done;
+    co_return co_await svc.store->save(*env);
   }
 };
 

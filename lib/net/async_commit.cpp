@@ -25,8 +25,4 @@ asio::awaitable<Result<void>> commit(store::Committer& committer, store::Commit 
                                                                                               std::move(job));
 }
 
-asio::awaitable<Result<void>> commit(store::Committer& committer, store::CommitJob job) {
-  return commit(committer, store::Commit(std::move(job)));  // the job lives in that coroutine's frame
-}
-
 }  // namespace mail::net

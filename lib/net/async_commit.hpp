@@ -11,8 +11,5 @@ namespace mail::net {
 /// The job owns its staged files: they are settled on the committer thread before the result comes
 /// back, whether or not the awaiting coroutine is still there to take it.
 asio::awaitable<Result<void>> commit(store::Committer& committer, store::Commit job);
-/// Steps whose files the caller keeps open until the result: kept for relay.cpp until it moves to
-/// Store::commit().
-asio::awaitable<Result<void>> commit(store::Committer& committer, store::CommitJob job);
 
 }  // namespace mail::net

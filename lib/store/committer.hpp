@@ -42,7 +42,7 @@ class Commit {
  public:
   Commit() = default;
   /// Steps that sync no staged file (a removal), or whose files their caller keeps open (the old
-  /// CommitJob calls, kept for relay.cpp until it moves to commit()).
+  /// CommitJob form, which only the unit tests still build by hand).
   explicit Commit(CommitJob steps) : steps_(std::move(steps)) {}
 
   /// fdatasync `f` (after the files given before it); the job owns it from now on.
@@ -77,7 +77,7 @@ class Committer {
   /// Runs `job` in the next batch; `done` gets its result after its files were settled.
   void submit(Commit job, Done done);
   /// The same for steps whose staged files the caller keeps open until `done` (net::commit's
-  /// CommitJob form, kept for relay.cpp until it moves to commit(), and the tests' hand-made jobs).
+  /// CommitJob form: the tests' hand-made jobs).
   void submit(CommitJob job, Done done) { submit(Commit(std::move(job)), std::move(done)); }
 
   struct Stats {

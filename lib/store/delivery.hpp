@@ -57,9 +57,10 @@ class Delivery {
   Result<Sealed> seal() &&;
 
   /// Flushes the copies and describes how to make them durable; the Delivery must stay alive until
-  /// the job is done (the job refers to its open files). Kept for relay.cpp until it moves to commit().
+  /// the job is done (the job refers to its open files). Only for the unit tests that run a job's steps
+  /// themselves (Committer::run_batch with a faulty Fs); the program seals.
   Result<CommitJob> finish();
-  /// After finish()'s job succeeded: the files now live in new/ and queue/. Kept for relay.cpp too.
+  /// After finish()'s job succeeded: the files now live in new/ and queue/. For those tests too.
   void committed();
 
   const MessageInfo& info() const noexcept { return info_; }

@@ -37,7 +37,7 @@ Result<Commit> stage_envelope(const Layout& layout, const QueueEnvelope& env);
 Commit remove_entry(const Layout& layout, const std::string& id);
 
 /// The same two with the staged file kept open in `holder` until the job ran, and the steps as a
-/// CommitJob: kept for relay.cpp until it moves to commit().
+/// CommitJob: only for the unit tests that run the steps themselves (Committer::run_batch).
 Result<CommitJob> stage_envelope(const Layout& layout, const QueueEnvelope& env, std::optional<StagedFile>& holder);
 CommitJob remove_entry_job(const Layout& layout, const std::string& id);
 
