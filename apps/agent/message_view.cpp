@@ -1,5 +1,5 @@
-// How the agent shows a retrieved message (docs/reference.md "agent": retr): headers, text, attachments, and
-// the attachments saved under safe, non-colliding names.
+// How the agent shows a retrieved message (docs/reference.md "agent": retr): headers, text, a delivery report's
+// status fields and returned headers, attachments, and the attachments saved under safe, non-colliding names.
 #include <filesystem>
 #include <fstream>
 
@@ -24,6 +24,42 @@ fs::path free_name(const fs::path& dir, const std::string& name) {
   return p;
 }
 
+// A delivery report's machine-readable parts (RFC 3464), after its human text; nothing for other messages.
+void print_report(const mime::Parsed& m, std::ostream& out) {
+  if (m.delivery_status) {
+    const auto& ds = *m.delivery_status;
+    out << "\nDelivery status:\n";
+    if (!ds.reporting_mta.empty()) out << "  Reporting MTA: " << ds.reporting_mta << "\n";
+    if (!ds.arrival_date.empty()) out << "  Arrival date: " << ds.arrival_date << "\n";
+    for (const auto& r : ds.recipients) {
+      out << "  Recipient: " << (r.recipient.empty() ? "(not given)" : r.recipient) << "\n";
+      if (!r.original_recipient.empty() && r.original_recipient != r.recipient)
+        out << "    Original recipient: " << r.original_recipient << "\n";
+      for (auto [k, v] : {std::pair{"Action", &r.action}, {"Status", &r.status}, {"Remote MTA", &r.remote_mta},
+                          {"Diagnostic", &r.diagnostic}, {"Last attempt", &r.last_attempt}})
+        if (!v->empty()) out << "    " << k << ": " << *v << "\n";
+    }
+  }
+  if (!m.returned_headers.empty()) out << "\nReturned headers:\n";
+  for (const auto& [name, value] : m.returned_headers) out << "  " << name << ": " << value << "\n";
+}
+
+void report_json(const mime::Parsed& m, nlohmann::json& j) {
+  if (m.delivery_status) {
+    auto recipients = nlohmann::json::array();
+    for (const auto& r : m.delivery_status->recipients)
+      recipients.push_back({{"recipient", r.recipient}, {"original_recipient", r.original_recipient}, {"action", r.action},
+                            {"status", r.status}, {"remote_mta", r.remote_mta}, {"diagnostic", r.diagnostic},
+                            {"last_attempt", r.last_attempt}});
+    j["delivery_status"] = {{"reporting_mta", m.delivery_status->reporting_mta},
+                            {"arrival_date", m.delivery_status->arrival_date}, {"recipients", recipients}};
+  }
+  if (m.delivery_status || !m.returned_headers.empty()) {
+    j["returned_headers"] = nlohmann::json::array();
+    for (const auto& [name, value] : m.returned_headers) j["returned_headers"].push_back({{"name", name}, {"value", value}});
+  }
+}
+
 }  // namespace
 
 nlohmann::json show_message(const std::string& raw, const std::string& save_dir, std::ostream& out, bool print) {
@@ -36,7 +72,9 @@ nlohmann::json show_message(const std::string& raw, const std::string& save_dir,
     out << "\n" << m.text;
     if (!m.text.empty() && m.text.back() != '\n') out << "\n";
     if (m.text.empty() && !m.html.empty()) out << "(HTML only)\n" << m.html << "\n";
+    print_report(m, out);
   }
+  report_json(m, j);
   if (!save_dir.empty()) fs::create_directories(save_dir);
   if (print && !m.attachments.empty()) out << "\nAttachments:\n";
   for (const auto& a : m.attachments) {

@@ -119,7 +119,36 @@ struct Walker {
     return lf;
   }
 
-  void walk(const mimetic::MimeEntity& e, const std::string& where, int depth = 1) {
+  // RFC 3464 2.1: the delivery-status body is fields in groups; RFC 6522 3: the third part of a report
+  // returns the message, or only its header. True when the part was one of these.
+  bool report_part(const mimetic::MimeEntity& e, const std::string& type, const std::string& where, bool in_report) {
+    if ((type == "message/delivery-status" || type == "message/global-delivery-status") && !out.delivery_status) {
+      out.delivery_status = parse_delivery_status(decode_body(e, where));
+      for (const auto& p : out.delivery_status->problems) out.problems.push_back(where + ": delivery status: " + p);
+      return true;
+    }
+    if (in_report && (type == "text/rfc822-headers" || type == "message/rfc822" || type == "message/global" ||
+                      type == "message/global-headers") && out.returned_headers.empty()) {
+      std::vector<std::string> problems;
+      const auto& inner = e.body().parts();  // mimetic loads a message/rfc822 body as one child entity
+      if (type == "message/rfc822" && !inner.empty()) {
+        for (const auto& f : inner.front()->header()) {
+          if (out.returned_headers.size() == kMaxFields) {
+            problems.push_back("more than " + std::to_string(kMaxFields) + " fields; the rest not read");
+            break;
+          }
+          out.returned_headers.emplace_back(f.name(), f.value());
+        }
+      } else {
+        out.returned_headers = read_fields(decode_body(e, where), problems);
+      }
+      for (const auto& p : problems) out.problems.push_back(where + ": returned headers: " + p);
+      return true;
+    }
+    return false;
+  }
+
+  void walk(const mimetic::MimeEntity& e, const std::string& where, int depth = 1, bool in_report = false) {
     if (depth > kMaxDepth) {
       out.problems.push_back(where + ": nested deeper than " + std::to_string(kMaxDepth) + " levels; not read");
       return;
@@ -152,9 +181,11 @@ struct Walker {
       const auto& children = e.body().parts();
       if (children.empty()) out.problems.push_back(where + ": " + ct.value + " whose boundary never appears");
       int i = 0;
-      for (const auto* p : children) walk(*p, where + "." + std::to_string(++i), depth + 1);
+      bool report = ct.value == "multipart/report";
+      for (const auto* p : children) walk(*p, where + "." + std::to_string(++i), depth + 1, report);
       return;
     }
+    if (report_part(e, ct.value, where, in_report)) return;
     bool attachment = disp.value == "attachment" || !name.empty() ||
                       (ct.value != "text/plain" && ct.value != "text/html" && ct.value.rfind("message/", 0) != 0 &&
                        ct.value.rfind("text/", 0) != 0);

@@ -5,10 +5,13 @@
 #pragma once
 
 #include <ctime>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "mime/report.hpp"
 
 namespace mail::mime {
 
@@ -42,6 +45,10 @@ struct Parsed {
   std::string html;     // the first text/html part
   std::vector<Attachment> attachments;
   std::vector<std::string> problems;  // what could not be read properly
+  // A delivery report (RFC 6522, RFC 3464): its first message/delivery-status part, and the header
+  // fields of the message it returns (text/rfc822-headers or message/rfc822 in the multipart/report).
+  std::optional<DeliveryStatus> delivery_status;
+  Fields returned_headers;
 };
 
 /// Parses a whole message (CRLF or LF line ends). Never throws.

@@ -76,6 +76,38 @@ class AgentTest(unittest.TestCase):
             self.assertNotEqual(bad.returncode, 0)
             self.assertEqual(bad.stderr, "-ERR no such message\n")
 
+    def test_retr_of_a_bounce_lists_the_delivery_status_and_the_returned_headers(self):
+        with World() as w:
+            world = CourseWorld(w)
+            world.start(QQ), world.start(GM)
+            u = ("usr1@mail.sustech.edu.cn", "pass1")
+            self.agent(w, *u, "send", "--to", "error@gmail.com", "--subject", "to nobody", "--body", "hello")
+            wait_for(lambda: "1 " in self.agent(w, *u, "list").stdout, what="the bounce")
+            text = self.agent(w, *u, "retr", "1").stdout
+            self.assertIn("It's attached below.\n\n<error@gmail.com>: host gmail-smtp-in.l.google.com", text)
+            status = text[text.index("\nDelivery status:\n"):]
+            self.assertRegex(status, r"^\nDelivery status:\n"
+                                     r"  Reporting MTA: \S+\n"
+                                     r"  Arrival date: \w{3}, \d+ \w{3} \d{4} [\d:]{8} [+-]\d{4}\n"
+                                     r"  Recipient: error@gmail\.com\n"
+                                     r"    Action: failed\n"
+                                     r"    Status: 5\.1\.1\n"
+                                     r"    Remote MTA: gmail-smtp-in\.l\.google\.com\n"
+                                     r"    Diagnostic: smtp; 550 5\.1\.1 .+\n"
+                                     r"\nReturned headers:\n")
+            returned = status[status.index("Returned headers:\n"):].splitlines()[1:]
+            self.assertIn("  Subject: to nobody", returned)
+            self.assertIn("  From: usr1@mail.sustech.edu.cn", returned)
+            self.assertIn("  To: error@gmail.com", returned)
+            j = json.loads(self.agent(w, *u, "--json", "retr", "1").stdout)
+            self.assertIn("It's attached below.", j["text"])
+            [r] = j["delivery_status"]["recipients"]
+            self.assertEqual((r["recipient"], r["action"], r["status"], r["remote_mta"]),
+                             ("error@gmail.com", "failed", "5.1.1", "gmail-smtp-in.l.google.com"))
+            self.assertTrue(r["diagnostic"].startswith("smtp; 550 5.1.1 "), r["diagnostic"])
+            self.assertIn({"name": "Subject", "value": "to nobody"}, j["returned_headers"])
+            self.assertEqual(j["problems"], [])
+
     def test_failures_are_one_clear_line(self):
         with World() as w:
             world = CourseWorld(w)

@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "smtp/dsn.hpp"
+
 using namespace agent;
 using mail::pop3::Response;
 
@@ -155,6 +157,59 @@ TEST_CASE("retr: the message shown, or as received with --raw") {
   CHECK(run({"retr", "1", "--raw"}, msg).out == "Subject: =?UTF-8?B?R3LDvMOfZQ==?=\nFrom: a@b.c\n\nhello\n.dot\n");
   CHECK(nlohmann::json::parse(run({"retr", "--raw", "1"}, msg, true).out)["raw"] ==
         "Subject: =?UTF-8?B?R3LDvMOfZQ==?=\r\nFrom: a@b.c\r\n\r\nhello\r\n.dot\r\n");
+}
+
+TEST_CASE("retr of a delivery report: the delivery-status fields and the returned headers, as text and JSON") {
+  mail::smtp::DsnInput in;
+  in.reporting_mta = "exmail.qq.com";
+  in.original_sender = "usr1@mail.sustech.edu.cn";
+  in.queue_id = "Q1";
+  in.arrival = 1795316797;
+  in.now = 1795316800;
+  in.message_id = "b.1@exmail.qq.com";
+  in.boundary = "=_dsn_1";
+  in.failed.emplace_back("error@gmail.com", "gmail-smtp-in.l.google.com[127.0.0.1]", "550 5.1.1 no such user", "RCPT TO");
+  in.failed.emplace_back("x@nowhere.example", "", "5.1.2 domain not found", "");
+  in.original_headers = "From: usr1@mail.sustech.edu.cn\nSubject: to nobody\n";
+  Response msg = ok("+OK");
+  std::string dsn = mail::smtp::build_dsn(in);
+  for (std::size_t at = 0, nl; (nl = dsn.find('\n', at)) != std::string::npos; at = nl + 1) msg.lines.push_back(dsn.substr(at, nl - at));
+  auto shown = run({"retr", "1"}, msg).out;
+  CHECK(shown.find("be delivered to one or more recipients. It's attached below.\n\n<error@gmail.com>: host ") != std::string::npos);
+  auto tail = shown.substr(shown.find("\nDelivery status:"));
+  CHECK(tail ==
+        "\nDelivery status:\n"
+        "  Reporting MTA: exmail.qq.com\n"
+        "  Arrival date: Sun, 22 Nov 2026 03:06:37 +0000\n"
+        "  Recipient: error@gmail.com\n"
+        "    Action: failed\n"
+        "    Status: 5.1.1\n"
+        "    Remote MTA: gmail-smtp-in.l.google.com\n"
+        "    Diagnostic: smtp; 550 5.1.1 no such user\n"
+        "  Recipient: x@nowhere.example\n"
+        "    Action: failed\n"
+        "    Status: 5.1.2\n"
+        "    Diagnostic: x-mailworld; 5.1.2 domain not found\n"
+        "\nReturned headers:\n"
+        "  From: usr1@mail.sustech.edu.cn\n"
+        "  Subject: to nobody\n");
+  auto json = nlohmann::json::parse(run({"retr", "1"}, msg, true).out);
+  CHECK(json["delivery_status"]["reporting_mta"] == "exmail.qq.com");
+  CHECK(json["delivery_status"]["arrival_date"] == "Sun, 22 Nov 2026 03:06:37 +0000");
+  REQUIRE(json["delivery_status"]["recipients"].size() == 2);
+  CHECK(json["delivery_status"]["recipients"][0] == nlohmann::json{{"recipient", "error@gmail.com"},
+                                                                   {"original_recipient", "error@gmail.com"},
+                                                                   {"action", "failed"},
+                                                                   {"status", "5.1.1"},
+                                                                   {"remote_mta", "gmail-smtp-in.l.google.com"},
+                                                                   {"diagnostic", "smtp; 550 5.1.1 no such user"},
+                                                                   {"last_attempt", ""}});
+  CHECK(json["returned_headers"] == nlohmann::json::parse(
+                                        R"([{"name":"From","value":"usr1@mail.sustech.edu.cn"},{"name":"Subject","value":"to nobody"}])"));
+  // An ordinary message's JSON has neither key.
+  auto plain = nlohmann::json::parse(run({"retr", "1"}, ok("+OK", {"From: a@b.c", "", "hi"}), true).out);
+  CHECK(!plain.contains("delivery_status"));
+  CHECK(!plain.contains("returned_headers"));
 }
 
 TEST_CASE("dele, rset, noop, quit: the reply in scripts; at the prompt only the reply line") {
