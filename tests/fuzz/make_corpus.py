@@ -186,6 +186,15 @@ MIME_FOREIGN = (
     "Content-Disposition: attachment; filename*0*=utf-8''%E4%B8%AD; filename*1=\"-part.txt\"\r\n"
     "Content-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n--outer--\r\n")
 
+# A bounce as mailsrv writes it (RFC 3464/6522), with a folded diagnostic and a returned message/rfc822.
+MIME_REPORT = (
+    "From: MAILER-DAEMON@a\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"R\"\r\n\r\n"
+    "--R\r\nContent-Type: text/plain\r\n\r\nIt's attached below.\r\n"
+    "--R\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; a\r\nArrival-Date: x\r\n\r\n"
+    "Final-Recipient: rfc822; b@c\r\nAction: failed\r\nStatus: 5.1.1\r\nRemote-MTA: dns; mx.c\r\n"
+    "Diagnostic-Code: smtp; 550-5.1.1 no\r\n 550 5.1.1 such user\r\n\r\nFinal-Recipient: rfc822; d@c\r\n"
+    "--R\r\nContent-Type: message/rfc822\r\n\r\nFrom: b@a\r\nSubject: s\r\n\r\nbody\r\n--R--\r\n")
+
 
 def mime():
     # First byte % 3: 0 parse, 1 build, 2 codecs; see mime.cpp.
@@ -194,6 +203,7 @@ def mime():
         "Subject: y\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
         "--b\r\nContent-Type: image/png; name=\"../../a.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\naGVs!!bG8\r\n"
         "--b--\r\n").encode())
+    seed("mime", "parse-delivery-report", b"\x00" + MIME_REPORT.encode())
     seed("mime", "parse-no-boundary", b"\x00Subject: x\r\nContent-Type: multipart/mixed\r\n\r\nsome text\r\n")
     seed("mime", "build-fields", b"\x01" + "Grüße 你好\\\\x\\ Hello,\n.a dot line\nBye\n\\ <p>x</p>\\ "
          "报告.pdf\\ %PDF-1.4\x00\x01\xff\\ a \"b\".txt\\ \x00\\ \x02\x01\x00".encode())

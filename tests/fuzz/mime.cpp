@@ -1,6 +1,7 @@
 // The agent's MIME code in three modes chosen by the first byte (mod 3):
 //  0 parse: mime::parse on any message never throws, and every attachment name it returns becomes a
-//    safe file name (no path, no control byte, no leading dot, never empty).
+//    safe file name (no path, no control byte, no leading dot, never empty); a delivery report's
+//    fields (mime::parse_delivery_status, also on the raw input) stay within their bounds, one line each.
 //  1 build: a message built by mime::build from the input's fields (subject, text, HTML, attachments)
 //    parses back to the same subject, text, HTML and attachments (names, types and bytes).
 //  2 codecs: quoted-printable, base64, RFC 2047 words and RFC 2231 parameters round-trip, and encoded
@@ -14,6 +15,7 @@
 #include "fuzz.hpp"
 #include "mime/codec.hpp"
 #include "mime/message.hpp"
+#include "mime/report.hpp"
 #include "util/text.hpp"
 
 using namespace mail;
@@ -47,12 +49,33 @@ void check_safe_name(const std::string& name) {
   for (unsigned char c : safe) FUZZ_CHECK(c >= 0x20 && c != 0x7f);
 }
 
+void check_fields(const mime::Fields& fields) {
+  FUZZ_CHECK(fields.size() <= mime::kMaxFields);
+  for (const auto& [name, value] : fields) {
+    FUZZ_CHECK(!name.empty() && name.find_first_of(":\n \t") == std::string::npos);
+    FUZZ_CHECK(value.find('\n') == std::string::npos);
+  }
+}
+
+void check_delivery_status(const mime::DeliveryStatus& ds) {
+  FUZZ_CHECK(ds.recipients.size() <= mime::kMaxRecipients);
+  FUZZ_CHECK(ds.problems.size() <= mime::kMaxProblems + 1);
+  for (const auto& r : ds.recipients)
+    for (const auto* v : {&r.recipient, &r.action, &r.status, &r.remote_mta, &r.diagnostic, &r.last_attempt})
+      FUZZ_CHECK(v->find('\n') == std::string::npos);
+}
+
 void parse_mode(std::string_view raw) {
   auto p = mime::parse(raw);
   for (const auto& a : p.attachments) {
     FUZZ_CHECK(!a.filename.empty());
     check_safe_name(a.filename);
   }
+  if (p.delivery_status) check_delivery_status(*p.delivery_status);
+  FUZZ_CHECK(p.returned_headers.size() <= mime::kMaxFields);  // from mimetic's header or from read_fields
+  check_delivery_status(mime::parse_delivery_status(raw));
+  std::vector<std::string> problems;
+  check_fields(mime::read_fields(raw, problems));
 }
 
 void build_mode(FuzzedDataProvider& in) {

@@ -81,7 +81,7 @@ TEST_CASE("another MTA's report: folded fields, Last-Attempt-Date, the whole mes
       "Reporting-MTA: dns; mx.example\nX-Postfix-Queue-ID: 4F\n\n"
       "Final-Recipient: rfc822;bob@b.example\nAction: failed\nStatus: 5.2.2\nRemote-MTA: dns; mx.b.example\n"
       "Diagnostic-Code: smtp; 552-5.2.2 mailbox full\n\t552 5.2.2 try later\nLast-Attempt-Date: Tue, 1 Dec 2026 06:00:00 +0000\n"
-      "--B\nContent-Type: message/rfc822\n\nFrom: a@a.example\nSubject: hi\n\nthe body is not headers\n--B--\n";
+      "--B\nContent-Type: message/rfc822\n\nFrom: a@a.example\nSubject: hi\n there\n\nthe body is not headers\n--B--\n";
   auto p = parse(crlf(raw));
   REQUIRE(p.delivery_status.has_value());
   REQUIRE(p.delivery_status->recipients.size() == 1);
@@ -90,7 +90,7 @@ TEST_CASE("another MTA's report: folded fields, Last-Attempt-Date, the whole mes
   CHECK(r.original_recipient.empty());
   CHECK(r.diagnostic == "smtp; 552-5.2.2 mailbox full 552 5.2.2 try later");
   CHECK(r.last_attempt == "Tue, 1 Dec 2026 06:00:00 +0000");
-  CHECK(p.returned_headers == Fields{{"From", "a@a.example"}, {"Subject", "hi"}});
+  CHECK(p.returned_headers == Fields{{"From", "a@a.example"}, {"Subject", "hi there"}});
   CHECK(p.text == "sorry\n");
 }
 
