@@ -226,6 +226,8 @@ class PerPeerCap(unittest.TestCase):
                     self.assertTrue(line.startswith(first), line)
                     for c in held:
                         c.close()
+            # The log line may reach the reader thread after the refusal reached the client.
+            srv.wait_for("event=too_many_from_peer", count=2)
             self.assertEqual(srv.log().count("event=too_many_from_peer"), 2, srv.log())  # one per listener
             self.assertIn("limit=3", srv.log())
             self.assertEqual(w.stop(srv), 0)
