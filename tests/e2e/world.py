@@ -13,6 +13,7 @@ Binaries come from $MW_BUILD (the CMake build folder), the sources from $MW_SOUR
 import email
 import os
 import poplib
+import select
 import shutil
 import smtplib
 import signal
@@ -74,17 +75,33 @@ class Proc:
         self._reader.start()
 
     def _read(self):
+        # Each chunk is read and split into lines under the lock, so log() can tell "everything the
+        # program wrote is in self.lines" from an empty pipe alone (see log()).
+        fd = self.popen.stderr.fileno()
+        partial = b""
         with open(self.log_path, "w", encoding="utf-8", errors="replace") as log:
-            for raw in self.popen.stderr:
-                line = raw.decode("utf-8", "replace").rstrip("\n")
-                log.write(line + "\n")
-                log.flush()
+            while True:
+                ready, _, _ = select.select([fd], [], [], 0.05)
+                if not ready:
+                    continue
                 with self._cond:
-                    self.lines.append(line)
+                    chunk = os.read(fd, 65536)
+                    if not chunk:
+                        break
+                    *whole, partial = (partial + chunk).split(b"\n")
+                    for raw in whole:
+                        line = raw.decode("utf-8", "replace")
+                        log.write(line + "\n")
+                        self.lines.append(line)
+                    log.flush()
                     self._cond.notify_all()
-        self.popen.stderr.close()
-        with self._cond:
-            self._cond.notify_all()
+            with self._cond:
+                if partial:
+                    line = partial.decode("utf-8", "replace")
+                    log.write(line + "\n")
+                    self.lines.append(line)
+                self.popen.stderr.close()
+                self._cond.notify_all()
 
     def wait_for(self, text, count=1, timeout=10.0):
         """Waits until `count` stderr lines contain `text`; raises with the log when it does not come."""
@@ -98,7 +115,18 @@ class Proc:
                 self._cond.wait(min(left, 0.1))
 
     def log(self):
+        """Every line the program has written so far: a line written before a reply the test has
+        already read is in it (the reader may still have it in the pipe; give it up to 2 s)."""
+        deadline = time.monotonic() + 2
         with self._cond:
+            while self._reader.is_alive() and time.monotonic() < deadline:
+                try:
+                    ready, _, _ = select.select([self.popen.stderr.fileno()], [], [], 0)
+                except (ValueError, OSError):
+                    break  # closed: the reader is done
+                if not ready:
+                    break
+                self._cond.wait(0.01)
             return "\n".join(self.lines)
 
     def alive(self):
