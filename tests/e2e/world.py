@@ -162,12 +162,15 @@ class World:
 
     free_port = staticmethod(free_port)
 
-    def start(self, name, args, listening=1, timeout=10.0, cwd=None, stdin=subprocess.DEVNULL, preexec_fn=None):
+    def start(self, name, args, listening=1, timeout=10.0, cwd=None, stdin=subprocess.DEVNULL, preexec_fn=None,
+              wrap=(), program=None):
         """Starts a built program and waits for `listening` lines with event=listening. `preexec_fn`
-        runs in the child before exec (e.g. resource.setrlimit)."""
+        runs in the child before exec (e.g. resource.setrlimit); `wrap` goes before the program's path
+        (`ip netns exec NS`); `program` runs that path instead of a built one (nsd)."""
         log_path = self.path(f"{name}-{len(self.procs)}.log")
         with open(self.path(f"{name}-{len(self.procs)}.out"), "wb") as out:
-            popen = subprocess.Popen([binary(name)] + list(args), cwd=cwd or self.dir, stdin=stdin,
+            argv = [*wrap, program or binary(name), *args]
+            popen = subprocess.Popen(argv, cwd=cwd or self.dir, stdin=stdin,
                                      stdout=out, stderr=subprocess.PIPE, preexec_fn=preexec_fn)
         proc = Proc(name, popen, log_path)
         self.procs.append(proc)

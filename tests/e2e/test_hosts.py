@@ -1,0 +1,296 @@
+"""A world of hosts with real peers (issue 12): fdns (then NSD), two mailsrv providers and a Postfix
+domain, each in its own network namespace at its own address of 198.18.0.0/24 on the standard ports,
+the world of config/hosts.toml and fdns/hosts.toml, the peers configured from tests/peers/ as
+docs/interop.md tells users to. Nobody is told where anybody is: Postfix finds mailworld by MX through
+the resolver in its namespace's resolv.conf, and mailworld finds Postfix the same way.
+
+Skipped, with the reason printed, only where network namespaces cannot be made."""
+import email
+import email.policy
+import glob
+import os
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+from world import SOURCE, World, wait_for
+
+sys.path.insert(0, os.path.join(SOURCE, "scripts"))
+from hostnet import HostNet, can_make_namespaces  # noqa: E402
+
+CONFIG = os.path.join(SOURCE, "config", "hosts.toml")
+ZONE = os.path.join(SOURCE, "fdns", "hosts.toml")
+PEERS = os.path.join(SOURCE, "tests", "peers")
+DNS_IP, QQ_IP, GMAIL_IP, POSTFIX_IP = "198.18.0.2", "198.18.0.10", "198.18.0.11", "198.18.0.20"
+ATTACHMENT = bytes(range(256)) * 40 + b"\x00\r\n.\r\nend"   # every byte value, a lone dot line, no final newline
+
+
+def generated(out):
+    subprocess.run([os.path.join(SOURCE, "scripts", "peer-configs"), "-c", "config/hosts.toml", "-z",
+                    "fdns/hosts.toml", "-o", out],
+                   check=True, capture_output=True, cwd=SOURCE)
+    files = {}
+    for path in glob.glob(os.path.join(out, "*", "*")):
+        with open(path) as f:
+            files[os.path.relpath(path, out)] = f.read()
+    return files
+
+
+class PeerConfigsTest(unittest.TestCase):
+    def test_checked_in_peer_configs_are_the_generated_ones(self):
+        with World() as w:
+            fresh = generated(w.path("peers"))
+        self.assertEqual(sorted(fresh), ["nsd/nsd.conf", "nsd/world.zone", "postfix/main.cf", "postfix/master.cf"])
+        for rel, text in fresh.items():
+            with open(os.path.join(PEERS, rel)) as f:
+                self.assertEqual(f.read(), text, f"tests/peers/{rel} is stale: run scripts/peer-configs")
+
+    def test_zone_for_nsd_holds_fdns_records(self):
+        with open(os.path.join(PEERS, "nsd", "world.zone")) as f:
+            zone = f.read()
+        for line in ["gmail.com. IN MX 10 gmail-smtp-in.l.google.com.", "example.net. IN MX 10 mx.example.net.",
+                     f"gmail-smtp-in.l.google.com. IN A {GMAIL_IP}", f"mx.example.net. IN A {POSTFIX_IP}"]:
+            self.assertIn(line, zone)
+
+
+def instantiate(src_dir, dest_dir, where):
+    """Copies a tests/peers/ folder, replacing @DIR@ by `where` (docs/interop.md)."""
+    os.makedirs(dest_dir, exist_ok=True)
+    for name in os.listdir(src_dir):
+        with open(os.path.join(src_dir, name)) as f:
+            text = f.read().replace("@DIR@", where)
+        with open(os.path.join(dest_dir, name), "w") as f:
+            f.write(text)
+
+
+def wait_port(ip, port, timeout=15):
+    def up():
+        try:
+            socket.create_connection((ip, port), 0.5).close()
+            return True
+        except OSError:
+            return False
+    wait_for(up, timeout, f"{ip}:{port} listening")
+
+
+def attachment_of(raw):
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    for part in msg.iter_attachments():
+        return part.get_content()
+    return None
+
+
+class HostsWorld:
+    """The world of config/hosts.toml plus a Postfix host, in namespaces; `dns` is "fdns" or "nsd"."""
+
+    def __init__(self, test, w, dns):
+        self.t, self.w, self.dns = test, w, dns
+        os.chmod(w.dir, 0o755)  # Postfix's and virtual(8)'s users walk into it
+        self.net = HostNet(prefix=f"mwt{os.getpid() % 10000}")
+        for host, ip in [("fdns", DNS_IP), ("exmail.qq.com", QQ_IP), ("gmail.com", GMAIL_IP), ("postfix", POSTFIX_IP)]:
+            self.net.add(host, ip, DNS_IP)
+        self.pf = w.path("postfix")
+        self.postfix_pid = None
+
+    def __enter__(self):
+        self.net.up()
+        wrap = lambda host: self.net.argv(host, [])  # noqa: E731
+        if self.dns == "fdns":
+            self.dns_proc = self.w.start("fdns", ["-z", ZONE, "-c", CONFIG], listening=2, wrap=wrap("fdns"))
+        else:
+            nsd = self.w.path("nsd")
+            instantiate(os.path.join(PEERS, "nsd"), nsd, nsd)
+            self.dns_proc = self.w.start("nsd", ["-d", "-c", os.path.join(nsd, "nsd.conf")], listening=0,
+                                         wrap=wrap("fdns"), program=shutil.which("nsd") or "/usr/sbin/nsd")
+            wait_for(lambda: self.dig("MX", "gmail.com") == ["10 gmail-smtp-in.l.google.com."], 15, "NSD answering")
+        self.t.assertEqual(self.dig("A", "mx.example.net"), [POSTFIX_IP])
+        self.qq = self.w.start("mailsrv", ["-n", "exmail.qq.com", "-c", CONFIG], listening=4, wrap=wrap("exmail.qq.com"))
+        self.gmail = self.w.start("mailsrv", ["-n", "gmail.com", "-c", CONFIG], listening=4, wrap=wrap("gmail.com"))
+        self.start_postfix()
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self.stop_postfix()
+            self.w.stop_all()
+        finally:
+            self.net.down()
+        self.t.assertEqual(self.net.leftovers(), [], "namespaces, links or resolv.conf left behind")
+        return False
+
+    def dig(self, qtype, name):
+        r = subprocess.run(["dig", f"@{DNS_IP}", "+short", "+time=1", "+tries=1", qtype, name],
+                           capture_output=True, text=True)
+        return r.stdout.split("\n")[:-1] if r.returncode == 0 else None
+
+    def start_postfix(self):
+        etc = os.path.join(self.pf, "etc")
+        instantiate(os.path.join(PEERS, "postfix"), etc, self.pf)
+        for sub, owner in [("spool", None), ("data", "postfix"), ("mail", "nobody")]:
+            os.makedirs(os.path.join(self.pf, sub), exist_ok=True)
+            if owner:
+                shutil.chown(os.path.join(self.pf, sub), owner, owner if owner == "postfix" else "nogroup")
+        # A certificate for mx.example.net from the lab CA (made by the first mailsrv), as docs/interop.md says.
+        ca = self.w.path("var/ca")
+        shutil.copy(os.path.join(ca, "ca.pem"), etc)
+        key, csr, pem = (os.path.join(etc, "mx.example.net" + x) for x in (".key", ".csr", ".pem"))
+        subprocess.run(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-subj",
+                        "/CN=mx.example.net", "-addext", "subjectAltName=DNS:mx.example.net", "-out", csr],
+                       check=True, capture_output=True)
+        subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", os.path.join(ca, "ca.pem"), "-CAkey",
+                        os.path.join(ca, "ca.key"), "-CAcreateserial", "-CAserial", os.path.join(self.pf, "ca.srl"),
+                        "-days", "30", "-copy_extensions", "copy", "-out", pem], check=True, capture_output=True)
+        r = subprocess.run(self.net.argv("postfix", ["postfix", "-c", etc, "start"]), capture_output=True, text=True)
+        self.t.assertEqual(r.returncode, 0, f"postfix start: {r.stdout}{r.stderr}{self.postfix_log()}")
+        pidfile = os.path.join(self.pf, "spool", "pid", "master.pid")
+        wait_for(lambda: os.path.exists(pidfile), 10, "Postfix's master.pid")
+        with open(pidfile) as f:
+            self.postfix_pid = int(f.read().split()[0])
+        wait_port(POSTFIX_IP, 25)
+
+    def stop_postfix(self):
+        if not self.postfix_pid:
+            return
+        subprocess.run(self.net.argv("postfix", ["postfix", "-c", os.path.join(self.pf, "etc"), "stop"]),
+                       capture_output=True)
+        deadline = time.monotonic() + 10
+
+        def gone(pid):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    return f.read().split(") ")[1].startswith("Z")  # a zombie nobody reaps here is gone
+            except FileNotFoundError:
+                return True
+        while not gone(self.postfix_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if not gone(self.postfix_pid):
+            os.kill(self.postfix_pid, signal.SIGKILL)
+        self.postfix_pid = None
+
+    def postfix_log(self):
+        try:
+            with open(os.path.join(self.pf, "postfix.log")) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def agent(self, email_, password, *args):
+        r = self.w.run("agent", ["-c", CONFIG, "-e", email_, "-p", password, *args])
+        self.t.assertEqual(r.returncode, 0, f"agent {args}: {r.stdout}{r.stderr}")
+        return r.stdout
+
+    def mailbox(self, email_, password):
+        """Every message of a mailworld mailbox, raw, through POP3 by the agent (names through fdns)."""
+        out = []
+        listing = self.agent(email_, password, "list").split("\n")
+        for line in listing:
+            if line.strip() and line.split()[0].isdigit():
+                r = self.w.run("agent", ["-c", CONFIG, "-e", email_, "-p", password, "retr", line.split()[0], "--raw"])
+                out.append(r.stdout.encode())
+        return out
+
+    def postfix_maildir(self, user):
+        out = []
+        for path in sorted(glob.glob(os.path.join(self.pf, "mail", user, "Maildir", "new", "*"))):
+            with open(path, "rb") as f:
+                out.append(f.read())
+        return out
+
+
+def received(raw):
+    return [str(h) for h in email.message_from_bytes(raw, policy=email.policy.default).get_all("Received", [])]
+
+
+@unittest.skipIf(can_make_namespaces() is not None, f"network namespaces cannot be made here: {can_make_namespaces()}")
+class HostsWorldTest(unittest.TestCase):
+    def run_world(self, dns):
+        with World() as w, HostsWorld(self, w, dns) as h:
+            att = w.path("data.bin")
+            with open(att, "wb") as f:
+                f.write(ATTACHMENT)
+            # mailworld -> mailworld and mailworld -> Postfix, one message, with an attachment.
+            h.agent("usr1@mail.sustech.edu.cn", "pass1", "send", "--to", "usr@gmail.com", "--to",
+                    "alice@example.net", "--subject", f"hosts {dns}", "--body", "across hosts", "--attach", att)
+            # Postfix -> mailworld: submitted to Postfix from this machine (198.18.0.1, in its mynetworks).
+            with smtplib.SMTP(POSTFIX_IP, 25, local_hostname="client.example.net", timeout=10) as s:
+                msg = email.message.EmailMessage()
+                msg["From"], msg["To"], msg["Subject"] = "alice@example.net", "usr@gmail.com", f"from postfix {dns}"
+                msg.set_content("from the Postfix host")
+                msg.add_attachment(ATTACHMENT, maintype="application", subtype="octet-stream", filename="data.bin")
+                s.send_message(msg, to_addrs=["usr@gmail.com", "usr1@mail.sustech.edu.cn"])
+                # Bounces: Postfix refuses an unknown user of mailworld's, mailworld one of Postfix's.
+                s.sendmail("alice@example.net", ["nobody@gmail.com"], b"Subject: to nobody\r\n\r\nlost\r\n")
+            h.agent("usr1@mail.sustech.edu.cn", "pass1", "send", "--to", "nobody@example.net", "--to",
+                    "nobody@gmail.com", "--subject", "to nobodies", "--body", "lost")
+
+            # gmail.com holds usr1's message and alice's, each attachment byte-identical, over ESMTPS.
+            wait_for(lambda: len(h.mailbox("usr@gmail.com", "pass")) >= 2, 30, "2 messages for usr@gmail.com")
+            tls_hops = []   # Received lines of hops made over STARTTLS, checked last
+            box = {email.message_from_bytes(m)["Subject"]: m for m in h.mailbox("usr@gmail.com", "pass")}
+            for subject, hop in [(f"hosts {dns}", QQ_IP), (f"from postfix {dns}", POSTFIX_IP)]:
+                raw = box[subject]
+                self.assertEqual(attachment_of(raw), ATTACHMENT, subject)
+                chain = received(raw)
+                self.assertGreaterEqual(len(chain), 2, chain)
+                self.assertIn(f"[{hop}]", chain[0])
+                self.assertIn("by gmail.com (mailworld)", chain[0])
+                tls_hops.append(chain[0])
+            self.assertIn("by mx.example.net (Postfix)", received(box[f"from postfix {dns}"])[1])
+
+            # Postfix's Maildir holds usr1's message, received over TLS from mailworld's host.
+            def from_usr1():
+                return next((m for m in h.postfix_maildir("alice")
+                             if email.message_from_bytes(m)["Subject"] == f"hosts {dns}"), None)
+            wait_for(from_usr1, 30, "usr1's message in alice's Maildir")
+            raw = from_usr1()
+            self.assertEqual(attachment_of(raw), ATTACHMENT)
+            self.assertRegex(received(raw)[0], rf"\[{QQ_IP.replace('.', '[.]')}\].*by mx\.example\.net \(Postfix\) "
+                                               r"with ESMTPS")
+            # mailworld verified Postfix's certificate; Postfix trusted mailworld's (the lab CA).
+            h.qq.wait_for("to=alice@example.net host=mx.example.net[198.18.0.20]:25 result=sent", 1, 10)
+            self.assertRegex(h.qq.log(), r"event=connected domain=example.net host=mx.example.net [^\n]*tls=\"TLSv1\.3 "
+                                         r"[^\"]* verified\"")
+            wait_for(lambda: "Trusted TLS connection established to gmail-smtp-in.l.google.com[198.18.0.11]:25"
+                     in h.postfix_log(), 20, "Postfix's trusted TLS connection to gmail.com")
+            wait_for(lambda: "Trusted TLS connection established to mxbiz1.qq.com[198.18.0.10]:25"
+                     in h.postfix_log(), 20, "Postfix's trusted TLS connection to exmail.qq.com")
+            wait_for(lambda: any(email.message_from_bytes(m)["Subject"] == f"from postfix {dns}"
+                                 for m in h.mailbox("usr1@mail.sustech.edu.cn", "pass1")), 20, "alice's mail for usr1")
+
+            # Bounces as RFC 3464 reports, both ways.
+            def report_for(messages, rcpt):
+                for m in messages:
+                    msg = email.message_from_bytes(m)
+                    if msg.get_content_type() == "multipart/report" and rcpt in m.decode(errors="replace"):
+                        return m.decode(errors="replace")
+                return None
+            wait_for(lambda: report_for(h.postfix_maildir("alice"), "nobody@gmail.com"), 30,
+                     "Postfix's bounce of nobody@gmail.com to alice")
+            text = report_for(h.postfix_maildir("alice"), "nobody@gmail.com")
+            self.assertIn("report-type=delivery-status", text)
+            self.assertIn("Status: 5.1.1", text)
+            self.assertIn("Remote-MTA: dns; gmail-smtp-in.l.google.com", text)
+            wait_for(lambda: report_for(h.mailbox("usr1@mail.sustech.edu.cn", "pass1"), "nobody@example.net"), 30,
+                     "mailworld's bounce of nobody@example.net to usr1")
+            text = report_for(h.mailbox("usr1@mail.sustech.edu.cn", "pass1"), "nobody@example.net")
+            self.assertIn("report-type=delivery-status", text)
+            self.assertIn("Status: 5.1.1", text)
+            self.assertIn("Remote-MTA: dns; mx.example.net", text)
+            self.assertIn("nobody@gmail.com", text)  # the same report names the refusal by gmail.com too
+            for line in tls_hops:  # RFC 3848
+                self.assertIn("with ESMTPS", line)
+
+    def test_world_of_hosts_with_fdns(self):
+        self.run_world("fdns")
+
+    def test_world_of_hosts_with_nsd_serving_the_zone(self):
+        self.run_world("nsd")
+
+
+if __name__ == "__main__":
+    unittest.main()
