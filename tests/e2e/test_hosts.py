@@ -15,10 +15,11 @@ import smtplib
 import socket
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
-from world import SOURCE, World, wait_for
+from world import BUILD, SOURCE, World, wait_for
 
 sys.path.insert(0, os.path.join(SOURCE, "scripts"))
 from hostnet import HostNet, can_make_namespaces  # noqa: E402
@@ -206,6 +207,62 @@ def received(raw):
     return [str(h) for h in email.message_from_bytes(raw, policy=email.policy.default).get_all("Received", [])]
 
 
+class RunHostsTest(unittest.TestCase):
+    def test_refuses_in_one_line_where_namespaces_cannot_be_made(self):
+        # As a user without the right to make namespaces (nobody); as root only when root cannot either.
+        def as_nobody():
+            os.setgid(65534)
+            os.setuid(65534)
+        with World() as w:
+            os.chmod(w.dir, 0o755)
+            r = subprocess.run([os.path.join(SOURCE, "scripts", "run-hosts"), "-c", CONFIG, "-z", ZONE],
+                               capture_output=True, text=True, cwd=w.dir, timeout=30,
+                               preexec_fn=as_nobody if os.geteuid() == 0 else None)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertEqual(len(r.stderr.strip().split("\n")), 1, r.stderr)
+        self.assertRegex(r.stderr, r"^run-hosts: .*(root|namespace).*; use scripts/world")
+
+    @unittest.skipIf(can_make_namespaces() is not None, f"network namespaces cannot be made here: {can_make_namespaces()}")
+    def test_runs_the_world_of_hosts_and_removes_everything_on_ctrl_c(self):
+        prefix = f"mwr{os.getpid() % 10000}"
+        with World() as w:
+            os.chmod(w.dir, 0o755)
+            p = subprocess.Popen([os.path.join(SOURCE, "scripts", "run-hosts"), "-c", CONFIG, "-z", ZONE, "-b",
+                                  BUILD,
+                                  "--prefix", prefix, "--host", "postfix=198.18.0.20"],
+                                 cwd=w.dir, stderr=subprocess.PIPE, text=True)
+            try:
+                # Only once the bridge is up does 198.18.0.0/24 lead to the hosts (not to a default route).
+                seen = []
+                for line in p.stderr:
+                    seen.append(line)
+                    if line.startswith("run-hosts: up;") or len(seen) > 200:
+                        break
+                self.assertTrue(seen and seen[-1].startswith("run-hosts: up;"), "".join(seen))
+                threading.Thread(target=lambda: seen.extend(p.stderr), daemon=True).start()
+                r = w.run("agent", ["-c", CONFIG, "-e", "usr1@mail.sustech.edu.cn", "-p", "pass1", "send", "--to",
+                                    "usr@gmail.com", "--subject", "run-hosts", "--body", "hi"])
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                wait_for(lambda: glob.glob(w.path("var/gmail.com/mail/usr@gmail.com/new/*")), 15, "delivery")
+                r = subprocess.run(["ip", "netns", "exec", f"{prefix}-postfix", "dig", "+short", "MX", "gmail.com"],
+                                   capture_output=True, text=True)
+                self.assertEqual(r.stdout, "10 gmail-smtp-in.l.google.com.\n")  # resolv.conf names fdns
+                p.send_signal(signal.SIGINT)
+                p.wait(15)
+                time.sleep(0.2)
+                err = "".join(seen)
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+        self.assertEqual(p.returncode, 0, err)
+        self.assertIn("run-hosts: stopped; namespaces and links removed", err)
+        net = HostNet(prefix)
+        for host, ip in [("fdns", DNS_IP), ("exmail.qq.com", QQ_IP), ("gmail.com", GMAIL_IP), ("postfix", POSTFIX_IP)]:
+            net.add(host, ip, DNS_IP)
+        self.assertEqual(net.leftovers(), [])
+
+
 @unittest.skipIf(can_make_namespaces() is not None, f"network namespaces cannot be made here: {can_make_namespaces()}")
 class HostsWorldTest(unittest.TestCase):
     def run_world(self, dns):
@@ -282,6 +339,19 @@ class HostsWorldTest(unittest.TestCase):
             self.assertIn("Status: 5.1.1", text)
             self.assertIn("Remote-MTA: dns; mx.example.net", text)
             self.assertIn("nobody@gmail.com", text)  # the same report names the refusal by gmail.com too
+            # fetchmail, unmodified, in a host's namespace: finds pop.gmail.com through fdns (or NSD) and
+            # verifies its certificate against the lab CA.
+            out = w.path("fetched.mbox")
+            rc = w.write("fetchmailrc", f'poll pop.gmail.com service 995 protocol pop3 user "usr@gmail.com" '
+                                        f'password "pass" ssl sslcertck sslcertfile "{w.path("var/ca/ca.pem")}" keep '
+                                        f'mda "/bin/sh -c \'cat >> {out}\'"\n')
+            os.chmod(rc, 0o600)
+            r = subprocess.run(h.net.argv("exmail.qq.com", ["fetchmail", "-f", rc, "--nodetach", "--nosyslog", "-v",
+                                                            "-i", w.path("fetchids"), "--all"]),
+                               capture_output=True, text=True, timeout=60, env={**os.environ, "HOME": w.dir})
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            with open(out, "rb") as f:
+                self.assertEqual(f.read().count(b"\nSubject: "), 2)
             for line in tls_hops:  # RFC 3848
                 self.assertIn("with ESMTPS", line)
 
