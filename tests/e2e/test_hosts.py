@@ -9,10 +9,12 @@ import email
 import email.policy
 import glob
 import os
+import poplib
 import shutil
 import signal
 import smtplib
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -46,7 +48,8 @@ class PeerConfigsTest(unittest.TestCase):
     def test_checked_in_peer_configs_are_the_generated_ones(self):
         with World() as w:
             fresh = generated(w.path("peers"))
-        self.assertEqual(sorted(fresh), ["nsd/nsd.conf", "nsd/world.zone", "postfix/main.cf", "postfix/master.cf"])
+        self.assertEqual(sorted(fresh), ["dovecot/dovecot.conf", "dovecot/users", "nsd/nsd.conf", "nsd/world.zone",
+                                         "postfix/main.cf", "postfix/master.cf"])
         for rel, text in fresh.items():
             with open(os.path.join(PEERS, rel)) as f:
                 self.assertEqual(f.read(), text, f"tests/peers/{rel} is stale: run scripts/peer-configs")
@@ -195,6 +198,16 @@ class HostsWorld:
                 out.append(r.stdout.encode())
         return out
 
+    def pop3(self, ip, port):
+        """A POP3 session with mailsrv over STLS (the lab CA), logged in as usr@gmail.com."""
+        ctx = ssl.create_default_context(cafile=self.w.path("var/ca/ca.pem"))
+        ctx.check_hostname = False  # poplib checks the address it was given; the chain is still verified
+        p = poplib.POP3(ip, port, timeout=10)
+        p.stls(ctx)
+        p.user("usr@gmail.com")
+        p.pass_("pass")
+        return p
+
     def postfix_maildir(self, user):
         out = []
         for path in sorted(glob.glob(os.path.join(self.pf, "mail", user, "Maildir", "new", "*"))):
@@ -339,6 +352,47 @@ class HostsWorldTest(unittest.TestCase):
             self.assertIn("Status: 5.1.1", text)
             self.assertIn("Remote-MTA: dns; mx.example.net", text)
             self.assertIn("nobody@gmail.com", text)  # the same report names the refusal by gmail.com too
+            # Dovecot serves gmail.com's Maildirs too (a second POP3 server on that host), while mailsrv's
+            # POP3 has a session open: Dovecot's RETR + QUIT renames the files (new/X -> cur/X:2,S).
+            mail = w.path("var/gmail.com/mail/usr@gmail.com")
+            for root, dirs, files in os.walk(mail):
+                for n in [root] + [os.path.join(root, f) for f in files]:
+                    os.chown(n, 65534, 65534)
+            dv = w.path("dovecot")
+            instantiate(os.path.join(PEERS, "dovecot"), dv, dv)
+            for sub in ("index", "control", "home"):  # Dovecot's own files, written as nobody
+                os.makedirs(os.path.join(dv, sub))
+                os.chown(os.path.join(dv, sub), 65534, 65534)
+            with open(os.path.join(dv, "dovecot.conf")) as f:
+                conf = f.read().replace("@VAR@", w.path("var"))
+            with open(os.path.join(dv, "dovecot.conf"), "w") as f:
+                f.write(conf)
+            dovecot = w.start("dovecot", ["-F", "-c", os.path.join(dv, "dovecot.conf")], listening=0,
+                              wrap=h.net.argv("gmail.com", []), program=shutil.which("dovecot") or "/usr/sbin/dovecot")
+            wait_port(GMAIL_IP, 1110)
+            ours = h.pop3(GMAIL_IP, 110)
+            count = len(ours.list()[1])
+            self.assertGreaterEqual(count, 2)
+            theirs = poplib.POP3(GMAIL_IP, 1110, timeout=10)
+            theirs.user("usr@gmail.com")
+            theirs.pass_("pass")
+            self.assertEqual(len(theirs.list()[1]), count)
+            for i in range(1, count + 1):
+                theirs.retr(i)
+            theirs.quit()
+            self.assertEqual(glob.glob(os.path.join(mail, "new", "*")), [])
+            self.assertEqual(len(glob.glob(os.path.join(mail, "cur", "*:2,S"))), count)
+            # mailsrv's session still reads every message and really deletes the one it deletes.
+            for i in range(1, count + 1):
+                self.assertIn(b"Subject: ", b"\n".join(ours.retr(i)[1]))
+            ours.dele(1)
+            ours.quit()
+            self.assertEqual(len(glob.glob(os.path.join(mail, "cur", "*"))), count - 1)
+            h.agent("usr1@mail.sustech.edu.cn", "pass1", "send", "--to", "usr@gmail.com", "--subject", "after dovecot",
+                    "--body", "still delivered")
+            wait_for(lambda: len(h.mailbox("usr@gmail.com", "pass")) == count, 20, "delivery after Dovecot")
+            w.stop(dovecot)
+
             # fetchmail, unmodified, in a host's namespace: finds pop.gmail.com through fdns (or NSD) and
             # verifies its certificate against the lab CA.
             out = w.path("fetched.mbox")
