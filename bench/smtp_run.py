@@ -2,7 +2,7 @@
 """One SMTP load run: Postfix's smtp-source against a server, timed END TO END (adapted from
 the reference set-up's smtp_bench.py, docs/benchmarks.md).
 
-smtp_run.py --name NAME --port P --conc C --msgs N --maildir DIR --pids P1,P2 [--size 1024] [--rcpt ADDR]
+smtp_run.py --name NAME [--host 127.0.0.1] --port P --conc C --msgs N --maildir DIR --pids P1,P2 [--size 1024] [--rcpt ADDR]
 
 Clears DIR/new and DIR/cur, watches DIR/new with inotify, starts smtp-source (a new connection per message,
 HELO/MAIL/RCPT/DATA/QUIT); accept = smtp-source finished (every message got its 250), e2e = the N-th file
@@ -22,6 +22,7 @@ from cpu import tree_cpu, tree_mem  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--name", required=True)
+ap.add_argument("--host", default="127.0.0.1")
 ap.add_argument("--port", type=int, required=True)
 ap.add_argument("--conc", type=int, required=True)
 ap.add_argument("--msgs", type=int, required=True)
@@ -73,7 +74,7 @@ def drain():
 
 
 cmd = ["/usr/sbin/smtp-source", "-4", "-s", str(a.conc), "-m", str(a.msgs), "-l", str(a.size),
-       "-f", a.sender, "-t", a.rcpt, "-M", "client.example.org", f"127.0.0.1:{a.port}"]
+       "-f", a.sender, "-t", a.rcpt, "-M", "client.example.org", f"{a.host}:{a.port}"]
 cpu0 = tree_cpu(roots)
 _, rss0, pss0 = tree_mem(roots)
 peak_rss, peak_pss = rss0, pss0
