@@ -75,6 +75,10 @@ class HostNet:
         if _ip("link", "show", self.bridge, check=False).returncode == 0:
             raise NetError(f"link {self.bridge} exists already: another world of hosts is running (or left over: "
                            f"ip link del {self.bridge})")
+        used = [r for r in _ip("route", "show", "to", "match", BRIDGE_IP, check=False).stdout.split("\n")
+                if r.startswith(str(NETWORK))]
+        if used:
+            raise NetError(f"{NETWORK} is routed already ({used[0].strip()}): another world of hosts is running")
         _ip("link", "add", self.bridge, "type", "bridge")
         self.made.append(("link", self.bridge))
         _ip("addr", "add", f"{BRIDGE_IP}/{NETWORK.prefixlen}", "dev", self.bridge)

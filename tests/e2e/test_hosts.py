@@ -103,6 +103,14 @@ class HostsWorld:
 
     def __enter__(self):
         self.net.up()
+        try:
+            self._start()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _start(self):
         wrap = lambda host: self.net.argv(host, [])  # noqa: E731
         if self.dns == "fdns":
             self.dns_proc = self.w.start("fdns", ["-z", ZONE, "-c", CONFIG], listening=2, wrap=wrap("fdns"))
@@ -116,7 +124,6 @@ class HostsWorld:
         self.qq = self.w.start("mailsrv", ["-n", "exmail.qq.com", "-c", CONFIG], listening=4, wrap=wrap("exmail.qq.com"))
         self.gmail = self.w.start("mailsrv", ["-n", "gmail.com", "-c", CONFIG], listening=4, wrap=wrap("gmail.com"))
         self.start_postfix()
-        return self
 
     def __exit__(self, *exc):
         try:
@@ -265,9 +272,13 @@ class RunHostsTest(unittest.TestCase):
                 time.sleep(0.2)
                 err = "".join(seen)
             finally:
-                if p.poll() is None:
-                    p.kill()
-                    p.wait()
+                if p.poll() is None:  # a failed check: the script still cleans up on SIGINT
+                    p.send_signal(signal.SIGINT)
+                    try:
+                        p.wait(15)
+                    except subprocess.TimeoutExpired:
+                        p.kill()
+                        p.wait()
         self.assertEqual(p.returncode, 0, err)
         self.assertIn("run-hosts: stopped; namespaces and links removed", err)
         net = HostNet(prefix)
