@@ -186,7 +186,14 @@ class FdnsTest(unittest.TestCase):
             cap = subprocess.Popen([tshark, "-i", "lo", "-f", f"port {port}", "-w", pcap, "-q"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             try:
-                time.sleep(1.5)  # tshark has no "capturing" signal we can wait for; it starts in well under this
+                # tshark says "Capture started." on stderr once it captures (1.5 s of sleep was not always
+                # enough on a loaded machine); the rest of its stderr is read at the end.
+                started = []
+                for line in cap.stderr:
+                    started.append(line)
+                    if "Capture started" in line or len(started) > 50:
+                        break
+                self.assertIn("Capture started", "".join(started))
                 for tcp in ([], ["+tcp"]):
                     for q in (["gmail.com", "MX"], ["smtp.gmail.com", "TYPE65280"], ["mxbiz1.qq.com", "A"],
                               ["yahoo.com", "MX"], ["smtp.gmail.com", "MX"]):
@@ -194,7 +201,7 @@ class FdnsTest(unittest.TestCase):
                 time.sleep(1.0)
             finally:
                 cap.send_signal(signal.SIGINT)
-                err = cap.communicate(timeout=10)[1]
+                err = "".join(started) + cap.communicate(timeout=10)[1]
             self.assertTrue(os.path.exists(pcap), f"tshark wrote no capture: {err}")
             decode = ["-r", pcap, "-d", f"udp.port=={port},dns", "-d", f"tcp.port=={port},dns"]
             dns = subprocess.run([tshark, *decode, "-Y", "dns"], capture_output=True, text=True, timeout=60)
