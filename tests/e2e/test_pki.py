@@ -4,11 +4,12 @@ certificate names the listen address as an IP and as a DNS name, so fetchmail po
 import os
 import pwd
 import shutil
+import smtplib
 import ssl
 import subprocess
 import unittest
 
-from world import QQ, CourseWorld, Smtp, World, binary
+from world import QQ, CourseWorld, World, binary
 
 USR2 = ("usr2@mail.sustech.edu.cn", "pass2")
 
@@ -17,20 +18,16 @@ def ca_context(w):
     return ssl.create_default_context(cafile=w.path("var/ca/ca.pem"))
 
 
-def served_certificate(w, port, server_hostname):
+def served_certificate(w, port, server_hostname, addr="127.0.0.1"):
     """STARTTLS on the SMTP port, verifying the chain and `server_hostname`: the peer's certificate."""
-    s = Smtp(port)
-    try:
-        s.reply()
-        s.cmd("EHLO test")
-        code, _ = s.cmd("STARTTLS")
+    with smtplib.SMTP(addr, port, timeout=10) as s:
+        s.ehlo("test")
+        code, _ = s.docmd("STARTTLS")
         assert code == 220, code
         tls = ca_context(w).wrap_socket(s.sock, server_hostname=server_hostname)
         cert = tls.getpeercert()
         tls.close()
         return cert
-    finally:
-        s.close()
 
 
 def read(path):
@@ -43,8 +40,8 @@ class CaFilesTest(unittest.TestCase):
 
     def run_mailsrv(self, w, world, preexec_fn=None):
         try:
-            return subprocess.run([binary("mailsrv"), "-n", QQ, *world.resolver], cwd=w.dir, capture_output=True, text=True, timeout=10,
-                                  preexec_fn=preexec_fn)
+            return subprocess.run([binary("mailsrv"), "-n", QQ, *world.resolver], cwd=w.dir, capture_output=True,
+                                  text=True, timeout=10, preexec_fn=preexec_fn)
         except subprocess.TimeoutExpired as e:
             self.fail(f"mailsrv started instead of refusing the CA files; log:\n{(e.stderr or b'').decode()}")
 
@@ -151,6 +148,12 @@ class CertificateNamesTest(unittest.TestCase):
             cert = served_certificate(w, world.ports[QQ][0], "127.0.0.1")  # check_hostname: the IP SAN
             self.assertIn(("IP Address", "127.0.0.1"), cert["subjectAltName"])
             self.assertIn(("DNS", "127.0.0.1"), cert["subjectAltName"])
+            world.stop(QQ)
+            # Another listen address: named too, as an IP and as a DNS name.
+            w.start("mailsrv", ["-n", QQ, *world.resolver, "--listen", "127.0.0.2"], listening=2)
+            cert = served_certificate(w, world.ports[QQ][0], "127.0.0.2", addr="127.0.0.2")
+            self.assertIn(("IP Address", "127.0.0.2"), cert["subjectAltName"])
+            self.assertIn(("DNS", "127.0.0.2"), cert["subjectAltName"])
 
     def test_fetchmail_polling_127_0_0_1_verifies_the_certificate(self):
         with World() as w:
