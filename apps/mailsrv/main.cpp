@@ -12,6 +12,7 @@
 
 #include "config/config.hpp"
 #include "util/auth.hpp"
+#include "cert_refresh.hpp"
 #include "net/stopper.hpp"
 #include "relay.hpp"
 #include "services.hpp"
@@ -130,6 +131,9 @@ int main(int argc, char** argv) {
   stopper.add([&] { (*smtp)->stop(); }, [&] { return (*smtp)->active() == 0; });
   stopper.add([&] { (*pop3)->stop(); }, [&] { return (*pop3)->active() == 0; });
   stopper.add([&svc] { svc.relay->stop(); }, [&svc] { return svc.relay->idle(); });
+  stopper.add([&svc] {
+    if (svc.cert_refresh) svc.cert_refresh->stop();
+  });
   for (auto& s : implicit) stopper.add([&s] { s->stop(); }, [&s] { return s->active() == 0; });
   stopper.add([&svc] { svc.cancel_login_waits(); });  // after the sessions were told to stop
   stopper.arm();

@@ -10,6 +10,7 @@
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 
+#include "cert_refresh.hpp"
 #include "net/dns_client.hpp"
 #include "net/pki.hpp"
 #include "relay.hpp"
@@ -25,9 +26,12 @@ using namespace mail;
 namespace {
 
 // The names a server certificate must carry: the server's, the hosts its users are told to use, the
-// MX hosts of its domains (asked quickly: fdns may not be up yet), localhost and 127.0.0.1.
-std::vector<std::string> certificate_names(const Services& svc, const config::Config& cfg, const StartOptions& o) {
-  std::set<std::string> names{svc.settings.name, "localhost", "127.0.0.1"};
+// MX hosts of its domains (asked quickly: fdns may not be up yet; CertRefresh asks again), localhost,
+// 127.0.0.1 and the listen address.
+CertNames certificate_names(const Services& svc, const config::Config& cfg, const StartOptions& o) {
+  CertNames out{{svc.settings.name, "localhost", "127.0.0.1"}, {}};
+  auto& names = out.names;
+  if (svc.settings.listen != "0.0.0.0" && svc.settings.listen != "::") names.insert(svc.settings.listen);
   for (const auto& d : svc.settings.domains) {
     if (auto it = cfg.agent.find(d); it != cfg.agent.end()) {
       names.insert(util::to_lower(it->second.smtp));
@@ -42,28 +46,26 @@ std::vector<std::string> certificate_names(const Services& svc, const config::Co
   }
   if (resolver) {
     asio::io_context io;
-    asio::co_spawn(io, [](net::Resolver* r, std::vector<std::string> domains, std::set<std::string>* out) -> asio::awaitable<void> {
-      for (const auto& d : domains)
-        if (auto mx = co_await r->mx(d))
-          for (const auto& m : *mx) out->insert(util::to_lower(m.exchange.to_text()));
-    }(resolver.get(), svc.settings.domains, &names), asio::detached);
+    asio::co_spawn(io, add_mx_names(*resolver, svc.settings.domains, out), asio::detached);
     io.run();
   }
   names.erase("");
-  return {names.begin(), names.end()};
+  return out;
 }
 
 Result<void> setup_tls(Services& svc, const config::Config& cfg, const StartOptions& o) {
   auto ca = net::pki::ensure_ca(svc.settings.tls.ca_dir);
   if (!ca) return ca.error();
   net::pki::Pem identity;
+  CertNames names;
   if (!svc.settings.cert.empty()) {
     auto cert = net::pki::read_pem(svc.settings.cert);
     auto key = net::pki::read_pem(svc.settings.key);
     if (!cert || !key) return fail(Errc::not_found, !cert ? cert.error().detail : key.error().detail);
     identity = {*cert, *key};
   } else {
-    auto issued = net::pki::ensure_server_cert(*ca, svc.layout->data() / "tls", certificate_names(svc, cfg, o));
+    names = certificate_names(svc, cfg, o);
+    auto issued = net::pki::ensure_server_cert(*ca, svc.layout->data() / "tls", {names.names.begin(), names.names.end()});
     if (!issued) return issued.error();
     identity = *issued;
   }
@@ -76,6 +78,11 @@ Result<void> setup_tls(Services& svc, const config::Config& cfg, const StartOpti
   log::info("tls", "ready", {{"ca", (std::filesystem::path(svc.settings.tls.ca_dir) / "ca.pem").string()},
                              {"ca_sha256", net::pki::sha256_fingerprint(ca->cert)},
                              {"cert_sha256", net::pki::sha256_fingerprint(identity.cert)}});
+  if (!names.missing.empty()) {  // the DNS server did not answer (yet): serve, and ask again
+    log::warn("tls", "cert_names_incomplete", {{"missing", join_names(names.missing)}, {"retry_in", 1}});
+    svc.cert_refresh = std::make_unique<CertRefresh>(svc, std::move(*ca), std::move(names));
+    svc.cert_refresh->start();
+  }
   return {};
 }
 
@@ -103,8 +110,8 @@ Result<std::unique_ptr<Services>> build_services(const config::Config& cfg, conf
   svc->committer = std::make_unique<store::Committer>(o.commit_threads);
   svc->store = std::make_unique<net::Store>(*svc->layout, *svc->committer);
   svc->sink = make_sink(*svc);
-  if (auto r = setup_tls(*svc, cfg, o); !r) return r.error();
   svc->io = std::make_unique<asio::io_context>(1);
+  if (auto r = setup_tls(*svc, cfg, o); !r) return r.error();
   svc->resolver = std::move(*resolver);
   svc->relay = std::make_unique<Relay>(*svc->io, *svc, *svc->resolver);
   return svc;

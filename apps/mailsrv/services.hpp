@@ -53,6 +53,7 @@ class Accounts final : public mail::smtp::Directory {
 };
 
 class Relay;
+class CertRefresh;
 
 /// Everything one mailsrv runs on, each part owned here and built by build_services(). The members are
 /// destroyed in reverse order: the relay, the committer (its last completions go to the event loop),
@@ -81,6 +82,7 @@ struct Services {
   std::unique_ptr<mail::store::Committer> committer;
   std::unique_ptr<mail::net::Resolver> resolver;  // the relay's lookups (--dns or --zone)
   std::unique_ptr<Relay> relay;                   // takes the queue entries the SMTP side commits
+  std::unique_ptr<CertRefresh> cert_refresh;      // null unless the certificate waits for MX names
 
   /// The server is stopping: logins waiting for the throttle are answered now (refused).
   void cancel_login_waits() {

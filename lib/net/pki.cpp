@@ -1,12 +1,16 @@
 #include "net/pki.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -57,6 +61,17 @@ Key key_from(const std::string& pem) {
   return Key(PEM_read_bio_PrivateKey(b.get(), nullptr, nullptr, nullptr));
 }
 
+// The subjectAltName entries for `names`: an address is named as an IP and as a DNS name, since some
+// clients (fetchmail) match the name they were given against DNS names only (issue 12).
+std::set<std::string> san_entries(const std::vector<std::string>& names) {
+  std::set<std::string> out;
+  for (const auto& n : names) {
+    if (util::is_ip_literal(n)) out.insert("IP:" + n);
+    out.insert("DNS:" + n);
+  }
+  return out;
+}
+
 bool add_ext(X509* cert, X509* issuer, int nid, const std::string& value) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
@@ -96,7 +111,7 @@ Result<std::pair<Cert, Key>> make_cert(const std::string& cn, X509* issuer, EVP_
     add_ext(cert.get(), signer, NID_key_usage, "critical,digitalSignature");
     add_ext(cert.get(), signer, NID_ext_key_usage, "serverAuth");
     std::string san;
-    for (const auto& n : names) san += (san.empty() ? "" : ",") + std::string(util::is_ip_literal(n) ? "IP:" : "DNS:") + n;
+    for (const auto& e : san_entries(names)) san += (san.empty() ? "" : ",") + e;
     if (!san.empty() && !add_ext(cert.get(), signer, NID_subject_alt_name, san))
       return fail(Errc::invalid, "bad certificate names: " + san);
   }
@@ -129,6 +144,7 @@ struct DirLock {
   }
 };
 
+// The certificate's subjectAltName entries, written as san_entries() writes them.
 std::set<std::string> san_names(X509* cert) {
   std::set<std::string> out;
   auto* gens = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
@@ -136,14 +152,52 @@ std::set<std::string> san_names(X509* cert) {
   for (int i = 0; i < sk_GENERAL_NAME_num(gens); ++i) {
     GENERAL_NAME* g = sk_GENERAL_NAME_value(gens, i);
     if (g->type == GEN_DNS) {
-      out.insert(reinterpret_cast<const char*>(ASN1_STRING_get0_data(g->d.dNSName)));
-    } else if (g->type == GEN_IPADD && ASN1_STRING_length(g->d.iPAddress) == 4) {
-      const unsigned char* a = ASN1_STRING_get0_data(g->d.iPAddress);
-      out.insert(std::to_string(a[0]) + "." + std::to_string(a[1]) + "." + std::to_string(a[2]) + "." + std::to_string(a[3]));
+      out.insert("DNS:" + std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(g->d.dNSName))));
+    } else if (g->type == GEN_IPADD) {
+      int len = ASN1_STRING_length(g->d.iPAddress);
+      char text[INET6_ADDRSTRLEN] = "";
+      if ((len == 4 || len == 16) &&
+          inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(g->d.iPAddress), text, sizeof text))
+        out.insert("IP:" + std::string(text));
     }
   }
   GENERAL_NAMES_free(gens);
   return out;
+}
+
+// A CA file as it is: nullopt when there is none; an error when it exists but cannot be read.
+Result<std::optional<std::string>> read_ca_file(const fs::path& p) {
+  std::error_code ec;
+  auto st = fs::symlink_status(p, ec);
+  if (st.type() == fs::file_type::not_found) return std::optional<std::string>();
+  if (ec) return fail(Errc::io, p.string() + ": cannot be read (" + ec.message() + ")");
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  std::string text;
+  char buf[4096];
+  ssize_t n = fd < 0 ? -1 : 0;
+  while (fd >= 0 && (n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
+  int err = errno;
+  if (fd >= 0) ::close(fd);
+  if (n < 0) return fail(Errc::io, p.string() + ": cannot be read (" + std::strerror(err) + ")");
+  return std::optional<std::string>(std::move(text));
+}
+
+// Both CA files, present, readable and belonging together; else what is wrong, naming the file.
+Result<Pem> check_ca(const fs::path& dir, const std::optional<std::string>& cert, const std::optional<std::string>& key) {
+  auto pem = dir / "ca.pem", key_file = dir / "ca.key";
+  if (!cert) return fail(Errc::not_found, pem.string() + ": missing, but " + key_file.filename().string() + " exists");
+  if (!key) return fail(Errc::not_found, key_file.string() + ": missing, but " + pem.filename().string() + " exists");
+  Cert c = cert_from(*cert);
+  if (!c) return fail(Errc::parse, pem.string() + ": not a PEM certificate");
+  Key k = key_from(*key);
+  if (!k) return fail(Errc::parse, key_file.string() + ": not a PEM private key");
+  if (X509_check_private_key(c.get(), k.get()) != 1) return fail(Errc::invalid, key_file.string() + ": does not match ca.pem");
+  return Pem{*cert, *key};
+}
+
+Error with_policy(Error e) {
+  e.detail += "; the lab CA is never replaced while one of its files exists";
+  return e;
 }
 
 }  // namespace
@@ -161,9 +215,16 @@ Result<Pem> ensure_ca(const fs::path& dir) {
   fs::create_directories(dir, ec);
   if (ec) return fail(Errc::io, "cannot create " + dir.string() + ": " + ec.message());
   DirLock lock(dir);  // the servers of one world start together: one of them makes the CA
-  auto cert = read_pem(dir / "ca.pem");
-  auto key = read_pem(dir / "ca.key");
-  if (cert && key && cert_from(*cert) && key_from(*key)) return Pem{*cert, *key};
+  auto cert = read_ca_file(dir / "ca.pem");
+  auto key = read_ca_file(dir / "ca.key");
+  if (!cert || !key) return with_policy(!cert ? cert.error() : key.error());
+  if (*cert || *key) {
+    // Issue 12: a CA that exists but cannot be used is an error, never replaced: a new one would break
+    // every other server's certificate and every client's trust.
+    auto ca = check_ca(dir, *cert, *key);
+    if (!ca) return with_policy(ca.error());
+    return ca;
+  }
   auto made = make_cert("mailworld lab CA", nullptr, nullptr, true, {}, 3650);
   if (!made) return made.error();
   Pem pem{to_pem(made->first.get()), to_pem(made->second.get())};
@@ -182,11 +243,11 @@ Result<Pem> ensure_server_cert(const Pem& ca, const fs::path& dir, const std::ve
   if (!ca_cert || !ca_key) return fail(Errc::invalid, "the lab CA cannot be read");
   if (cert && key) {
     Cert c = cert_from(*cert);
-    std::set<std::string> want(names.begin(), names.end());
     int days = 0, secs = 0;
     bool fresh = c && ASN1_TIME_diff(&days, &secs, nullptr, X509_get0_notAfter(c.get())) && days > 30;
     EVP_PKEY* ca_pub = X509_get0_pubkey(ca_cert.get());
-    if (fresh && key_from(*key) && X509_verify(c.get(), ca_pub) == 1 && san_names(c.get()) == want) return Pem{*cert, *key};
+    if (fresh && key_from(*key) && X509_verify(c.get(), ca_pub) == 1 && san_names(c.get()) == san_entries(names))
+      return Pem{*cert, *key};
   }
   auto made = make_cert(names.empty() ? "localhost" : names.front(), ca_cert.get(), ca_key.get(), false, names, 825);
   if (!made) return made.error();

@@ -14,10 +14,17 @@ Result<std::shared_ptr<TlsContext>> TlsContext::server(const pki::Pem& identity)
   c.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
                     asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
                 ec);
-  if (!ec) c.use_certificate_chain(asio::buffer(identity.cert), ec);
-  if (!ec) c.use_private_key(asio::buffer(identity.key), asio::ssl::context::pem, ec);
-  if (ec) return fail(Errc::invalid, "TLS certificate or key: " + ec.message());
+  if (ec) return fail(Errc::invalid, "TLS options: " + ec.message());
+  if (auto r = t->set_identity(identity); !r) return r.error();
   return t;
+}
+
+Result<void> TlsContext::set_identity(const pki::Pem& identity) {
+  std::error_code ec;
+  ctx_->use_certificate_chain(asio::buffer(identity.cert), ec);
+  if (!ec) ctx_->use_private_key(asio::buffer(identity.key), asio::ssl::context::pem, ec);
+  if (ec) return fail(Errc::invalid, "TLS certificate or key: " + ec.message());
+  return {};
 }
 
 Result<std::shared_ptr<TlsContext>> TlsContext::client(const std::string& ca_pem) {

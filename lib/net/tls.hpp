@@ -17,6 +17,9 @@ class TlsContext {
  public:
   /// For a server: its certificate chain and key (PEM). TLS 1.2 and 1.3 only.
   static Result<std::shared_ptr<TlsContext>> server(const pki::Pem& identity);
+  /// A server's new certificate and key: each handshake that starts from now on uses them (OpenSSL copies
+  /// them into each connection when its TLS begins); call it on the thread that starts the handshakes.
+  Result<void> set_identity(const pki::Pem& identity);
   /// For a client: peers are checked against `ca_pem` after the handshake (Conn::peer_verified);
   /// empty: nothing to check against.
   static Result<std::shared_ptr<TlsContext>> client(const std::string& ca_pem);
