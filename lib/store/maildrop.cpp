@@ -8,6 +8,7 @@
 #include <cstring>
 #include <tuple>
 
+#include "store/fs.hpp"
 #include "store/layout.hpp"
 #include "store/message_finder.hpp"
 #include "util/text.hpp"
@@ -90,18 +91,24 @@ Result<pop3::Listing> open_maildrop(const fs::path& maildir) {
 }
 
 Removal remove_messages(const fs::path& maildir, const std::vector<std::string>& names) {
-  // STUB (the old behaviour): ENOENT counts as removed.
-  const fs::path cur = maildir / "cur";
+  MessageFinder finder(maildir);  // one scan at most for the whole update, only when a name is missing
+  const auto unlink = [](const char* path) { return ::unlink(path); };
   Removal out;
+  bool in_new = false;
   for (const auto& n : names) {
-    if (::unlink((cur / n).c_str()) != 0 && errno != ENOENT) out.failed += (out.failed.empty() ? "" : ", ") + n;
-    else ++out.deleted;
+    auto o = finder.apply(n, unlink);
+    if (o.where == MessageFinder::Where::gone) {
+      ++out.gone;  // the other reader removed it: not ours to count
+    } else if (o.result != 0) {
+      out.failed += (out.failed.empty() ? "" : ", ") + n + " (" + std::strerror(o.error) + ")";
+    } else {
+      ++out.deleted;
+      if (o.where == MessageFinder::Where::renamed) ++out.renamed;
+      in_new = in_new || o.path.starts_with("new/");
+    }
   }
-  int fd = ::open(cur.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
+  posix_fs().fsync_dir((maildir / "cur").c_str());
+  if (in_new) posix_fs().fsync_dir((maildir / "new").c_str());
   return out;
 }
 

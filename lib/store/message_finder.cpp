@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 namespace mail::store {
 
@@ -27,14 +28,37 @@ std::vector<std::string> list_messages(const fs::path& dir, Result<void>& error)
   return names;
 }
 
-// STUB (the old behaviour, for the failing tests): only the listed name.
 MessageFinder::Outcome MessageFinder::apply(std::string_view name, const Call& call) {
-  std::string listed = "cur/" + std::string(name);
+  const std::string listed = "cur/" + std::string(name);
   int r = call((maildir_ / listed).c_str());
   if (r >= 0 || errno != ENOENT) return {Where::listed, r, r < 0 ? errno : 0, listed};
+  const std::string unique(unique_part(name));
+  auto indexed = [&]() -> std::optional<Outcome> {
+    auto it = where_.find(unique);
+    if (it == where_.end() || it->second == listed) return std::nullopt;
+    int rc = call((maildir_ / it->second).c_str());
+    if (rc < 0 && errno == ENOENT) return std::nullopt;
+    return Outcome{Where::renamed, rc, rc < 0 ? errno : 0, it->second};
+  };
+  // An earlier scan first: still right for every message not renamed again since.
+  if (auto found = indexed()) return *found;
+  if (fresh_) return {Where::gone, -1, ENOENT, {}};
+  if (!scan()) return {Where::unknown, -1, EIO, {}};
+  if (auto found = indexed()) return *found;
   return {Where::gone, -1, ENOENT, {}};
 }
 
-Result<void> MessageFinder::scan() { return {}; }
+Result<void> MessageFinder::scan() {
+  where_.clear();
+  ++scans_;
+  Result<void> err;
+  // new/ first: a name in both (a reader between its link and unlink) resolves to cur/, where
+  // readers move messages to.
+  for (const char* sub : {"new", "cur"})
+    for (auto& n : list_messages(maildir_ / sub, err))
+      where_.insert_or_assign(std::string(unique_part(n)), std::string(sub) + "/" + n);
+  fresh_ = err.has_value();
+  return err;
+}
 
 }  // namespace mail::store

@@ -31,7 +31,7 @@ class MessageFinder {
     listed,   // the call was made on the listed name
     renamed,  // on the name another reader gave the message (Outcome::path)
     gone,     // no such message any more: another reader removed it
-    unknown,  // the folders could not be read (Outcome::error)
+    unknown,  // the folders could not be listed (Outcome::error is EIO)
   };
   struct Outcome {
     Where where;

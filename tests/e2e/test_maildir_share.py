@@ -38,6 +38,7 @@ class MaildirCase(unittest.TestCase):
             c.send(f"Subject: {subject}\r\n\r\nbody of {subject}\r\n.\r\n")
             self.assertEqual(c.reply()[0], 250)
         c.cmd("QUIT")
+        c.close()
 
     def login(self):
         p = poplib.POP3("127.0.0.1", self.pop, timeout=10)
@@ -56,10 +57,17 @@ class MaildirCase(unittest.TestCase):
         os.rename(path, to)
         return to
 
+    def by_subject(self):
+        """{subject: path} of the files in cur/ and new/."""
+        out = {}
+        for path in self.cur().values():
+            with open(path, encoding="utf-8") as f:
+                out[next(l for l in f if l.startswith("Subject: "))[9:].strip()] = path
+        return out
+
     def subject_of(self, p, n):
         lines = p.retr(n)[1]
         return next(l.decode() for l in lines if l.startswith(b"Subject:"))
-
 
 
 class MaildirShareTest(MaildirCase):
@@ -69,10 +77,11 @@ class MaildirShareTest(MaildirCase):
             self.deliver(["one", "two", "three"])
             p = self.login()
             self.assertEqual(len(p.list()[1]), 3)
-            files = sorted(self.cur().values())  # delivery order, all in cur/ with ":2," now
+            files = self.by_subject()  # all in cur/ with ":2," now
+            self.assertTrue(all(f.endswith(":2,") for f in files.values()), files)
             # 1: read by Dovecot (cur/X:2, -> cur/X:2,S); 2: marked new in mutt (cur/X:2, -> new/X).
-            self.other_reader_renames(files[0], "cur", "S")
-            moved = self.other_reader_renames(files[1], "new", None)
+            self.other_reader_renames(files["one"], "cur", "S")
+            moved = self.other_reader_renames(files["two"], "new", None)
             self.assertEqual(self.subject_of(p, 1), "Subject: one")
             self.assertEqual(self.subject_of(p, 2), "Subject: two")
             self.assertEqual(p.top(1, 0)[1][0], b"Return-Path: <a@example.org>")
@@ -86,7 +95,7 @@ class MaildirShareTest(MaildirCase):
             self.assertRegex(srv.log(), r"event=logout user=usr@gmail.com deleted=2 renamed=2 gone=0")
             left = list(self.cur().values())
             self.assertEqual(len(left), 1, left)  # really removed, not only reported
-            self.assertEqual(left[0], files[2])
+            self.assertEqual(left[0], files["three"])
             self.assertNotIn("remove_failed", srv.log())
 
     def test_removed_by_the_other_reader_is_not_reported_deleted(self):
@@ -94,8 +103,7 @@ class MaildirShareTest(MaildirCase):
             srv = self.start(w)
             self.deliver(["one", "two"])
             p = self.login()
-            files = sorted(self.cur().values())
-            os.unlink(files[0])  # the other reader deleted message 1
+            os.unlink(self.by_subject()["one"])  # the other reader deleted message 1
             with self.assertRaises(poplib.error_proto) as e:
                 p.retr(1)
             self.assertEqual(str(e.exception), "b'-ERR message 1 was removed by another client'")
