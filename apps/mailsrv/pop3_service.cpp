@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <array>
-#include <cstring>
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <optional>
 
@@ -99,11 +99,15 @@ struct Pop3Session : net::LineSession<Pop3Session, pop3::ServerSession> {
   asio::awaitable<bool> send(const std::string& ok_line) {
     auto index = core.send_index();
     finder->expire();  // a miss may scan once per command
-    auto found = finder->apply(core.listing().name(index), [](const char* p) { return ::open(p, O_RDONLY | O_CLOEXEC); });
+    auto found =
+        finder->apply(core.listing().name(index), [](const char* p) { return ::open(p, O_RDONLY | O_CLOEXEC); });
     if (found.result < 0) {
       bool gone = found.where == store::MessageFinder::Where::gone;
-      if (gone) conn.log().info("retr_failed", {{"user", account}, {"n", index + 1}, {"reason", "gone"}});
-      else conn.log().error("retr_failed", {{"user", account}, {"n", index + 1}, {"reason", "error"}, {"why", std::strerror(found.error)}});
+      if (gone)
+        conn.log().info("retr_failed", {{"user", account}, {"n", index + 1}, {"reason", "gone"}});
+      else
+        conn.log().error("retr_failed",
+                         {{"user", account}, {"n", index + 1}, {"reason", "error"}, {"why", std::strerror(found.error)}});
       add(core.on_send_failed(gone ? pop3::SendFailure::gone : pop3::SendFailure::unreadable));
       co_return true;
     }
