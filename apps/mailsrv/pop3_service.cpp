@@ -6,7 +6,9 @@
 
 #include <array>
 #include <chrono>
+#include <cstring>
 #include <memory>
+#include <optional>
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
@@ -18,6 +20,7 @@
 #include "pop3/server_session.hpp"
 #include "login.hpp"
 #include "services.hpp"
+#include "store/message_finder.hpp"
 #include "stream.hpp"
 #include "util/dot_stuffer.hpp"
 #include "util/text.hpp"
@@ -34,6 +37,7 @@ struct Pop3Session : net::LineSession<Pop3Session, pop3::ServerSession> {
   Services& svc;
   std::string account;
   store::MaildropLocks::Guard lock;
+  std::optional<store::MessageFinder> finder;  // from login: RETR/TOP find renamed messages
 
   Pop3Session(net::Conn& c, Services& s, pop3::ServerSession core)
       : LineSession(c, std::move(core), {s.tls_server.get(), s.settings.limits.pop3_idle, s.verbose, kChunk}), svc(s) {}
@@ -84,19 +88,30 @@ struct Pop3Session : net::LineSession<Pop3Session, pop3::ServerSession> {
     }
     account = *found;
     lock = std::move(guard);
+    finder.emplace(svc.layout->maildir(account));
     auto messages = listing->size();
     out += core.on_login(pop3::LoginResult::ok, std::move(*listing)).out;
     conn.log().debug("maildrop", {{"user", account}, {"messages", messages}});
   }
 
-  // RETR/TOP: the +OK line, then the file with CRLF line ends and dot-stuffing, then ".".
+  // RETR/TOP: the +OK line, then the file with CRLF line ends and dot-stuffing, then ".". Another
+  // Maildir reader may have renamed the file since the listing: the finder looks for it then.
   asio::awaitable<bool> send(const std::string& ok_line) {
-    auto path = svc.layout->maildir(account) / "cur" / std::string(core.listing().name(core.send_index()));
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      add(core.on_send_failed());  // removed behind our back
+    auto index = core.send_index();
+    finder->expire();  // a miss may scan once per command
+    auto found =
+        finder->apply(core.listing().name(index), [](const char* p) { return ::open(p, O_RDONLY | O_CLOEXEC); });
+    if (found.result < 0) {
+      bool gone = found.where == store::MessageFinder::Where::gone;
+      if (gone)
+        conn.log().info("retr_failed", {{"user", account}, {"n", index + 1}, {"reason", "gone"}});
+      else
+        conn.log().error("retr_failed",
+                         {{"user", account}, {"n", index + 1}, {"reason", "error"}, {"why", std::strerror(found.error)}});
+      add(core.on_send_failed(gone ? pop3::SendFailure::gone : pop3::SendFailure::unreadable));
       co_return true;
     }
+    int fd = found.result;
     out += ok_line;
     util::DotStuffer stuffer(core.send_body_lines());
     bool ok = co_await stream_message(conn, fd, stuffer, out);
@@ -104,17 +119,16 @@ struct Pop3Session : net::LineSession<Pop3Session, pop3::ServerSession> {
     co_return ok;
   }
 
+  // QUIT: remove the marked messages wherever they are now, and say only what really happened.
   void update() {
     std::vector<std::string> names;
     for (auto i : core.deleted()) names.emplace_back(core.listing().name(i));
-    bool ok = true;
-    if (!names.empty()) {
-      auto r = store::remove_messages(svc.layout->maildir(account), names);
-      if (!r) conn.log().error("remove_failed", {{"user", account}, {"why", r.error().detail}});
-      ok = r.has_value();
-    }
-    conn.log().info("logout", {{"user", account}, {"deleted", names.size()}});
-    out += core.on_updated(ok).out;
+    store::Removal r;
+    if (!names.empty()) r = store::remove_messages(svc.layout->maildir(account), names);
+    if (!r.failed.empty()) conn.log().error("remove_failed", {{"user", account}, {"why", r.failed}});
+    conn.log().info("logout",
+                    {{"user", account}, {"deleted", r.deleted}, {"renamed", r.renamed}, {"gone", r.gone}});
+    out += core.on_updated(r.failed.empty(), r.gone).out;
   }
 };
 

@@ -30,7 +30,12 @@ constexpr const char* kBadSasl = "[AUTH] invalid authentication data";
 constexpr const char* kNoStls = "STLS not available";
 constexpr const char* kTooManyErrors = "too many errors, closing";
 constexpr const char* kNotRemoved = "[SYS/TEMP] some deleted messages not removed";
-constexpr const char* kGone = "[SYS/TEMP] message no longer available";
+std::string gone(std::size_t n) { return "message " + std::to_string(n) + " was removed by another client"; }
+std::string unreadable(std::size_t n) { return "[SYS/TEMP] message " + std::to_string(n) + " cannot be read, try again later"; }
+std::string gone_before_update(std::size_t n) {
+  return "; " + std::to_string(n) + (n == 1 ? " deleted message had" : " deleted messages had") +
+         " already been removed by another client";
+}
 }  // namespace catalog
 
 constexpr unsigned bit(Phase p) { return 1u << static_cast<unsigned>(p); }
@@ -252,14 +257,18 @@ Step ServerSession::on_quit(std::string_view) {
   return {{}, Effect::update};
 }
 
-Step ServerSession::on_updated(bool ok) {
+Step ServerSession::on_updated(bool all_removed, std::size_t already_gone) {
   enter(Phase::closed);
-  if (!ok) return {catalog::err(catalog::kNotRemoved), Effect::close};
-  return {catalog::ok(opts_.server_name + " POP3 server signing off (" + std::to_string(visible_) + " messages left)"),
-          Effect::close};
+  if (!all_removed) return {catalog::err(catalog::kNotRemoved), Effect::close};
+  std::string left = std::to_string(visible_) + " messages left";
+  if (already_gone > 0) left += catalog::gone_before_update(already_gone);
+  return {catalog::ok(opts_.server_name + " POP3 server signing off (" + left + ")"), Effect::close};
 }
 
-Step ServerSession::on_send_failed() const { return {catalog::err(catalog::kGone)}; }
+Step ServerSession::on_send_failed(SendFailure why) const {
+  if (why == SendFailure::gone) return {catalog::err(catalog::gone(send_index_ + 1))};
+  return {catalog::err(catalog::unreadable(send_index_ + 1))};
+}
 
 std::optional<std::size_t> ServerSession::message(std::string_view arg, Step& bad) {
   auto n = util::parse_uint(util::trim(arg), 1u << 30);

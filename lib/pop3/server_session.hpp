@@ -34,6 +34,10 @@ struct Step {
   std::string log_line{};  // on_line: the command as it may be logged (secrets masked); "" for no command
 };
 
+/// Why RETR/TOP could not send the message: another client removed it (a Maildir shared with Dovecot,
+/// mutt...), or it is there but cannot be read.
+enum class SendFailure { gone, unreadable };
+
 enum class LoginResult { ok, bad_credentials, in_use, failed, throttled };  // throttled: not checked now
 
 struct Options {
@@ -86,11 +90,12 @@ class ServerSession {
   Step on_line(std::string_view line, bool too_long = false);
   /// After Effect::login. `listing` is the maildrop when the result is ok.
   Step on_login(LoginResult result, Listing listing = {});
-  /// After Effect::send when the message cannot be read any more (removed behind our back): the reply
-  /// to send instead of the step's.
-  Step on_send_failed() const;
-  /// After Effect::update: the marked messages are gone (or some could not be removed).
-  Step on_updated(bool ok);
+  /// After Effect::send when the message cannot be sent: the reply to send instead of the step's.
+  Step on_send_failed(SendFailure why) const;
+  /// After Effect::update. `all_removed`: false when some marked messages could not be removed (RFC
+  /// 1939 6: -ERR). `already_gone`: marked messages another client had removed first; they are gone
+  /// as the client asked, so +OK, but the reply says they were not removed here.
+  Step on_updated(bool all_removed, std::size_t already_gone = 0);
   /// After Effect::start_tls (RFC 2595 4: back to a fresh AUTHORIZATION state).
   void on_tls_started();
   bool tls_active() const noexcept { return tls_active_; }

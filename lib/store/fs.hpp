@@ -1,7 +1,8 @@
 // The file-system calls that make mail durable (creating and writing staged files, fdatasync, link,
 // rename, unlink, a folder's fsync), behind an interface so a test can make any of them fail: ENOSPC,
 // EIO, or a crash between two steps. The Committer, StagedFile and the queue's writes go through it;
-// recovery at start (Layout::prepare, scan_queue, open_maildrop) uses the real calls.
+// recovery at start (Layout::prepare, scan_queue, open_maildrop) and the POP3 reads and removals
+// (remove_messages, MessageFinder) use the real calls.
 #pragma once
 
 #include <sys/types.h>

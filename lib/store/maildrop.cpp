@@ -1,6 +1,5 @@
 #include "store/maildrop.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -9,7 +8,9 @@
 #include <cstring>
 #include <tuple>
 
+#include "store/fs.hpp"
 #include "store/layout.hpp"
+#include "store/message_finder.hpp"
 #include "util/text.hpp"
 
 namespace mail::store {
@@ -17,22 +18,6 @@ namespace mail::store {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::vector<std::string> list_dir(const fs::path& dir, Result<void>& error) {
-  std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) {
-    if (errno != ENOENT) error = fail(Errc::io, "cannot list " + dir.string() + ": " + std::strerror(errno));
-    return names;
-  }
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] == '.') continue;  // ".", ".." and hidden files are not messages
-    if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN) continue;
-    names.emplace_back(e->d_name);
-  }
-  ::closedir(d);
-  return names;
-}
 
 // Delivery order: the Maildir unique name starts "SECONDS.M<usec>..." (ours and Dovecot's).
 std::tuple<std::uint64_t, std::uint64_t, std::string_view> order_key(std::string_view name) {
@@ -77,14 +62,14 @@ std::size_t uid_length(std::string_view name) {
 Result<pop3::Listing> open_maildrop(const fs::path& maildir) {
   Result<void> err;
   const fs::path cur = maildir / "cur";
-  for (const auto& n : list_dir(maildir / "new", err)) {
+  for (const auto& n : list_messages(maildir / "new", err)) {
     // RFC-less but universal: a message a client has seen lives in cur/ with an info suffix.
     auto to = cur / (n.find(':') == std::string::npos ? n + ":2," : n);
     if (::rename((maildir / "new" / n).c_str(), to.c_str()) != 0 && errno != ENOENT)
       return fail(Errc::io, "cannot move " + n + " to cur/: " + std::strerror(errno));
   }
   if (!err) return err.error();
-  auto names = list_dir(cur, err);
+  auto names = list_messages(cur, err);
   if (!err) return err.error();
   std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) { return order_key(a) < order_key(b); });
   pop3::Listing listing;
@@ -105,18 +90,26 @@ Result<pop3::Listing> open_maildrop(const fs::path& maildir) {
   return listing;
 }
 
-Result<void> remove_messages(const fs::path& maildir, const std::vector<std::string>& names) {
-  const fs::path cur = maildir / "cur";
-  std::string failed;
-  for (const auto& n : names)
-    if (::unlink((cur / n).c_str()) != 0 && errno != ENOENT) failed += (failed.empty() ? "" : ", ") + n;
-  int fd = ::open(cur.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
+Removal remove_messages(const fs::path& maildir, const std::vector<std::string>& names) {
+  MessageFinder finder(maildir);  // one scan at most for the whole update, only when a name is missing
+  const auto unlink = [](const char* path) { return ::unlink(path); };
+  Removal out;
+  bool in_new = false;
+  for (const auto& n : names) {
+    auto o = finder.apply(n, unlink);
+    if (o.where == MessageFinder::Where::gone) {
+      ++out.gone;  // the other reader removed it: not ours to count
+    } else if (o.result != 0) {
+      out.failed += (out.failed.empty() ? "" : ", ") + n + " (" + std::strerror(o.error) + ")";
+    } else {
+      ++out.deleted;
+      if (o.where == MessageFinder::Where::renamed) ++out.renamed;
+      in_new = in_new || o.path.starts_with("new/");
+    }
   }
-  if (!failed.empty()) return fail(Errc::io, "could not remove " + failed);
-  return {};
+  posix_fs().fsync_dir((maildir / "cur").c_str());
+  if (in_new) posix_fs().fsync_dir((maildir / "new").c_str());
+  return out;
 }
 
 MaildropLocks::Guard& MaildropLocks::Guard::operator=(Guard&& o) noexcept {

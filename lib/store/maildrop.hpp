@@ -1,7 +1,7 @@
 // A Maildir as a POP3 maildrop: opening moves new messages to cur/ the Maildir way (":2,"), so
 // Dovecot and mutt agree they were seen by a client, and lists cur/ in delivery order with the octet
-// counts from the ,W= in the names (files are read only when a name lacks it). Removing unlinks and
-// fsyncs the folder. The in-process lock table makes the maildrop one session's at a time.
+// counts from the ,W= in the names (files are read only when a name lacks it). Removing unlinks (a
+// message another reader renamed meanwhile under its new name) and fsyncs the folder. The in-process lock table makes the maildrop one session's at a time.
 #pragma once
 
 #include <filesystem>
@@ -18,8 +18,17 @@ namespace mail::store {
 /// Opens the maildrop at `maildir` (its new/ and cur/).
 Result<pop3::Listing> open_maildrop(const std::filesystem::path& maildir);
 
-/// Removes the messages named (file names in cur/) and fsyncs cur/. An error names what stayed.
-Result<void> remove_messages(const std::filesystem::path& maildir, const std::vector<std::string>& names);
+/// What the POP3 UPDATE did to the messages marked deleted.
+struct Removal {
+  std::size_t deleted = 0;  // unlinked now, under the listed name or a new one
+  std::size_t renamed = 0;  // of those, found under a name another reader gave them
+  std::size_t gone = 0;     // already removed by another reader: not deleted here
+  std::string failed;       // the names that could not be removed, and why ("" when none)
+};
+
+/// Removes the messages named (file names in cur/ when listed) wherever they are now
+/// (MessageFinder: one folder scan at most, only when a name is missing) and fsyncs the folders.
+Removal remove_messages(const std::filesystem::path& maildir, const std::vector<std::string>& names);
 
 /// A stored message's size as sent (CRLF line ends, a final CRLF added when missing): what POP3 and
 /// SMTP's SIZE= count.

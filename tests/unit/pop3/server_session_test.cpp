@@ -153,6 +153,17 @@ TEST_CASE("DELE marks, hides and refuses; RSET unmarks; QUIT asks to remove what
   t.on_line("DELE 1");
   t.on_line("QUIT");
   CHECK(t.on_updated(false).out == "-ERR [SYS/TEMP] some deleted messages not removed\r\n");
+  // Removed first by another client (Dovecot, mutt): gone as asked, but not claimed as ours.
+  auto u = logged_in();
+  u.on_line("DELE 1");
+  u.on_line("DELE 2");
+  u.on_line("QUIT");
+  CHECK(u.on_updated(true, 1).out ==
+        "+OK gmail.com POP3 server signing off (1 messages left; 1 deleted message had already been removed by another client)\r\n");
+  auto v = logged_in();
+  v.on_line("DELE 1");
+  v.on_line("QUIT");
+  CHECK(v.on_updated(false, 1).out == "-ERR [SYS/TEMP] some deleted messages not removed\r\n");
 }
 
 TEST_CASE("timeouts and shutdowns say -ERR and remove nothing") {

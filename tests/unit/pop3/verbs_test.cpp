@@ -172,8 +172,10 @@ TEST_CASE("RETR of a message removed behind the session's back: the core's reply
   auto s = in_phase(Phase::transaction);
   auto step = s.on_line("RETR 2");
   REQUIRE(step.effect == Effect::send);
-  CHECK(s.on_send_failed().out == "-ERR [SYS/TEMP] message no longer available\r\n");
+  CHECK(s.on_send_failed(SendFailure::gone).out == "-ERR message 2 was removed by another client\r\n");
   CHECK(s.phase() == Phase::transaction);
+  s.on_line("TOP 3 0");
+  CHECK(s.on_send_failed(SendFailure::unreadable).out == "-ERR [SYS/TEMP] message 3 cannot be read, try again later\r\n");
 }
 
 TEST_CASE("the listener's refusals before a session are the core's replies too") {

@@ -5,24 +5,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "temp_maildir.hpp"
+
 using namespace mail;
 using namespace mail::store;
 namespace fs = std::filesystem;
 
-namespace {
-struct TempMaildir {
-  fs::path path;
-  TempMaildir() {
-    std::string tmpl = (fs::temp_directory_path() / "mw-drop-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-    for (const char* d : {"tmp", "new", "cur"}) fs::create_directories(path / d);
-  }
-  ~TempMaildir() { fs::remove_all(path); }
-  void put(const std::string& sub, const std::string& name, const std::string& body) {
-    std::ofstream(path / sub / name, std::ios::binary) << body;
-  }
-};
-}  // namespace
 
 TEST_CASE("opening moves new/ to cur/ with :2, and lists in delivery order with the named sizes") {
   TempMaildir m;
@@ -56,13 +44,38 @@ TEST_CASE("a file without ,W= (delivered by someone else) is counted as it will 
   CHECK(l->uid(0) == "1795316801.foreign");
 }
 
-TEST_CASE("removing unlinks the named messages and reports what stayed") {
+TEST_CASE("removing unlinks the named messages and counts only what it removed") {
   TempMaildir m;
   m.put("cur", "a:2,", "x\n");
   m.put("cur", "b:2,", "y\n");
-  CHECK(remove_messages(m.path, {"a:2,", "gone-already:2,"}));
-  CHECK_FALSE(fs::exists(m.path / "cur" / "a:2,"));
-  CHECK(fs::exists(m.path / "cur" / "b:2,"));
+  auto r = remove_messages(m.path, {"a:2,", "gone-already:2,"});
+  CHECK_FALSE(m.has("cur/a:2,"));
+  CHECK(m.has("cur/b:2,"));
+  CHECK(r.deleted == 1);
+  CHECK(r.gone == 1);  // another reader removed it: not a deletion of ours
+  CHECK(r.renamed == 0);
+  CHECK(r.failed.empty());
+}
+
+TEST_CASE("UPDATE accounting: renamed messages are removed under their new names, in one scan") {
+  TempMaildir m;
+  m.put("cur", "1.M1P1.vm,S=2,W=3:2,S", "x\n");  // Dovecot: "cur/X:2," -> "cur/X:2,S"
+  m.put("cur", "2.M1P1.vm,S=2,W=3:2,S", "y\n");  // Dovecot: "new/X" -> "cur/X:2,S"
+  m.put("new", "3.M1P1.vm,S=2,W=3", "z\n");      // mutt: marked new again
+  m.put("cur", "4.M1P1.vm,S=2,W=3:2,", "w\n");   // untouched
+  m.put("cur", "6.M1P1.vm,S=2,W=3:2,", "k\n");   // not marked deleted: stays
+  std::filesystem::create_directory(m.path / "cur" / "7.M1P1.vm:2,");  // unlink fails (EISDIR)
+  auto r = remove_messages(m.path, {"1.M1P1.vm,S=2,W=3:2,", "2.M1P1.vm,S=2,W=3:2,", "3.M1P1.vm,S=2,W=3:2,",
+                                    "4.M1P1.vm,S=2,W=3:2,", "5.M1P1.vm,S=2,W=3:2,", "7.M1P1.vm:2,"});
+  CHECK(r.deleted == 4);
+  CHECK(r.renamed == 3);
+  CHECK(r.gone == 1);  // 5: removed by the other reader
+  CHECK(r.failed.find("7.M1P1.vm:2,") != std::string::npos);
+  CHECK(r.failed.find("5.M1P1") == std::string::npos);
+  for (const char* f : {"cur/1.M1P1.vm,S=2,W=3:2,S", "cur/2.M1P1.vm,S=2,W=3:2,S", "new/3.M1P1.vm,S=2,W=3",
+                        "cur/4.M1P1.vm,S=2,W=3:2,"})
+    CHECK_MESSAGE(!m.has(f), f);
+  CHECK(m.has("cur/6.M1P1.vm,S=2,W=3:2,"));
 }
 
 TEST_CASE("the lock table: one session per maildrop, released by the guard") {

@@ -1,0 +1,64 @@
+#include "store/message_finder.hpp"
+
+#include <dirent.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+namespace mail::store {
+
+namespace fs = std::filesystem;
+
+std::string_view unique_part(std::string_view name) { return name.substr(0, name.find(':')); }
+
+std::vector<std::string> list_messages(const fs::path& dir, Result<void>& error) {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    if (errno != ENOENT) error = fail(Errc::io, "cannot list " + dir.string() + ": " + std::strerror(errno));
+    return names;
+  }
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;  // ".", ".." and hidden files are not messages
+    if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN) continue;
+    names.emplace_back(e->d_name);
+  }
+  ::closedir(d);
+  return names;
+}
+
+MessageFinder::Outcome MessageFinder::apply(std::string_view name, const Call& call) {
+  const std::string listed = "cur/" + std::string(name);
+  int r = call((maildir_ / listed).c_str());
+  if (r >= 0 || errno != ENOENT) return {Where::listed, r, r < 0 ? errno : 0, listed};
+  const std::string unique(unique_part(name));
+  auto indexed = [&]() -> std::optional<Outcome> {
+    auto it = where_.find(unique);
+    if (it == where_.end() || it->second == listed) return std::nullopt;
+    int rc = call((maildir_ / it->second).c_str());
+    if (rc < 0 && errno == ENOENT) return std::nullopt;
+    return Outcome{Where::renamed, rc, rc < 0 ? errno : 0, it->second};
+  };
+  // An earlier scan first: still right for every message not renamed again since.
+  if (auto found = indexed()) return *found;
+  if (fresh_) return {Where::gone, -1, ENOENT, {}};
+  if (!scan()) return {Where::unknown, -1, EIO, {}};
+  if (auto found = indexed()) return *found;
+  return {Where::gone, -1, ENOENT, {}};
+}
+
+Result<void> MessageFinder::scan() {
+  where_.clear();
+  ++scans_;
+  Result<void> err;
+  // new/ first: a name in both (a reader between its link and unlink) resolves to cur/, where
+  // readers move messages to.
+  for (const char* sub : {"new", "cur"})
+    for (auto& n : list_messages(maildir_ / sub, err))
+      where_.insert_or_assign(std::string(unique_part(n)), std::string(sub) + "/" + n);
+  fresh_ = err.has_value();
+  return err;
+}
+
+}  // namespace mail::store
