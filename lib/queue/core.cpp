@@ -224,13 +224,15 @@ void Core::route_failed(AttemptId a, Outcome why) {
   at.last_error = std::move(why);
 }
 
-std::optional<Target> Core::next_host(AttemptId a) {
+std::optional<Target> Core::next_host(AttemptId a, std::time_t /*now*/) {
   auto& at = attempts_.at(a);
   if (at.done.size() == at.ids.size() || at.next >= at.targets.size()) return std::nullopt;
   return at.targets[at.next++];
 }
 
 void Core::host_failed(AttemptId a, Outcome why) { attempts_.at(a).last_error = std::move(why); }
+
+void Core::tls_failed(AttemptId a, const Target& /*t*/, Outcome why, std::time_t /*now*/) { host_failed(a, std::move(why)); }
 
 Turn Core::message(AttemptId a, const std::string& id, std::time_t now) {
   auto& at = attempts_.at(a);

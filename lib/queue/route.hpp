@@ -20,6 +20,7 @@ struct Target {
   std::string host;  // the MX host's name
   std::string ip;
   std::uint16_t port = 25;
+  bool plain = false;  // [tls] relay = may after a failed handshake with this host: no STARTTLS (Core::tls_failed)
   /// "host[ip]:port", as logs and bounces name the server.
   std::string name() const;
 };

@@ -5,6 +5,10 @@
 
 namespace mail::smtp {
 
+Outcome outcome_of(const RecipientResult& r, std::string mta, std::string tls) {
+  return Outcome::from_reply(r.reply, std::move(mta), r.command, std::move(tls));
+}
+
 ClientStep ClientSession::fail(const Reply& r) {
   failure_ = r;
   state_ = State::closed;

@@ -16,6 +16,8 @@ struct TraceInfo {
   std::string id;           // the queue id
   std::string for_address;  // the recipient when there is exactly one, else ""
   std::time_t when = 0;
+  bool tls = false;            // the session was encrypted (STARTTLS or implicit TLS): "ESMTPS" (RFC 3848)
+  bool authenticated = false;  // the client authenticated (AUTH): "ESMTPA", with TLS "ESMTPSA"
 };
 
 /// "Received: from HELO ([IP])\n\tby NAME (mailworld) with ESMTP id ID\n\tfor <a@b>; DATE\n"
