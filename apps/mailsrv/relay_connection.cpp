@@ -59,7 +59,7 @@ asio::awaitable<bool> send(net::Conn& conn, smtp::ClientSession& cs, smtp::Reply
                            const queue::Send& s) {
   auto eml = layout.queue() / (s.id + ".eml");
   auto size = store::crlf_size(eml);
-  smtp::Outgoing m{s.sender, s.recipients, size ? *size : 0};
+  smtp::Outgoing m{s.sender, s.recipients, size ? *size : 0, s.eight_bit};
   auto body = [&conn, eml](std::string& out) -> asio::awaitable<bool> { return send_file(conn, eml, out); };
   co_return co_await net::smtp_send(conn, cs, parser, std::move(m), body);
 }
@@ -77,7 +77,7 @@ asio::awaitable<std::optional<std::string>> secure(AttemptContext& x, net::Conn&
   auto tls = co_await net::smtp_starttls(conn, cs, parser, *x.svc.tls_client, t.host);
   bool verified = tls.has_value() && conn.peer_verified();
   if (auto why = queue::check_tls(mode, t, tls, verified)) {
-    x.core.host_failed(a, std::move(*why));
+    x.core.tls_failed(a, t, std::move(*why), now());
     co_return std::nullopt;
   }
   co_return conn.tls_description() + (verified ? " verified" : " unverified");

@@ -7,8 +7,8 @@
 // Events in, effects out. Time and every outcome arrive as arguments; the core owns no clock, file,
 // socket or timer. The driver (apps/mailsrv/relay.cpp) performs each effect and feeds its outcome
 // back (`saved`, `bounced`, `removed`); a delivery attempt (`Connect`) reports its route, each host it
-// gives up, each message's replies and its end. Log lines (svc=relay): recipient, bounce_dropped,
-// bounce_failed, save_failed, remove_failed.
+// gives up, each message's replies and its end. Log lines (svc=relay): recipient, tls_fallback,
+// bounce_dropped, bounce_failed, save_failed, remove_failed.
 #pragma once
 
 #include <cstdint>

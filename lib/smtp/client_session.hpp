@@ -87,6 +87,7 @@ class ClientSession {
   State state_ = State::greeting;
   bool pipelining_ = false;
   bool starttls_ = false;
+  bool eight_bit_mime_ = false;  // 8BITMIME offered
   bool auth_plain_ = false;
   bool auth_login_ = false;
   bool authenticated_ = false;
