@@ -242,9 +242,11 @@ std::optional<Target> Core::next_host(AttemptId a, std::time_t now) {
 
 void Core::host_failed(AttemptId a, Outcome why) { attempts_.at(a).last_error = std::move(why); }
 
-// Postfix at `may`: a peer whose TLS fails (one that only speaks TLS 1.0, a broken certificate chain)
-// gets its mail in plaintext rather than never. For long enough that the next retries see it.
+// Postfix at `may`: a peer whose TLS fails (one that only speaks TLS 1.0, or answers STARTTLS and then
+// no handshake) gets its mail in plaintext rather than never; for long enough that the next retries
+// see it. Expired hosts are forgotten here, so the map holds only hosts that failed lately.
 void Core::tls_failed(AttemptId a, const Target& t, Outcome why, std::time_t now) {
+  std::erase_if(plain_until_, [now](const auto& host) { return host.second <= now; });
   if (limits_.relay_tls == config::RelayTls::may)
     plain_until_[t.host] = now + std::max<std::time_t>(3600, 2 * schedule_.retry_max.count());
   host_failed(a, std::move(why));
