@@ -186,7 +186,7 @@ asio::awaitable<Result<void>> send_mail(Agent& a, const MailRequest& req) {
   if (!ep) co_return ep.error();
   auto conn = co_await a.connect(*ep, 4096);
   if (!conn) co_return fail(conn.error().code, "SMTP server " + conn.error().detail);
-  smtp::ClientSession cs(a.helo);
+  smtp::ClientSession cs(a.helo, "host " + ep->host);
   smtp::ReplyParser parser;
   if (!co_await net::smtp_hello(*conn, cs, parser))
     co_return fail(Errc::refused, "SMTP server " + ep->host + ": " + std::to_string(cs.failure().code) + " " + cs.failure().text());

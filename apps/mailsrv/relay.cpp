@@ -40,7 +40,7 @@ void log_crash(const char* event, const std::exception_ptr& ex) {
 // outcome back. Every decision is the core's.
 struct Relay::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& i, Services& s, net::Resolver& r)
-      : io(i), svc(s), resolver(r), wake(i), core(s.settings.queue) {}
+      : io(i), svc(s), resolver(r), wake(i), core(s.settings.queue, queue::Limits{.relay_tls = s.settings.tls.relay}) {}
 
   asio::io_context& io;
   Services& svc;

@@ -59,7 +59,7 @@ asio::awaitable<bool> send(net::Conn& conn, smtp::ClientSession& cs, smtp::Reply
                            const queue::Send& s) {
   auto eml = layout.queue() / (s.id + ".eml");
   auto size = store::crlf_size(eml);
-  smtp::Outgoing m{s.sender, s.recipients, size ? *size : 0};
+  smtp::Outgoing m{s.sender, s.recipients, size ? *size : 0, s.eight_bit};
   auto body = [&conn, eml](std::string& out) -> asio::awaitable<bool> { return send_file(conn, eml, out); };
   co_return co_await net::smtp_send(conn, cs, parser, std::move(m), body);
 }
@@ -77,7 +77,7 @@ asio::awaitable<std::optional<std::string>> secure(AttemptContext& x, net::Conn&
   auto tls = co_await net::smtp_starttls(conn, cs, parser, *x.svc.tls_client, t.host);
   bool verified = tls.has_value() && conn.peer_verified();
   if (auto why = queue::check_tls(mode, t, tls, verified)) {
-    x.core.host_failed(a, std::move(*why));
+    x.core.tls_failed(a, t, std::move(*why), now());
     co_return std::nullopt;
   }
   co_return conn.tls_description() + (verified ? " verified" : " unverified");
@@ -91,7 +91,7 @@ asio::awaitable<void> over(AttemptContext& x, const queue::Connect& c, const que
     x.core.host_failed(c.attempt, queue::connect_failed(t, conn.error().detail));
     co_return;
   }
-  smtp::ClientSession cs(x.svc.settings.name);
+  smtp::ClientSession cs(x.svc.settings.name, "host " + t.name());
   smtp::ReplyParser parser;
   if (!co_await net::smtp_hello(*conn, cs, parser)) {
     x.core.host_failed(c.attempt, queue::greeting_failed(t, cs.failure()));
@@ -112,7 +112,7 @@ asio::awaitable<void> over(AttemptContext& x, const queue::Connect& c, const que
     }
     std::string tls = conn->tls_active() ? conn->tls_description() : "none";
     for (const auto& res : cs.results())
-      x.core.result(c.attempt, id, res.address, smtp::Outcome::from_reply(res.reply, t.name(), res.command, tls), now());
+      x.core.result(c.attempt, id, res.address, smtp::outcome_of(res, t.name(), tls), now());
     co_await x.perform(x.core.message_done(c.attempt, id, now()));
   }
   co_await conn->write(cs.quit());
@@ -125,7 +125,7 @@ asio::awaitable<void> run_attempt(AttemptContext& x, const queue::Connect& c) {
   if (r.failure) x.core.route_failed(c.attempt, std::move(*r.failure));
   else x.core.route_found(c.attempt, std::move(r.targets));
   while (!x.stopping) {
-    auto t = x.core.next_host(c.attempt);
+    auto t = x.core.next_host(c.attempt, now());
     if (!t) break;
     co_await over(x, c, *t);
   }

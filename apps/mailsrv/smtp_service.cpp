@@ -103,10 +103,12 @@ struct Session : net::LineSession<Session, smtp::ServerSession> {
     conn.set_max_line(svc.settings.limits.command_line);
 
     const auto size = core.data_size();
+    const bool body_8bit = core.envelope().body_8bit();
+    if (core.envelope().eight_bit_unannounced()) conn.log().info("eight_bit_unannounced", {{"id", msg.id()}});
     auto step = core.end_of_data();
     const char* result = "rejected";
     if (step.effect == smtp::Effect::deliver) {
-      auto id = co_await msg.finish();
+      auto id = co_await msg.finish(body_8bit);
       result = id ? "stored" : "failed";
       if (!id) conn.log().error("store_failed", {{"id", msg.id()}, {"why", id.error().detail}});
       step = core.on_delivered(id);

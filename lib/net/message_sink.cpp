@@ -26,10 +26,11 @@ class StoreMessage final : public MessageSink::Message {
     if (auto r = delivery_->write_piece(text); !r) error_ = r.error();
   }
 
-  asio::awaitable<Result<std::string>> finish() override {
+  asio::awaitable<Result<std::string>> finish(bool body_8bit) override {
     if (error_) co_return *error_;  // the staged copies go with the message
     if (!delivery_) co_return fail(Errc::invalid, "message " + id_ + " finished twice");
     store::Delivery d = std::move(*delivery_);
+    d.set_body_8bit(body_8bit);
     delivery_.reset();
     auto stored = co_await store_->commit(std::move(d));
     if (!stored) co_return std::move(stored).error();
@@ -63,7 +64,8 @@ Result<std::unique_ptr<MessageSink::Message>> StoreSink::open(const smtp::Envelo
   std::string for_address;
   if (env.recipients() == 1) for_address = env.local.empty() ? env.remote.front() : env.local.front();
   info.received_header = smtp::received_header(
-      smtp::TraceInfo{env.helo, std::string(peer_ip), options_.server_name, env.esmtp, info.id, for_address, info.when});
+      smtp::TraceInfo{env.helo, std::string(peer_ip), options_.server_name, env.esmtp, info.id, for_address, info.when,
+                      env.tls, env.authenticated});
   auto delivery = store_->begin(std::move(info));
   if (!delivery) return std::move(delivery).error();
   return std::unique_ptr<Message>(std::make_unique<StoreMessage>(*store_, options_, log, std::move(*delivery)));

@@ -29,8 +29,9 @@ class MessageSink {
     virtual void write_line(std::string_view text) = 0;
     virtual void write_piece(std::string_view text) = 0;
     /// Makes the message durable (its remote recipients then go to the relay): the queue id, or why
-    /// not (then nothing of it stays). Once.
-    virtual asio::awaitable<Result<std::string>> finish() = 0;
+    /// not (then nothing of it stays). Once. `body_8bit`: the content has octets above 127 (the
+    /// queue envelope's "body", for the relay's BODY=8BITMIME).
+    virtual asio::awaitable<Result<std::string>> finish(bool body_8bit) = 0;
   };
 
   virtual ~MessageSink() = default;

@@ -224,13 +224,33 @@ void Core::route_failed(AttemptId a, Outcome why) {
   at.last_error = std::move(why);
 }
 
-std::optional<Target> Core::next_host(AttemptId a) {
+std::optional<Target> Core::next_host(AttemptId a, std::time_t now) {
   auto& at = attempts_.at(a);
   if (at.done.size() == at.ids.size() || at.next >= at.targets.size()) return std::nullopt;
-  return at.targets[at.next++];
+  Target t = at.targets[at.next++];
+  if (auto it = plain_until_.find(t.host); it != plain_until_.end()) {
+    if (it->second > now) {
+      t.plain = true;
+      log::info("relay", "tls_fallback", {{"host", t.host}, {"addr", t.ip + ":" + std::to_string(t.port)},
+                                          {"until", it->second - now}});
+    } else {
+      plain_until_.erase(it);
+    }
+  }
+  return t;
 }
 
 void Core::host_failed(AttemptId a, Outcome why) { attempts_.at(a).last_error = std::move(why); }
+
+// Postfix at `may`: a peer whose TLS fails (one that only speaks TLS 1.0, or answers STARTTLS and then
+// no handshake) gets its mail in plaintext rather than never; for long enough that the next retries
+// see it. Expired hosts are forgotten here, so the map holds only hosts that failed lately.
+void Core::tls_failed(AttemptId a, const Target& t, Outcome why, std::time_t now) {
+  std::erase_if(plain_until_, [now](const auto& host) { return host.second <= now; });
+  if (limits_.relay_tls == config::RelayTls::may)
+    plain_until_[t.host] = now + std::max<std::time_t>(3600, 2 * schedule_.retry_max.count());
+  host_failed(a, std::move(why));
+}
 
 Turn Core::message(AttemptId a, const std::string& id, std::time_t now) {
   auto& at = attempts_.at(a);
@@ -247,7 +267,7 @@ Turn Core::message(AttemptId a, const std::string& id, std::time_t now) {
     rcpts.clear();
   }
   if (rcpts.empty()) return {message_done(a, id, now), std::nullopt};
-  Send s{id, e.env.sender, {}};
+  Send s{id, e.env.sender, {}, e.env.body_8bit};
   for (auto* r : rcpts) s.recipients.push_back(r->address);
   return {{}, std::move(s)};
 }

@@ -7,8 +7,8 @@
 // Events in, effects out. Time and every outcome arrive as arguments; the core owns no clock, file,
 // socket or timer. The driver (apps/mailsrv/relay.cpp) performs each effect and feeds its outcome
 // back (`saved`, `bounced`, `removed`); a delivery attempt (`Connect`) reports its route, each host it
-// gives up, each message's replies and its end. Log lines (svc=relay): recipient, bounce_dropped,
-// bounce_failed, save_failed, remove_failed.
+// gives up, each message's replies and its end. Log lines (svc=relay): recipient, tls_fallback,
+// bounce_dropped, bounce_failed, save_failed, remove_failed.
 #pragma once
 
 #include <cstdint>
@@ -76,6 +76,7 @@ struct Send {
   std::string id;
   std::string sender;
   std::vector<std::string> recipients;
+  bool eight_bit = false;  // the envelope's body_8bit (smtp::Outgoing::eight_bit)
 };
 /// What `message` says: effects to perform first, then the message to send (none: go to the next).
 struct Turn {
@@ -86,6 +87,7 @@ struct Turn {
 struct Limits {
   int max_hops = 25;                     // Received fields before a message is taken to loop (RFC 5321 6.3)
   int connections_per_destination = 20;  // like Postfix's default destination concurrency
+  config::RelayTls relay_tls = config::RelayTls::may;  // [tls] relay: whether a failed handshake falls back
 };
 
 class Core {
@@ -105,10 +107,15 @@ class Core {
   // ---- a delivery attempt (after Connect)
   void route_found(AttemptId a, std::vector<Target> targets);
   void route_failed(AttemptId a, smtp::Outcome why);
-  /// The next address to try; nullopt when every message is done or no address is left.
-  std::optional<Target> next_host(AttemptId a);
+  /// The next address to try; nullopt when every message is done or no address is left. Its `plain`
+  /// is set (and event=tls_fallback logged) while its host is remembered by `tls_failed`.
+  std::optional<Target> next_host(AttemptId a, std::time_t now);
   /// A host was given up: connection refused, greeting refused, the TLS policy, the connection lost.
   void host_failed(AttemptId a, smtp::Outcome why);
+  /// A host was given up after STARTTLS (check_tls: the handshake failed, or the certificate did not
+  /// verify). With [tls] relay = may the host is then remembered for tls_fallback_for: the next
+  /// attempts go to it in plaintext, as Postfix does at `may`. Never with verify.
+  void tls_failed(AttemptId a, const Target& t, smtp::Outcome why, std::time_t now);
   /// Entry `id`'s turn on an open connection.
   Turn message(AttemptId a, const std::string& id, std::time_t now);
   /// The server's reply for one recipient of the message being sent.
@@ -162,6 +169,7 @@ class Core {
   std::map<std::string, State> entries_;   // by id
   std::map<std::string, int> load_;        // attempts in flight per destination domain
   std::map<AttemptId, Attempt> attempts_;
+  std::map<std::string, std::time_t> plain_until_;  // MX host -> plaintext until then (tls_failed)
   AttemptId next_attempt_ = 1;
 };
 

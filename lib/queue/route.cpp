@@ -51,6 +51,7 @@ Outcome greeting_failed(const Target& t, const smtp::Reply& reply) {
 Outcome connection_lost(const Target& t) { return Outcome::ours("4.4.2", "connection to " + t.host + " lost"); }
 
 TlsPlan plan_tls(config::RelayTls mode, const Target& t, bool offered, bool client_ready) {
+  if (t.plain && mode == config::RelayTls::may) return {TlsStep::clear, {}};  // Core::tls_failed
   if (mode != config::RelayTls::off && offered && client_ready) return {TlsStep::starttls, {}};
   if (mode == config::RelayTls::verify)
     return {TlsStep::give_up, Outcome::ours("4.7.5", t.host + " offers no STARTTLS ([tls] relay = verify)")};

@@ -20,6 +20,7 @@ struct Target {
   std::string host;  // the MX host's name
   std::string ip;
   std::uint16_t port = 25;
+  bool plain = false;  // [tls] relay = may after a failed handshake with this host: no STARTTLS (Core::tls_failed)
   /// "host[ip]:port", as logs and bounces name the server.
   std::string name() const;
 };
@@ -55,7 +56,8 @@ smtp::Outcome greeting_failed(const Target& t, const smtp::Reply& reply);  // gr
 smtp::Outcome connection_lost(const Target& t);
 
 /// [tls] relay on a greeted connection: STARTTLS when offered (may, verify), never (off); with verify,
-/// a host without STARTTLS is given up (a temporary failure: no delivery in clear).
+/// a host without STARTTLS is given up (a temporary failure: no delivery in clear). With may, a target
+/// marked `plain` (its TLS failed lately) goes in the clear.
 enum class TlsStep { clear, starttls, give_up };
 struct TlsPlan {
   TlsStep step = TlsStep::clear;

@@ -5,6 +5,15 @@
 
 namespace mail::smtp {
 
+Outcome outcome_of(const RecipientResult& r, std::string mta, std::string tls) {
+  if (r.local) {  // no server said it (RFC 3464 2.3.6: no Remote-MTA, no smtp Diagnostic-Code)
+    auto o = Outcome::from_reply(r.reply, "", "", "");
+    o.code = 0;
+    return o;
+  }
+  return Outcome::from_reply(r.reply, std::move(mta), r.command, std::move(tls));
+}
+
 ClientStep ClientSession::fail(const Reply& r) {
   failure_ = r;
   state_ = State::closed;
@@ -24,6 +33,7 @@ ClientStep ClientSession::on_reply(const Reply& r) {
           auto word = l.substr(0, l.find(' '));
           if (util::iequals(word, "PIPELINING")) pipelining_ = true;
           if (util::iequals(word, "STARTTLS")) starttls_ = true;
+          if (util::iequals(word, "8BITMIME")) eight_bit_mime_ = true;
           if (util::iequals(word, "AUTH")) {
             for (std::size_t p = 4; p < l.size();) {
               auto e = l.find(' ', p + 1);
@@ -112,7 +122,7 @@ std::string ClientSession::starttls() {
 }
 
 std::string ClientSession::restart() {
-  pipelining_ = starttls_ = auth_plain_ = auth_login_ = false;
+  pipelining_ = starttls_ = auth_plain_ = auth_login_ = eight_bit_mime_ = false;
   size_limit_.reset();
   state_ = State::ehlo;
   return "EHLO " + helo_ + "\r\n";
@@ -159,12 +169,18 @@ ClientStep ClientSession::begin(Outgoing message) {
   mail_reply_.reset();
   results_.clear();
   if (size_limit_ && msg_.size > *size_limit_) {
-    mail_reply_ = reply(552, "5.3.4 message size " + std::to_string(msg_.size) + " exceeds the server's limit " +
-                                 std::to_string(*size_limit_));
-    return finish_message(*mail_reply_, "MAIL FROM");
+    // Refused here, nothing sent (RFC 1870 6): the reason is ours, from the size the server announced.
+    const Reply why = reply(552, "5.3.4 message size " + std::to_string(msg_.size) + " exceeds the size limit " +
+                                     std::to_string(*size_limit_) + " announced by " + peer_);
+    for (const auto& rcpt : msg_.recipients) results_.push_back({rcpt, why, "", true});
+    state_ = State::ready;
+    return {{}, ClientEvent::message_done};
   }
   std::string out = "MAIL FROM:<" + msg_.sender + ">";
   if (size_limit_) out += " SIZE=" + std::to_string(msg_.size);
+  // RFC 6152: 8-bit content is declared where the server takes the declaration; where it does not,
+  // the message goes as it is (as Postfix does by default: no conversion to 7 bit).
+  if (msg_.eight_bit && eight_bit_mime_) out += " BODY=8BITMIME";
   out += "\r\n";
   state_ = State::mail;
   if (pipelining_) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "smtp/outcome.hpp"
 #include "smtp/reply.hpp"
 
 namespace mail::smtp {
@@ -17,13 +18,19 @@ struct Outgoing {
   std::string sender;                   // "" for <>
   std::vector<std::string> recipients;
   std::uint64_t size = 0;               // octets, for SIZE=
+  bool eight_bit = false;               // the content has octets above 127: BODY=8BITMIME when offered (RFC 6152)
 };
 
 struct RecipientResult {
   std::string address;
   Reply reply;          // the reply that decided this recipient
   const char* command;  // what it answered: "MAIL FROM", "RCPT TO", "DATA" or "end of DATA" (for bounces)
+  bool local = false;   // refused here, nothing sent (above the server's SIZE): `reply` is our own reason
 };
+
+/// What a recipient's result means for the queue: the server's reply, said by `mta` over `tls`, or
+/// (a local refusal) our own finding, which names no remote MTA and no command.
+Outcome outcome_of(const RecipientResult& r, std::string mta, std::string tls);
 
 enum class ClientEvent {
   none,         // keep reading replies
@@ -42,7 +49,9 @@ struct ClientStep {
 
 class ClientSession {
  public:
-  explicit ClientSession(std::string helo_name) : helo_(std::move(helo_name)) {}
+  /// `peer` names the server in a refusal made here ("host mx.example[10.0.0.1]:25").
+  explicit ClientSession(std::string helo_name, std::string peer = "the server")
+      : helo_(std::move(helo_name)), peer_(std::move(peer)) {}
 
   /// One complete reply from the server.
   ClientStep on_reply(const Reply& r);
@@ -74,9 +83,11 @@ class ClientSession {
   ClientStep finish_message(const Reply& data_reply, const char* command);
 
   std::string helo_;
+  std::string peer_;
   State state_ = State::greeting;
   bool pipelining_ = false;
   bool starttls_ = false;
+  bool eight_bit_mime_ = false;  // 8BITMIME offered
   bool auth_plain_ = false;
   bool auth_login_ = false;
   bool authenticated_ = false;

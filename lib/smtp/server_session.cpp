@@ -247,6 +247,7 @@ Step ServerSession::on_mail(std::string_view arg) {
   std::string why;
   auto path = parse_path(arg, "FROM", why);
   if (!path) return error(catalog::bad_syntax(why));
+  env_.eight_bit = false;  // a refused MAIL may have set it
   // Each parameter is taken by the row of the extension that defines it, in the order given.
   const auto rows = table();
   for (const auto& [key, value] : path->params) {
@@ -269,6 +270,8 @@ Step ServerSession::on_mail(std::string_view arg) {
     env_.submission = may_relay;
   }
   env_.sender = from;
+  env_.tls = tls_active_;
+  env_.authenticated = authenticated_.has_value();
   enter(Phase::mail);
   return {{catalog::sender_ok()}};
 }
@@ -355,6 +358,9 @@ DataLine ServerSession::on_data_line(std::string_view text, util::LineSplitter::
   if (data_size_ > limits_.message_size || data_too_long_line_) return d;  // read on, store no more
   d.store = true;
   d.content = text;
+  // RFC 6152: the relay declares an 8-bit body; a client may have sent one without saying so.
+  if (!env_.eight_bit_seen)
+    env_.eight_bit_seen = std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) > 127; });
   return d;
 }
 

@@ -62,6 +62,12 @@ struct Envelope {
   std::string sender;              // "" for the null sender <>
   bool submission = false;         // RCPT may relay: a sender of ours (or authenticated), not on an MX-only port
   bool eight_bit = false;          // BODY=8BITMIME
+  bool eight_bit_seen = false;     // the content so far has octets above 127, declared or not
+  bool tls = false;                // MAIL came over TLS (STARTTLS or implicit): "with ESMTPS" (RFC 3848)
+  bool authenticated = false;      // MAIL came after AUTH: "with ESMTPA"
+  /// The body is 8-bit: declared so, or found so (a client that did not say BODY=8BITMIME).
+  bool body_8bit() const noexcept { return eight_bit || eight_bit_seen; }
+  bool eight_bit_unannounced() const noexcept { return eight_bit_seen && !eight_bit; }
   std::vector<std::string> local;  // our accounts, as configured, each once
   std::vector<std::string> remote; // for the relay queue, each once
   std::size_t recipients() const noexcept { return local.size() + remote.size(); }

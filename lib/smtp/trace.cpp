@@ -17,8 +17,10 @@ std::string rfc5322_date(std::time_t t) {
 }
 
 std::string received_header(const TraceInfo& t) {
-  std::string h = "Received: from " + t.helo + " ([" + t.peer_ip + "])\n\tby " + t.server_name +
-                  " (mailworld) with " + (t.esmtp ? "ESMTP" : "SMTP") + " id " + t.id;
+  // RFC 3848: ESMTP, then S over TLS and A after AUTH ("ESMTPSA"); plain SMTP after HELO.
+  std::string with = t.esmtp ? std::string("ESMTP") + (t.tls ? "S" : "") + (t.authenticated ? "A" : "") : "SMTP";
+  std::string h = "Received: from " + t.helo + " ([" + t.peer_ip + "])\n\tby " + t.server_name + " (mailworld) with " +
+                  with + " id " + t.id;
   if (!t.for_address.empty()) h += "\n\tfor <" + t.for_address + ">";
   h += "; " + rfc5322_date(t.when) + "\n";
   return h;

@@ -16,9 +16,12 @@ struct TraceInfo {
   std::string id;           // the queue id
   std::string for_address;  // the recipient when there is exactly one, else ""
   std::time_t when = 0;
+  bool tls = false;            // the session was encrypted (STARTTLS or implicit TLS): "ESMTPS" (RFC 3848)
+  bool authenticated = false;  // the client authenticated (AUTH): "ESMTPA", with TLS "ESMTPSA"
 };
 
-/// "Received: from HELO ([IP])\n\tby NAME (mailworld) with ESMTP id ID\n\tfor <a@b>; DATE\n"
+/// "Received: from HELO ([IP])\n\tby NAME (mailworld) with ESMTP id ID\n\tfor <a@b>; DATE\n" (ESMTPS,
+/// ESMTPA, ESMTPSA as RFC 3848 says).
 std::string received_header(const TraceInfo& t);
 /// "Received: by NAME (mailworld) id ID; DATE\n": for mail the server writes itself (bounces).
 std::string local_received_header(std::string_view server_name, std::string_view id, std::time_t when);

@@ -68,6 +68,7 @@ Result<void> Delivery::plan(CommitJob& job, bool with_fds, Stored& stored) {
     env.sender = info_.sender;
     env.helo = info_.helo;
     env.received = info_.when;
+    env.body_8bit = info_.body_8bit;
     for (const auto& r : info_.remote) env.recipients.push_back(QueuedRecipient{r, RcptState::pending, 0, 0, {}});
     auto f = StagedFile::create(layout_->fs(), layout_->queue_tmp(), info_.id + ".json");
     if (!f) return std::move(f).error();

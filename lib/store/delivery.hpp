@@ -26,6 +26,7 @@ struct MessageInfo {
   std::vector<std::string> remote;  // relay recipients
   std::string received_header;      // the Received field, LF line ends
   std::time_t when = 0;
+  bool body_8bit = false;           // the content has octets above 127 (QueueEnvelope::body_8bit)
 };
 
 /// What a committed message became.
@@ -64,6 +65,8 @@ class Delivery {
   void committed();
 
   const MessageInfo& info() const noexcept { return info_; }
+  /// Known at the end of the content: the queue envelope's body_8bit.
+  void set_body_8bit(bool b) noexcept { info_.body_8bit = b; }
   /// Size of the mailbox copy (or the queue copy when there is none).
   std::uint64_t size() const noexcept;
 

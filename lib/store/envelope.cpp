@@ -49,6 +49,7 @@ std::string to_json(const QueueEnvelope& e) {
     else if (!r.last_reply.empty()) rs.back()["last_reply"] = outcome_json(r.last_reply);
   }
   if (e.bounced) j["bounced"] = true;
+  if (e.body_8bit) j["body"] = "8bitmime";  // optional, like "bounced": older readers ignore it
   return j.dump(1) + "\n";
 }
 
@@ -82,6 +83,9 @@ Result<QueueEnvelope> envelope_from_json(std::string_view text) {
       e.recipients.push_back(std::move(q));
     }
     e.bounced = j.value("bounced", false);
+    const auto body = j.value("body", "7bit");
+    if (body != "7bit" && body != "8bitmime") return fail(Errc::parse, "unknown body '" + body + "'");
+    e.body_8bit = body == "8bitmime";
     return e;
   } catch (const nlohmann::json::exception& ex) {
     return fail(Errc::parse, std::string("bad envelope: ") + ex.what());

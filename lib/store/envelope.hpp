@@ -35,6 +35,7 @@ struct QueueEnvelope {
   std::time_t received = 0;
   std::vector<QueuedRecipient> recipients;
   bool bounced = false;  // the bounce for the failed recipients is stored (not sent again after a restart)
+  bool body_8bit = false;  // "body": "8bitmime": the content has octets above 127 (the relay says BODY=8BITMIME)
 };
 
 std::string to_json(const QueueEnvelope& e);

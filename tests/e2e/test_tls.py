@@ -2,6 +2,7 @@
 (swaks, openssl s_client, smtplib, poplib, the agent), AUTH PLAIN/LOGIN, the plaintext-injection
 trap, wrong passwords, submission_requires_auth, hashed passwords, verified relaying."""
 import base64
+import email
 import os
 import poplib
 import smtplib
@@ -62,6 +63,7 @@ class TlsTest(unittest.TestCase):
                 s.starttls(context=ca_context(w))
                 s.ehlo()
                 self.assertIn("plain", s.esmtp_features["auth"].lower())
+                s.sendmail(USR1[0], ["usr2@mail.sustech.edu.cn"], "Subject: tls only\r\n\r\nhi\r\n")
                 s.login(*USR1)
                 s.sendmail(USR1[0], ["usr2@mail.sustech.edu.cn"], "Subject: over tls\r\n\r\nhi\r\n")
             p = poplib.POP3("127.0.0.1", world.ports[QQ][1])
@@ -69,8 +71,14 @@ class TlsTest(unittest.TestCase):
             p.stls(context=ca_context(w))
             p.user("usr2@mail.sustech.edu.cn")
             p.pass_("pass2")
-            self.assertIn(b"Subject: over tls", b"\n".join(p.retr(1)[1]))
+            got = {}
+            for i in (1, 2):
+                m = email.message_from_bytes(b"\r\n".join(p.retr(i)[1]))
+                got[m["Subject"]] = " ".join(m["Received"].split())
             p.quit()
+            # RFC 3848: ESMTPS over TLS, ESMTPSA when also authenticated.
+            self.assertIn("(mailworld) with ESMTPS id", got["tls only"])
+            self.assertIn("(mailworld) with ESMTPSA id", got["over tls"])
 
     def test_wrong_password_and_no_credentials_in_the_log(self):
         with World() as w:

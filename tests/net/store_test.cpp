@@ -249,7 +249,7 @@ struct SinkWorld : World {
 };
 
 asio::awaitable<void> finish_into(net::MessageSink::Message* m, std::optional<Result<std::string>>* out) {
-  out->emplace(co_await m->finish());
+  out->emplace(co_await m->finish(false));
 }
 
 }  // namespace

@@ -98,7 +98,7 @@ TEST_CASE("DNS trouble: temporary is deferred, NXDOMAIN and hosts that never res
     Driver d;
     auto c = start(d);
     d.core.route_failed(c.attempt, row.why);
-    CHECK_FALSE(d.core.next_host(c.attempt));  // no host to try
+    CHECK_FALSE(d.core.next_host(c.attempt, d.now));  // no host to try
     d.perform(d.core.attempt_done(c.attempt, d.now));
     CHECK(d.logs.has(std::string("event=recipient id=Q1 to=x@mx.example result=") +
                      (row.state == RcptState::failed ? "failed" : "deferred") + " reply=\"" + row.reply + "\""));
@@ -140,14 +140,14 @@ TEST_CASE("a host given up (refused, greeting, TLS policy, lost): the next host,
     Driver d;
     auto c = start(d);
     d.core.route_found(c.attempt, {t});
-    REQUIRE(d.core.next_host(c.attempt));
+    REQUIRE(d.core.next_host(c.attempt, d.now));
     if (row.why == lost) {  // the message went out; its replies never came
       auto turn = d.core.message(c.attempt, "Q1", d.now);
       REQUIRE(turn.send);
       CHECK(turn.send->recipients == std::vector<std::string>{"x@mx.example"});
     }
     d.core.host_failed(c.attempt, row.why);
-    CHECK_FALSE(d.core.next_host(c.attempt));
+    CHECK_FALSE(d.core.next_host(c.attempt, d.now));
     d.perform(d.core.attempt_done(c.attempt, d.now));
     CHECK(d.take() == std::vector<std::string>{"save Q1", "wake +0"});
     CHECK(d.rcpt("Q1", 0).state == RcptState::pending);
@@ -160,18 +160,18 @@ TEST_CASE("the next MX host after a failure; no more hosts once every message is
   Driver d;
   auto c = start(d);
   d.core.route_found(c.attempt, {target("mx1.example", 1), target("mx2.example", 2), target("mx3.example", 3)});
-  auto first = d.core.next_host(c.attempt);
+  auto first = d.core.next_host(c.attempt, d.now);
   REQUIRE(first);
   CHECK(first->name() == "mx1.example[10.0.0.1]:25");
   d.core.host_failed(c.attempt, connect_failed(*first, "refused"));
-  auto second = d.core.next_host(c.attempt);
+  auto second = d.core.next_host(c.attempt, d.now);
   REQUIRE(second);
   CHECK(second->host == "mx2.example");
   auto turn = d.core.message(c.attempt, "Q1", d.now);
   REQUIRE(turn.send);
   d.core.result(c.attempt, "Q1", "x@MX.example", reply("250 ok", "end of DATA"), d.now);  // the domain in any case
   d.perform(d.core.message_done(c.attempt, "Q1", d.now));
-  CHECK_FALSE(d.core.next_host(c.attempt));  // mx3 is not needed
+  CHECK_FALSE(d.core.next_host(c.attempt, d.now));  // mx3 is not needed
   d.perform(d.core.attempt_done(c.attempt, d.now));
   CHECK(d.take() == std::vector<std::string>{"remove Q1", "wake +0"});
   CHECK(d.core.attempts() == 0);
@@ -250,7 +250,7 @@ TEST_CASE("loops: more than 25 Received fields fail at the message's turn (5.4.6
     Driver d;
     auto c = start(d, envelope("Q1", "a@me.example", {"x@mx.example", "y@mx.example"}), hops);
     d.core.route_found(c.attempt, {target("mx.example")});
-    REQUIRE(d.core.next_host(c.attempt));
+    REQUIRE(d.core.next_host(c.attempt, d.now));
     auto turn = d.core.message(c.attempt, "Q1", d.now);
     if (hops <= 25) {
       REQUIRE(turn.send);
@@ -262,5 +262,71 @@ TEST_CASE("loops: more than 25 Received fields fail at the message's turn (5.4.6
     CHECK(d.take() == std::vector<std::string>{"bounce Q1 to a@me.example: x@mx.example,y@mx.example", "remove Q1"});
     CHECK(d.bounces.at(0).failed.at(1).outcome.line() == "5.4.6 Too many hops (more than 25 Received fields): mail loop?");
     CHECK_FALSE(d.logs.has("event=recipient"));  // as before: the bounce says it
+  }
+}
+
+TEST_CASE("an 8-bit body is sent as such: the Send says so") {
+  for (const bool eight : {false, true}) {
+    Driver d;
+    auto env = envelope("Q1", "a@me.example", {"x@mx.example"});
+    env.body_8bit = eight;
+    auto c = start(d, env);
+    d.core.route_found(c.attempt, {target("mx.example")});
+    REQUIRE(d.core.next_host(c.attempt, d.now));
+    auto turn = d.core.message(c.attempt, "Q1", d.now);
+    REQUIRE(turn.send);
+    CHECK(turn.send->eight_bit == eight);
+  }
+}
+
+TEST_CASE("[tls] relay = may: after a failed handshake the next attempts to that host go in plaintext; never with verify") {
+  struct Row {
+    config::RelayTls mode;
+    bool plain;  // the next attempt goes in plaintext
+  };
+  const Row rows[] = {{config::RelayTls::may, true}, {config::RelayTls::verify, false}};
+  for (const auto& row : rows) {
+    CAPTURE(static_cast<int>(row.mode));
+    Driver d;
+    d.core = Core(schedule(), Limits{.relay_tls = row.mode});
+    auto c = start(d);
+    d.core.route_found(c.attempt, {target("mx.example"), target("mx2.example", 2)});
+    auto first = d.core.next_host(c.attempt, d.now);
+    REQUIRE(first);
+    CHECK_FALSE(first->plain);
+    CHECK(plan_tls(row.mode, *first, true, true).step == TlsStep::starttls);
+    auto why = check_tls(row.mode, *first, fail(Errc::refused, "TLS handshake: unsupported protocol"), false);
+    REQUIRE(why);
+    d.core.tls_failed(c.attempt, *first, *why, d.now);
+    auto other = d.core.next_host(c.attempt, d.now);  // another host is not concerned
+    REQUIRE(other);
+    CHECK_FALSE(other->plain);
+    d.core.tls_failed(c.attempt, *other, *why, d.now);  // both failed: remembered each
+    CHECK_FALSE(d.core.next_host(c.attempt, d.now));
+    d.perform(d.core.attempt_done(c.attempt, d.now));
+    CHECK(d.rcpt("Q1", 0).last_reply.line() == "4.7.5 STARTTLS with mx.example failed: TLS handshake: unsupported protocol");
+    CHECK_FALSE(d.logs.has("event=tls_fallback"));
+
+    // The retry: in plaintext with may (STARTTLS is not even tried), TLS again with verify.
+    d.now += 5;
+    d.tick();
+    auto retry = d.attempt();
+    d.core.route_found(retry.attempt, {target("mx.example")});
+    auto again = d.core.next_host(retry.attempt, d.now);
+    REQUIRE(again);
+    CHECK(again->plain == row.plain);
+    CHECK(plan_tls(row.mode, *again, true, true).step == (row.plain ? TlsStep::clear : TlsStep::starttls));
+    CHECK(d.logs.has("event=tls_fallback host=mx.example") == row.plain);
+    d.core.host_failed(retry.attempt, connection_lost(*again));
+    d.perform(d.core.attempt_done(retry.attempt, d.now));
+
+    // Remembered for an hour (or twice [queue] retry_max, when longer), then TLS is tried again.
+    d.now += 3600;
+    d.tick();
+    auto later = d.attempt();
+    d.core.route_found(later.attempt, {target("mx.example")});
+    auto then = d.core.next_host(later.attempt, d.now);
+    REQUIRE(then);
+    CHECK_FALSE(then->plain);
   }
 }

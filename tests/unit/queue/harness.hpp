@@ -135,7 +135,7 @@ struct Driver {
   /// Attempt `c` over one host that takes every message and answers each recipient from `answer`.
   void deliver(const Connect& c, const std::function<Outcome(const std::string& rcpt)>& answer) {
     core.route_found(c.attempt, {target("mx.example")});
-    REQUIRE(core.next_host(c.attempt));
+    REQUIRE(core.next_host(c.attempt, now));
     for (const auto& id : c.ids) {
       auto turn = core.message(c.attempt, id, now);
       perform(std::move(turn.effects));
@@ -143,7 +143,7 @@ struct Driver {
       for (const auto& r : turn.send->recipients) core.result(c.attempt, id, r, answer(r), now);
       perform(core.message_done(c.attempt, id, now));
     }
-    CHECK_FALSE(core.next_host(c.attempt));
+    CHECK_FALSE(core.next_host(c.attempt, now));
     perform(core.attempt_done(c.attempt, now));
   }
 

@@ -33,7 +33,7 @@ TEST_CASE("partial success: sent, deferred and failed in one message; the bounce
   d.now += 1;
   c = started(d, {"connect mx.example Q1", "wake +3600"});
   d.core.route_found(c.attempt, {target("mx.example")});
-  REQUIRE(d.core.next_host(c.attempt));
+  REQUIRE(d.core.next_host(c.attempt, d.now));
   auto turn = d.core.message(c.attempt, "Q1", d.now);
   REQUIRE(turn.send);
   CHECK(turn.send->recipients == std::vector<std::string>{"later@mx.example"});  // only what is pending

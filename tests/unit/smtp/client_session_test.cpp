@@ -22,8 +22,8 @@ Reply r(const std::string& text) {
   return *out;
 }
 
-ClientSession greeted(const std::string& ehlo_reply) {
-  ClientSession c("exmail.qq.com");
+ClientSession greeted(const std::string& ehlo_reply, std::string peer = "the server") {
+  ClientSession c("exmail.qq.com", std::move(peer));
   auto s = c.on_reply(r("220 gmail.com ESMTP"));
   REQUIRE(s.out == "EHLO exmail.qq.com\r\n");
   auto ready = c.on_reply(r(ehlo_reply));
@@ -126,12 +126,65 @@ TEST_CASE("EHLO refused: HELO; greeting refused or HELO refused: the connection 
   CHECK(temp.on_reply(r("421 closing")).event == ClientEvent::failed);
 }
 
-TEST_CASE("a message larger than the server's SIZE is refused before sending anything") {
-  auto c = greeted("250-x\r\n250 SIZE 100");
+TEST_CASE("a message larger than the server's SIZE is refused here, before sending anything; the bounce says so") {
+  auto c = greeted("250-x\r\n250 SIZE 100", "host mx.y.org[10.0.0.1]:25");
   auto s = c.begin({"a@x.org", {"b@y.org"}, 101});
   CHECK(s.out.empty());
   CHECK(s.event == ClientEvent::message_done);
-  CHECK(c.results()[0].reply.code == 552);
+  REQUIRE(c.results().size() == 1);
+  CHECK(c.results()[0].local);
+  // Our own finding (no server said anything): no code, no remote MTA, no command it answered.
+  auto o = outcome_of(c.results()[0], "mx.y.org[10.0.0.1]:25", "none");
+  CHECK(o.permanent());
+  CHECK(o.code == 0);
+  CHECK(o.mta.empty());
+  CHECK(o.command.empty());
+  CHECK(o.line() == "5.3.4 message size 101 exceeds the size limit 100 announced by host mx.y.org[10.0.0.1]:25");
+  DsnInput in{"me.example", "a@x.org", "Q1", 0, 0, "B1@me.example", "=_B", {{"b@y.org", o}}, "Subject: hi\n"};
+  auto m = build_dsn(in);
+  CHECK(m.find("<b@y.org>: 5.3.4 message size 101 exceeds the size limit 100 announced by host mx.y.org[10.0.0.1]:25\n") !=
+        std::string::npos);
+  CHECK(m.find("said:") == std::string::npos);
+  CHECK(m.find("in reply to") == std::string::npos);
+  CHECK(m.find("Remote-MTA") == std::string::npos);
+  CHECK(m.find("Status: 5.3.4\nDiagnostic-Code: x-mailworld; 5.3.4 message size 101") != std::string::npos);
+  // Within the limit: MAIL goes out with SIZE=, and a server's reply stays the server's.
+  auto ok = c.begin({"a@x.org", {"b@y.org"}, 100});
+  CHECK(ok.out == "MAIL FROM:<a@x.org> SIZE=100\r\n");
+  c.on_reply(r("552 5.3.4 too big after all"));
+  auto theirs = outcome_of(c.results()[0], "mx.y.org[10.0.0.1]:25", "none");
+  CHECK_FALSE(c.results()[0].local);
+  CHECK(theirs.line() == "552 5.3.4 too big after all");
+  CHECK(theirs.mta == "mx.y.org[10.0.0.1]:25");
+  CHECK(theirs.command == "MAIL FROM");
+  CHECK(theirs.tls == "none");
+}
+
+TEST_CASE("BODY=8BITMIME with 8-bit content when the server offers 8BITMIME (RFC 6152); else the message goes as is") {
+  struct Row {
+    const char* ehlo;
+    bool eight_bit;
+    const char* mail;
+  };
+  const Row rows[] = {
+      {"250-x\r\n250 8BITMIME", true, "MAIL FROM:<a@x.org> BODY=8BITMIME\r\n"},
+      {"250-x\r\n250-SIZE 1000\r\n250 8bitmime", true, "MAIL FROM:<a@x.org> SIZE=5 BODY=8BITMIME\r\n"},
+      {"250-x\r\n250 8BITMIME", false, "MAIL FROM:<a@x.org>\r\n"},
+      {"250 x", true, "MAIL FROM:<a@x.org>\r\n"},  // not offered: sent anyway, as Postfix does by default
+  };
+  for (const auto& row : rows) {
+    CAPTURE(row.ehlo);
+    CAPTURE(row.eight_bit);
+    auto c = greeted(row.ehlo);
+    CHECK(c.begin({"a@x.org", {"b@y.org"}, 5, row.eight_bit}).out == row.mail);
+  }
+  // STARTTLS: what the server offered before is forgotten.
+  auto c = greeted("250-x\r\n250-8BITMIME\r\n250 STARTTLS");
+  c.starttls();
+  REQUIRE(c.on_reply(r("220 go ahead")).event == ClientEvent::tls);
+  c.restart();
+  REQUIRE(c.on_reply(r("250 x")).event == ClientEvent::ready);
+  CHECK(c.begin({"a@x.org", {"b@y.org"}, 5, true}).out == "MAIL FROM:<a@x.org>\r\n");
 }
 
 TEST_CASE("DSN: status codes and the three parts of a bounce") {

@@ -98,3 +98,22 @@ TEST_CASE("the Received trace field of RFC 5321 4.4") {
   CHECK(local_received_header("gmail.com", "B1", 0) == "Received: by gmail.com (mailworld) id B1; Thu, 01 Jan 1970 00:00:00 +0000\n");
   CHECK(rfc5322_date(0) == "Thu, 01 Jan 1970 00:00:00 +0000");
 }
+
+TEST_CASE("Received: the protocol of RFC 3848 (ESMTPS over TLS, ESMTPA authenticated, ESMTPSA both)") {
+  struct Row {
+    bool esmtp, tls, authenticated;
+    const char* with;
+  };
+  const Row rows[] = {
+      {false, false, false, " with SMTP id"},   {true, false, false, " with ESMTP id"},
+      {true, true, false, " with ESMTPS id"},    {true, false, true, " with ESMTPA id"},
+      {true, true, true, " with ESMTPSA id"},
+  };
+  for (const auto& r : rows) {
+    CAPTURE(r.with);
+    TraceInfo t{"client.example", "127.0.0.1", "gmail.com", r.esmtp, "ABC", "", 0};
+    t.tls = r.tls;
+    t.authenticated = r.authenticated;
+    CHECK(received_header(t).find(r.with) != std::string::npos);
+  }
+}

@@ -252,6 +252,35 @@ TEST_CASE("DATA: dot-unstuffing is exact and only CRLF.CRLF ends the message") {
   CHECK(s.envelope().local.empty());
 }
 
+TEST_CASE("8-bit octets in the content are noticed, declared with BODY=8BITMIME or not; TLS and AUTH are recorded") {
+  for (const bool declared : {false, true}) {
+    CAPTURE(declared);
+    auto s = make();
+    to_data(s, declared ? "<a@example.org> BODY=8BITMIME" : "<a@example.org>");
+    CHECK(s.envelope().eight_bit == declared);
+    body(s, {{"Subject: x", Ending::crlf}, {"", Ending::crlf}});
+    CHECK_FALSE(s.envelope().eight_bit_seen);
+    CHECK(s.envelope().body_8bit() == declared);
+    body(s, {{"caf\xc3\xa9", Ending::crlf}, {".", Ending::crlf}});
+    CHECK(s.envelope().eight_bit_seen);
+    CHECK(s.envelope().body_8bit());
+    CHECK(s.envelope().eight_bit_unannounced() == !declared);
+    CHECK_FALSE(s.envelope().tls);
+    CHECK_FALSE(s.envelope().authenticated);
+    s.end_of_data();
+    s.on_delivered(std::string("ABC"));
+    CHECK_FALSE(s.envelope().eight_bit_seen);  // the next transaction starts afresh
+    CHECK_FALSE(s.envelope().eight_bit);
+  }
+  // An implicit-TLS session with AUTH: the envelope says both (the Received field's ESMTPSA).
+  ServerSession s({"gmail.com", "127.0.0.1", false, true, true}, {}, kDir);
+  REQUIRE(code(s, "EHLO x") == 250);
+  s.set_authenticated("usr@gmail.com");
+  REQUIRE(code(s, "MAIL FROM:<usr@gmail.com>") == 250);
+  CHECK(s.envelope().tls);
+  CHECK(s.envelope().authenticated);
+}
+
 TEST_CASE("smuggling variants never end DATA early") {
   // Each variant as the line splitter delivers it: (text, ending) pairs, then the real end.
   using V = std::vector<std::pair<std::string, Ending>>;

@@ -67,6 +67,23 @@ TEST_CASE("a version-1 envelope written by the previous mailsrv loads with struc
   }
 }
 
+TEST_CASE("an 8-bit body is kept as \"body\": \"8bitmime\"; envelopes without the field are 7-bit") {
+  QueueEnvelope e{"N", "a@b.c", "h", 5, {{"x@y.org", RcptState::pending, 0, 0, {}}}};
+  auto seven = to_json(e);
+  CHECK(seven.find("body") == std::string::npos);  // as before: an older mailsrv reads it the same
+  REQUIRE(envelope_from_json(seven));
+  CHECK_FALSE(envelope_from_json(seven)->body_8bit);
+  e.body_8bit = true;
+  auto eight = to_json(e);
+  CHECK(eight.find("\"body\": \"8bitmime\"") != std::string::npos);
+  CHECK(eight.find("\"version\": 1") != std::string::npos);  // an optional field: older readers ignore it
+  auto back = envelope_from_json(eight);
+  REQUIRE(back);
+  CHECK(back->body_8bit);
+  CHECK_FALSE(envelope_from_json(R"({"version": 1, "id": "O", "sender": "", "received": 7, "body": "bogus",
+    "recipients": []})"));
+}
+
 TEST_CASE("envelopes are written in the oldest version that holds them") {
   QueueEnvelope fresh{"N", "a@b.c", "h", 5, {{"x@y.org", RcptState::pending, 0, 0, {}}}};
   // Nothing tried yet: byte for byte what version 1 wrote, which an older mailsrv reads.
