@@ -13,20 +13,12 @@
 #include <openssl/x509v3.h>
 
 #include "net/pki.hpp"
+#include "../temp_dir.hpp"
 
 using namespace mail;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "mw-pki-XXXXXX").string();
-    path = ::mkdtemp(t.data());
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 std::string slurp(const fs::path& p) {
   auto r = net::pki::read_pem(p);

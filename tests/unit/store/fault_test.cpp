@@ -15,6 +15,7 @@
 #include "store/maildrop.hpp"
 #include "store/queue.hpp"
 #include "util/text.hpp"
+#include "../../temp_dir.hpp"
 
 using namespace mail;
 using namespace mail::store;
@@ -23,15 +24,6 @@ using Op = FaultFs::Op;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "mw-fault-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 std::vector<std::string> names_in(const fs::path& dir) {
   std::vector<std::string> out;

@@ -12,21 +12,13 @@
 #include "store/delivery.hpp"
 #include "store/envelope.hpp"
 #include "store/layout.hpp"
+#include "../../temp_dir.hpp"
 
 using namespace mail;
 using namespace mail::store;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "mw-store-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -7,14 +7,12 @@
 #include <fstream>
 #include <string>
 
-struct TempMaildir {
-  std::filesystem::path path;
-  TempMaildir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "mw-drop-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
+#include "../../temp_dir.hpp"
+
+struct TempMaildir : TempDir {
+  TempMaildir() : TempDir("mw-drop") {
     for (const char* d : {"tmp", "new", "cur"}) std::filesystem::create_directories(path / d);
   }
-  ~TempMaildir() { std::filesystem::remove_all(path); }
   void put(const std::string& sub, const std::string& name, const std::string& body) {
     std::ofstream(path / sub / name, std::ios::binary) << body;
   }
