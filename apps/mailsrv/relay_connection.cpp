@@ -86,7 +86,7 @@ asio::awaitable<std::optional<std::string>> secure(AttemptContext& x, net::Conn&
 // Every message of the attempt the core still wants sent, over one connection to `t`.
 asio::awaitable<void> over(AttemptContext& x, const queue::Connect& c, const queue::Target& t) {
   net::ConnOptions opts{4096, kSmtpTimeout};
-  auto conn = co_await net::Conn::connect(t.ip, t.port, opts, "relay");
+  auto conn = co_await net::Conn::connect(t.ip, t.port, opts, "relay", queue::source_address(x.svc.settings.listen, t.ip));
   if (!conn) {
     x.core.host_failed(c.attempt, queue::connect_failed(t, conn.error().detail));
     co_return;

@@ -257,12 +257,18 @@ asio::awaitable<void> Conn::finish() {
 }
 
 asio::awaitable<Result<Conn>> Conn::connect(std::string host, std::uint16_t port, ConnOptions opts,
-                                            std::string_view svc) {
+                                            std::string_view svc, std::string source) {
   auto ex = co_await asio::this_coro::executor;
   std::error_code ec;
   auto addr = asio::ip::make_address(host, ec);
   if (ec) co_return fail(Errc::invalid, "not an IP address: " + host);
   asio::ip::tcp::socket sock(ex);
+  if (!source.empty()) {
+    auto from = asio::ip::make_address(source, ec);
+    if (!ec) sock.open(from.is_v4() ? asio::ip::tcp::v4() : asio::ip::tcp::v6(), ec);
+    if (!ec) sock.bind(asio::ip::tcp::endpoint(from, 0), ec);
+    if (ec) co_return fail(Errc::io, "connect from " + source + ": " + ec.message());
+  }
   asio::steady_timer timer(ex);
   timer.expires_after(opts.idle);
   using namespace asio::experimental::awaitable_operators;

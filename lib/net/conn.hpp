@@ -44,9 +44,10 @@ class Conn {
   Conn& operator=(Conn&&) noexcept;
   ~Conn();
 
-  /// Connects to host:port (an IP address) within `opts.idle`. `svc` names the log service.
+  /// Connects to host:port (an IP address) within `opts.idle`. `svc` names the log service. A
+  /// non-empty `source` is the local address to connect from (queue::source_address).
   static asio::awaitable<Result<Conn>> connect(std::string host, std::uint16_t port, ConnOptions opts,
-                                               std::string_view svc);
+                                               std::string_view svc, std::string source = {});
 
   /// The next line, never holding more than max_line octets of it.
   asio::awaitable<LineRead> read_line();

@@ -1,5 +1,7 @@
 #include "queue/route.hpp"
 
+#include "util/text.hpp"
+
 namespace mail::queue {
 
 using smtp::Outcome;
@@ -37,6 +39,12 @@ Route route_of(const std::string& domain, const std::vector<HostLookup>& hosts) 
   if (out.targets.empty())
     out.failure = Outcome::ours(temporary ? "4.4.3" : "5.1.2", "No mail host of " + domain + " resolves (" + last + ")");
   return out;
+}
+
+std::string source_address(const std::string& listen, const std::string& target_ip) {
+  auto loopback = [](const std::string& a) { return a.rfind("127.", 0) == 0 && util::is_ip_literal(a); };
+  if (listen == "127.0.0.1" || !loopback(listen) || !loopback(target_ip)) return "";
+  return listen;
 }
 
 Outcome connect_failed(const Target& t, const std::string& why) {

@@ -50,6 +50,12 @@ struct Route {
 /// (4.4.3) if a lookup failed for a reason that may pass, else permanent (5.1.2).
 Route route_of(const std::string& domain, const std::vector<HostLookup>& hosts);
 
+/// The local address the relay connects from: the server's own listen address when it and the
+/// target are both loopback addresses (a world of hosts on loopback aliases, 127.0.0.N: the peer sees
+/// the server's address, as Postfix's smtp_bind_address would give), else "" (the kernel's choice,
+/// which on a host with one address is that address already).
+std::string source_address(const std::string& listen, const std::string& target_ip);
+
 /// Why a host is given up, for the recipients deferred when no host took the message.
 smtp::Outcome connect_failed(const Target& t, const std::string& why);
 smtp::Outcome greeting_failed(const Target& t, const smtp::Reply& reply);  // greeting, EHLO and HELO refused

@@ -227,6 +227,45 @@ def received(raw):
     return [str(h) for h in email.message_from_bytes(raw, policy=email.policy.default).get_all("Received", [])]
 
 
+class LoopbackAliasesTest(unittest.TestCase):
+    """Placement (a): config/aliases.toml and fdns/aliases.toml under scripts/run-world, as root."""
+
+    @unittest.skipIf(os.geteuid() != 0, "ports 25, 53 and 110 need root")
+    def test_each_server_on_its_own_loopback_address_and_the_standard_ports(self):
+        zone = os.path.join(SOURCE, "fdns", "aliases.toml")
+        with World() as w:
+            # The shipped file, with the state in this test's folder (run-world runs from the repository).
+            with open(os.path.join(SOURCE, "config", "aliases.toml")) as f:
+                config = w.write("aliases.toml", f.read() + f'\n[paths]\nvar = "{w.path("var")}"\n')
+            p = subprocess.Popen([os.path.join(SOURCE, "scripts", "run-world"), "-c", config, "-z", zone, "-b", BUILD],
+                                 cwd=w.dir, stderr=subprocess.PIPE, text=True, start_new_session=True)
+            lines = []
+            threading.Thread(target=lambda: lines.extend(p.stderr), daemon=True).start()
+            try:
+                wait_for(lambda: sum("event=listening" in l for l in lines) >= 10, 15, "2 fdns + 8 mailsrv listeners")
+                r = w.run("agent", ["-c", config, "-e", "usr1@mail.sustech.edu.cn", "-p", "pass1", "send", "--to",
+                                    "usr@gmail.com", "--subject", "aliases", "--body", "hi"])
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                wait_for(lambda: any("[gmail.com]" in l and "event=message" in l and "local=1" in l for l in lines),
+                         15, "delivery at gmail.com")
+                log = "".join(lines)
+                self.assertRegex(log, r"\[exmail\.qq\.com\] [^\n]*event=connected domain=gmail\.com "
+                                      r"host=gmail-smtp-in\.l\.google\.com addr=127\.0\.0\.11:25")
+                # The relay connects from exmail.qq.com's own address, as a host of its own would.
+                self.assertRegex(log, r"\[gmail\.com\] [^\n]*peer=127\.0\.0\.10:\d+ event=message")
+                r = w.run("agent", ["-c", config, "-e", "usr@gmail.com", "-p", "pass", "list"])
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                self.assertEqual(len(r.stdout.split("\n")) - 1, 1, r.stdout)
+            finally:
+                p.send_signal(signal.SIGINT)
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
+            self.assertEqual(p.returncode, 0, "".join(lines))
+
+
 class RunHostsTest(unittest.TestCase):
     def test_refuses_in_one_line_where_namespaces_cannot_be_made(self):
         # As a user without the right to make namespaces (nobody); as root only when root cannot either.

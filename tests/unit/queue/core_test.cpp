@@ -330,3 +330,17 @@ TEST_CASE("[tls] relay = may: after a failed handshake the next attempts to that
     CHECK_FALSE(then->plain);
   }
 }
+
+TEST_CASE("the relay connects from the server's own loopback alias, else from where the kernel says") {
+  struct Row { const char* listen; const char* target; const char* source; };
+  for (const Row& r : {Row{"127.0.0.10", "127.0.0.11", "127.0.0.10"},  // loopback aliases: its own
+                       Row{"127.0.0.1", "127.0.0.11", ""},             // the default address: as always
+                       Row{"127.0.0.10", "198.18.0.20", ""},           // a loopback source cannot reach it
+                       Row{"198.18.0.10", "198.18.0.11", ""},          // a namespace's one address anyway
+                       Row{"0.0.0.0", "127.0.0.11", ""},               // every address: no choice to make
+                       Row{"127.0.0.10", "127.0.0.10", "127.0.0.10"}}) {
+    CAPTURE(r.listen);
+    CAPTURE(r.target);
+    CHECK(source_address(r.listen, r.target) == r.source);
+  }
+}
