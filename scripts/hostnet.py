@@ -15,6 +15,7 @@ hosts cannot reach beyond the bridge (no default route), so no traffic leaves th
 import ipaddress
 import os
 import shutil
+import signal
 import subprocess
 
 NETWORK = ipaddress.ip_network("198.18.0.0/24")
@@ -75,10 +76,12 @@ class HostNet:
         if _ip("link", "show", self.bridge, check=False).returncode == 0:
             raise NetError(f"link {self.bridge} exists already: another world of hosts is running (or left over: "
                            f"ip link del {self.bridge})")
-        used = [r for r in _ip("route", "show", "to", "match", BRIDGE_IP, check=False).stdout.split("\n")
-                if r.startswith(str(NETWORK))]
+        # Any route to these addresses but the default one: another world of hosts, or a real network
+        # that the bridge would hide.
+        used = [r.strip() for r in _ip("route", "show", "to", "match", BRIDGE_IP, check=False).stdout.split("\n")
+                if r.strip() and not r.startswith("default")]
         if used:
-            raise NetError(f"{NETWORK} is routed already ({used[0].strip()}): another world of hosts is running")
+            raise NetError(f"{NETWORK} is routed already ({used[0]}): another world of hosts, or a real network")
         _ip("link", "add", self.bridge, "type", "bridge")
         self.made.append(("link", self.bridge))
         _ip("addr", "add", f"{BRIDGE_IP}/{NETWORK.prefixlen}", "dev", self.bridge)
@@ -86,7 +89,9 @@ class HostNet:
         for i, (host, (ns, address, dns)) in enumerate(self.hosts.items()):
             _ip("netns", "add", ns)
             self.made.append(("netns", ns))
-            os.makedirs(f"/etc/netns/{ns}", exist_ok=True)
+            if os.path.exists(f"/etc/netns/{ns}"):
+                raise NetError(f"/etc/netns/{ns} exists already (another world with prefix {self.prefix}?)")
+            os.makedirs(f"/etc/netns/{ns}")
             self.made.append(("etc", f"/etc/netns/{ns}"))
             with open(f"/etc/netns/{ns}/resolv.conf", "w") as f:
                 f.write(f"# made by mailworld's scripts/hostnet.py for host {host}\nnameserver {dns}\n"
@@ -106,6 +111,12 @@ class HostNet:
         """Removes what up() made (namespaces also take their veth peers); never raises."""
         for kind, name in reversed(self.made):
             if kind == "netns":
+                # A process left in the namespace (a daemon that forked) would keep it alive unnamed.
+                for pid in _ip("netns", "pids", name, check=False).stdout.split():
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                    except (ProcessLookupError, ValueError):
+                        pass
                 _ip("netns", "del", name, check=False)
             elif kind == "link":
                 _ip("link", "del", name, check=False)
