@@ -33,19 +33,19 @@ MessageFinder::Outcome MessageFinder::apply(std::string_view name, const Call& c
   int r = call((maildir_ / listed).c_str());
   if (r >= 0 || errno != ENOENT) return {Where::listed, r, r < 0 ? errno : 0, listed};
   const std::string unique(unique_part(name));
-  auto indexed = [&]() -> std::optional<Outcome> {
+  // "Gone" needs a scan that does not hold the unique part: names never come back once removed. An
+  // index entry the call did not find (renamed again since that scan) needs another scan; a message
+  // that keeps moving under every scan is reported as a failure of the call, never as gone.
+  for (int pass = 0; pass < 3; ++pass) {
     auto it = where_.find(unique);
-    if (it == where_.end() || it->second == listed) return std::nullopt;
-    int rc = call((maildir_ / it->second).c_str());
-    if (rc < 0 && errno == ENOENT) return std::nullopt;
-    return Outcome{Where::renamed, rc, rc < 0 ? errno : 0, it->second};
-  };
-  // An earlier scan first: still right for every message not renamed again since.
-  if (auto found = indexed()) return *found;
-  if (fresh_) return {Where::gone, -1, ENOENT, {}};
-  if (!scan()) return {Where::unknown, -1, EIO, {}};
-  if (auto found = indexed()) return *found;
-  return {Where::gone, -1, ENOENT, {}};
+    if (it == where_.end() && fresh_) return {Where::gone, -1, ENOENT, {}};
+    if (it != where_.end() && it->second != listed) {
+      int rc = call((maildir_ / it->second).c_str());
+      if (rc >= 0 || errno != ENOENT) return {Where::renamed, rc, rc < 0 ? errno : 0, it->second};
+    }
+    if (!scan()) return {Where::unknown, -1, EIO, {}};
+  }
+  return {Where::renamed, -1, EAGAIN, {}};
 }
 
 Result<void> MessageFinder::scan() {

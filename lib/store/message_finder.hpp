@@ -45,7 +45,9 @@ class MessageFinder {
   explicit MessageFinder(std::filesystem::path maildir) : maildir_(std::move(maildir)) {}
 
   /// Makes `call` on the message listed as `name` (a file name in cur/), wherever it is now. Only
-  /// ENOENT leads to a search; any other failure is the call's outcome on that path.
+  /// ENOENT leads to a search; any other failure is the call's outcome on that path. `gone` only when
+  /// a scan does not hold the message; one renamed under three scans in a row is `renamed` with
+  /// result -1 and error EAGAIN (a failure of the call, to report as such).
   Outcome apply(std::string_view name, const Call& call);
   /// The next miss may scan again: the other reader may have renamed since the last scan (the POP3
   /// driver calls it per command; one UPDATE is one scan at most).
