@@ -132,12 +132,15 @@ Result<void> write_private(const fs::path& p, const std::string& text, mode_t mo
   return {};
 }
 
-// Holds an exclusive flock on dir/.lock while alive.
+// Holds an exclusive flock on dir/.lock while alive (read-only is enough for flock: a server of another
+// uid takes the same lock); `locked` says whether it could.
 struct DirLock {
   int fd = -1;
+  bool locked = false;
   explicit DirLock(const fs::path& dir) {
-    fd = ::open((dir / ".lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-    if (fd >= 0) ::flock(fd, LOCK_EX);
+    fd = ::open((dir / ".lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    if (fd < 0) fd = ::open((dir / ".lock").c_str(), O_RDONLY | O_CLOEXEC);
+    locked = fd >= 0 && ::flock(fd, LOCK_EX) == 0;
   }
   ~DirLock() {
     if (fd >= 0) ::close(fd);  // closing releases the lock
@@ -185,7 +188,9 @@ Result<std::optional<std::string>> read_ca_file(const fs::path& p) {
 // Both CA files, present, readable and belonging together; else what is wrong, naming the file.
 Result<Pem> check_ca(const fs::path& dir, const std::optional<std::string>& cert, const std::optional<std::string>& key) {
   auto pem = dir / "ca.pem", key_file = dir / "ca.key";
-  if (!cert) return fail(Errc::not_found, pem.string() + ": missing, but " + key_file.filename().string() + " exists");
+  if (!cert)
+    return fail(Errc::not_found, pem.string() + ": missing, but " + key_file.filename().string() +
+                                     " exists (if a first start was cut short, remove it to make a new CA)");
   if (!key) return fail(Errc::not_found, key_file.string() + ": missing, but " + pem.filename().string() + " exists");
   Cert c = cert_from(*cert);
   if (!c) return fail(Errc::parse, pem.string() + ": not a PEM certificate");
@@ -225,11 +230,16 @@ Result<Pem> ensure_ca(const fs::path& dir) {
     if (!ca) return with_policy(ca.error());
     return ca;
   }
+  // Two servers making a CA each, the last rename winning, is the silent replacement above.
+  if (!lock.locked) return fail(Errc::io, "cannot lock " + (dir / ".lock").string() + ": not making a CA without it");
   auto made = make_cert("mailworld lab CA", nullptr, nullptr, true, {}, 3650);
   if (!made) return made.error();
   Pem pem{to_pem(made->first.get()), to_pem(made->second.get())};
   if (auto r = write_private(dir / "ca.key", pem.key, 0600); !r) return r.error();
-  if (auto r = write_private(dir / "ca.pem", pem.cert, 0644); !r) return r.error();
+  if (auto r = write_private(dir / "ca.pem", pem.cert, 0644); !r) {
+    ::unlink((dir / "ca.key").c_str());  // alone it would stop every later start (check_ca)
+    return r.error();
+  }
   return pem;
 }
 
@@ -255,6 +265,12 @@ Result<Pem> ensure_server_cert(const Pem& ca, const fs::path& dir, const std::ve
   if (auto r = write_private(dir / "key.pem", pem.key, 0600); !r) return r.error();
   if (auto r = write_private(dir / "cert.pem", pem.cert, 0644); !r) return r.error();
   return pem;
+}
+
+bool pair_matches(const Pem& pem) {
+  Cert c = cert_from(pem.cert);
+  Key k = key_from(pem.key);
+  return c && k && X509_check_private_key(c.get(), k.get()) == 1;
 }
 
 std::string sha256_fingerprint(const std::string& cert_pem) {

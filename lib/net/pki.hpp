@@ -22,6 +22,8 @@ Result<Pem> ensure_ca(const std::filesystem::path& dir);
 /// A certificate for `names` (DNS names, or IP addresses: named as IP and as DNS) signed by `ca`, kept as `dir`/cert.pem and
 /// key.pem; issued again when missing, for other names, or expiring within 30 days.
 Result<Pem> ensure_server_cert(const Pem& ca, const std::filesystem::path& dir, const std::vector<std::string>& names);
+/// Whether `pem.cert` (its first certificate) and `pem.key` parse and belong together.
+bool pair_matches(const Pem& pem);
 /// "AB:CD:..." of the certificate's DER.
 std::string sha256_fingerprint(const std::string& cert_pem);
 /// Reads a PEM file.

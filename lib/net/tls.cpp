@@ -20,6 +20,9 @@ Result<std::shared_ptr<TlsContext>> TlsContext::server(const pki::Pem& identity)
 }
 
 Result<void> TlsContext::set_identity(const pki::Pem& identity) {
+  // Checked before the context is touched: OpenSSL drops the old key when a new certificate does not
+  // match it, so a failure half way would leave every listener without a usable identity.
+  if (!pki::pair_matches(identity)) return fail(Errc::invalid, "TLS certificate or key: they do not belong together");
   std::error_code ec;
   ctx_->use_certificate_chain(asio::buffer(identity.cert), ec);
   if (!ec) ctx_->use_private_key(asio::buffer(identity.key), asio::ssl::context::pem, ec);

@@ -10,9 +10,13 @@
 #include <string>
 
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
+
+#include <asio/ssl/context.hpp>
 #include <openssl/x509v3.h>
 
 #include "net/pki.hpp"
+#include "net/tls.hpp"
 #include "../temp_dir.hpp"
 
 using namespace mail;
@@ -127,4 +131,25 @@ TEST_CASE("pki: an address is named as an IP and as a DNS name; other names, ano
   REQUIRE(more.has_value());
   CHECK(more->cert != cert->cert);
   CHECK(sans(more->cert) == std::set<std::string>{"DNS:127.0.0.1", "IP:127.0.0.1", "DNS:localhost"});
+}
+
+TEST_CASE("a certificate and a key that do not belong together leave the server's identity as it was") {
+  TempDir d;
+  auto ca = net::pki::ensure_ca(d.path / "ca");
+  REQUIRE(ca);
+  auto one = net::pki::ensure_server_cert(*ca, d.path / "one", {"one.example"});
+  auto two = net::pki::ensure_server_cert(*ca, d.path / "two", {"two.example"});
+  REQUIRE(one);
+  REQUIRE(two);
+  auto tls = net::TlsContext::server(*one);
+  REQUIRE(tls);
+  CHECK_FALSE((*tls)->set_identity(net::pki::Pem{two->cert, one->key}));
+  SSL_CTX* ctx = (*tls)->native().native_handle();
+  CHECK(SSL_CTX_check_private_key(ctx) == 1);  // still a certificate with its own key
+  CHECK(net::pki::sha256_fingerprint(one->cert) != net::pki::sha256_fingerprint(two->cert));
+  X509* now = SSL_CTX_get0_certificate(ctx);
+  REQUIRE(now != nullptr);
+  CHECK(X509_check_host(now, "one.example", 0, 0, nullptr) == 1);
+  CHECK((*tls)->set_identity(*two));  // a matching pair is taken
+  CHECK(X509_check_host(SSL_CTX_get0_certificate(ctx), "two.example", 0, 0, nullptr) == 1);
 }
