@@ -55,12 +55,12 @@ asio::awaitable<void> CertRefresh::loop() {
     if (ec || stopped_) co_return;
     auto domains = std::move(names_.missing);
     names_.missing.clear();
+    const auto known = names_.names.size();
     co_await add_mx_names(*svc_.resolver, std::move(domains), names_);
     if (stopped_) co_return;
-    if (names_.missing.empty()) {
-      reissue();
-      co_return;
-    }
+    // The names of the domains that answered go in now; those that still fail are asked again.
+    if (names_.names.size() > known) reissue();
+    if (names_.missing.empty()) co_return;
   }
   log::warn("tls", "cert_names_incomplete", {{"missing", join_names(names_.missing)}, {"retry", "no"}});
 }

@@ -5,8 +5,11 @@ import os
 import pwd
 import shutil
 import smtplib
+import socket
 import ssl
+import struct
 import subprocess
+import threading
 import unittest
 
 from world import QQ, CourseWorld, World, binary
@@ -125,7 +128,76 @@ class CaFilesTest(unittest.TestCase):
             self.assertEqual((read(pem), read(key)), good)
 
 
+class FakeDns:
+    """A DNS server on 127.0.0.1 (UDP) that answers MX from `mx` ({domain: host}) and SERVFAIL for any
+    other name: a DNS server that is up but cannot answer for some domains yet."""
+
+    def __init__(self):
+        self.mx = {}
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.running = True
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.running = False
+        self.thread.join(2)
+        self.sock.close()
+
+    @staticmethod
+    def encode(name):
+        return b"".join(bytes([len(l)]) + l.encode() for l in name.rstrip(".").split(".")) + b"\0"
+
+    def serve(self):
+        while self.running:
+            try:
+                data, peer = self.sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            i, labels = 12, []
+            while data[i]:
+                labels.append(data[i + 1:i + 1 + data[i]].decode())
+                i += 1 + data[i]
+            qtype = struct.unpack(">H", data[i + 1:i + 3])[0]
+            question = data[12:i + 5]
+            host = self.mx.get(".".join(labels).lower())
+            answers = b""
+            if host is not None and qtype == 15:
+                rdata = struct.pack(">H", 10) + self.encode(host)
+                answers = b"\xc0\x0c" + struct.pack(">HHIH", 15, 1, 60, len(rdata)) + rdata
+            rcode = 2 if host is None else 0
+            header = data[:2] + struct.pack(">HHHHH", 0x8580 | rcode, 1, 1 if answers else 0, 0, 0)
+            self.sock.sendto(header + question + answers, peer)
+
+
 class CertificateNamesTest(unittest.TestCase):
+    def test_names_that_answer_are_added_while_others_still_fail(self):
+        with World() as w:
+            dns = FakeDns()
+            try:
+                smtp, pop = w.free_port(), w.free_port()
+                config = w.write("config.toml", f'[server]\n"x.test" = {{ smtp = {smtp}, pop = {pop} }}\n'
+                                                f'[accounts."x.test"]\n"u@a.test" = "pw"\n"u@b.test" = "pw"\n')
+                srv = w.start("mailsrv", ["-n", "x.test", "-c", config, "--dns", f"127.0.0.1:{dns.port}"], listening=2)
+                srv.wait_for("event=cert_names_incomplete", timeout=10)
+                self.assertRegex(srv.log(), r"event=cert_names_incomplete missing=a\.test,b\.test")
+                dns.mx["a.test"] = "mx.a.test"  # b.test still fails: a.test's name must not wait for it
+                srv.wait_for("event=cert_reissued", timeout=20)
+                first = next(l for l in srv.lines if "event=cert_reissued" in l)
+                self.assertIn("mx.a.test", first)
+                self.assertNotIn("mx.b.test", first)
+                self.assertIn(("DNS", "mx.a.test"), served_certificate(w, smtp, "mx.a.test")["subjectAltName"])
+                dns.mx["b.test"] = "mx.b.test"
+                srv.wait_for("event=cert_reissued", count=2, timeout=40)
+                cert = served_certificate(w, smtp, "mx.b.test")
+                self.assertIn(("DNS", "mx.a.test"), cert["subjectAltName"])
+                self.assertIn(("DNS", "mx.b.test"), cert["subjectAltName"])
+            finally:
+                dns.close()
+
     def test_mx_names_arrive_when_dns_comes_up_after_the_server(self):
         with World() as w:
             world = CourseWorld(w, resolver="later")  # neither fdns nor --zone: the DNS server is down
