@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -32,12 +33,23 @@ constexpr util::OptSpec kOptions[] = {
     {0, "dns", "IP:PORT", "DNS server for relay lookups (default [fdns] listen)"},
     {0, "zone", "FILE", "answer relay lookups from this zone file instead of a DNS server"},
     {0, "data", "DIR", "state folder (default <paths.var>/NAME)"},
+    {0, "ephemeral", "", "state in a new temporary folder, removed at exit: every start begins empty"},
     {0, "listen", "ADDR", "address of every listener (default [mailsrv.NAME] listen, else 127.0.0.1)"},
     {0, "commit-threads", "N", "fsyncs that may run at once when making messages durable (default 8)"},
     {0, "hash-password", "", "read a password on standard input, print its {SHA512-CRYPT} hash, exit"},
     {'v', "verbose", "", "log every command and reply"},
     {'h', "help", "", "show this help"},
 };
+
+// --ephemeral: the folder to remove at exit, also when a start-up error exits through die().
+std::filesystem::path g_ephemeral;
+
+void remove_ephemeral() {
+  if (g_ephemeral.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(g_ephemeral, ec);
+  g_ephemeral.clear();
+}
 
 [[noreturn]] void die(const std::string& msg) {
   std::fprintf(stderr, "mailsrv: %s\n", msg.c_str());
@@ -68,7 +80,7 @@ int main(int argc, char** argv) {
   if (args->has("help")) {
     std::cout << util::usage_text(
         "mailsrv -n NAME [-c config/config.toml] [-s SMTP_PORT] [-p POP_PORT] [--dns HOST:PORT | --zone FILE] "
-        "[--data DIR] [--listen ADDR] [-v]",
+        "[--data DIR | --ephemeral] [--listen ADDR] [-v]",
         kOptions);
     return 0;
   }
@@ -96,6 +108,13 @@ int main(int argc, char** argv) {
   if (args->has("dns") && args->has("zone")) die("--dns and --zone exclude each other");
   mailsrv::StartOptions start;
   start.data = args->get("data", (std::filesystem::path(cfg->var) / settings->name).string());
+  if (args->has("ephemeral")) {
+    if (args->has("data")) die("--data and --ephemeral exclude each other");
+    std::string tmpl = (std::filesystem::temp_directory_path() / ("mailsrv-" + settings->name + "-XXXXXX")).string();
+    if (::mkdtemp(tmpl.data()) == nullptr) die("--ephemeral: cannot make a folder in " + std::filesystem::temp_directory_path().string());
+    start.data = g_ephemeral = tmpl;
+    std::atexit(remove_ephemeral);  // a start-up error (die); a normal stop removes it at the end of main
+  }
   start.verbose = verbose;
   start.zone = args->get("zone");
   start.dns = args->get("dns", cfg->fdns_listen);
@@ -138,6 +157,7 @@ int main(int argc, char** argv) {
   stopper.add([&svc] { svc.cancel_login_waits(); });  // after the sessions were told to stop
   stopper.arm();
   log::info("", "started", {{"name", svc.settings.name}, {"data", start.data.string()},
+                            {"ephemeral", g_ephemeral.empty() ? "no" : "yes"},
                             {"accounts", svc.settings.accounts.size()}, {"domains", svc.settings.domains.size()}});
   svc.relay->start();  // the queue is loaded before the listeners say they are ready
   (*smtp)->start();
@@ -146,5 +166,8 @@ int main(int argc, char** argv) {
   svc.io->run();
   auto st = svc.committer->stats();
   log::info("store", "commit_stats", {{"jobs", st.jobs}, {"batches", st.batches}, {"largest_batch", st.largest_batch}});
+  // Now, while the stopper still catches signals: a second one (Ctrl-C reaches every program of the
+  // world, then scripts/run-world sends SIGTERM) would end the process without atexit once it is gone.
+  remove_ephemeral();
   return 0;  // the listeners, then the services in the order services.hpp gives
 }
