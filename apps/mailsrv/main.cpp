@@ -4,8 +4,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -110,8 +112,11 @@ int main(int argc, char** argv) {
   start.data = args->get("data", (std::filesystem::path(cfg->var) / settings->name).string());
   if (args->has("ephemeral")) {
     if (args->has("data")) die("--data and --ephemeral exclude each other");
-    std::string tmpl = (std::filesystem::temp_directory_path() / ("mailsrv-" + settings->name + "-XXXXXX")).string();
-    if (::mkdtemp(tmpl.data()) == nullptr) die("--ephemeral: cannot make a folder in " + std::filesystem::temp_directory_path().string());
+    std::error_code ec;
+    auto tmp = std::filesystem::temp_directory_path(ec);  // $TMPDIR, else /tmp
+    if (ec) die("--ephemeral: no temporary folder ($TMPDIR): " + ec.message());
+    std::string tmpl = (tmp / ("mailsrv-" + settings->name + "-XXXXXX")).string();
+    if (::mkdtemp(tmpl.data()) == nullptr) die("--ephemeral: cannot make a folder in " + tmp.string() + ": " + std::strerror(errno));
     start.data = g_ephemeral = tmpl;
     std::atexit(remove_ephemeral);  // a start-up error (die); a normal stop removes it at the end of main
   }

@@ -55,6 +55,11 @@ class EphemeralTest(unittest.TestCase):
             r = w.run("mailsrv", ["-n", GM, "--zone", world.zone, "--ephemeral", "--data", w.path("d")])
             self.assertEqual(r.returncode, 2)
             self.assertEqual(r.stderr, "mailsrv: --data and --ephemeral exclude each other\n")
+            r = subprocess.run([binary("mailsrv"), "-n", GM, "--zone", world.zone, "--ephemeral"], cwd=w.dir,
+                               capture_output=True, text=True, timeout=10,
+                               env={**os.environ, "TMPDIR": w.path("no-such-folder")})
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertRegex(r.stderr, r"^mailsrv: --ephemeral: no temporary folder \(\$TMPDIR\): .*\n$")
 
     def test_a_start_up_error_leaves_no_folder(self):
         with World() as w:
