@@ -32,6 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(SOURCE, "scripts"))
 from hostnet import HostNet, can_make_namespaces  # noqa: E402
+from peers import Postfix  # noqa: E402
 
 MSGS = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
 REPS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
@@ -134,36 +135,14 @@ class Bench:
         ]
 
     def postfix_instance(self, host, world, overrides):
-        """A Postfix from tests/peers/postfix in host's namespace; returns its master's PID."""
-        d = os.path.join(self.run, host)
-        for sub in ("etc", "spool", "data", "mail"):
-            os.makedirs(f"{d}/{sub}", exist_ok=True)
-        shutil.chown(f"{d}/data", "postfix", "postfix")
-        shutil.chown(f"{d}/mail", "nobody", "nogroup")
-        for f in ("main.cf", "master.cf"):
-            write(f"{d}/etc/{f}", open(os.path.join(SOURCE, "tests", "peers", "postfix", f)).read().replace("@DIR@", d))
-        ca = f"{world}/var/ca"
-        shutil.copy(f"{ca}/ca.pem", f"{d}/etc/ca.pem")
-        key, pem = f"{d}/etc/mx.example.net.key", f"{d}/etc/mx.example.net.pem"
-        subprocess.run(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-subj",
-                        "/CN=mx.example.net", "-addext", "subjectAltName=DNS:mx.example.net", "-out", f"{d}/req.csr"],
-                       check=True, capture_output=True)
-        subprocess.run(["openssl", "x509", "-req", "-in", f"{d}/req.csr", "-CA", f"{ca}/ca.pem", "-CAkey",
-                        f"{ca}/ca.key", "-CAcreateserial", "-CAserial", f"{d}/ca.srl", "-days", "30",
-                        "-copy_extensions", "copy", "-out", pem], check=True, capture_output=True)
-        subprocess.run(["postconf", "-c", f"{d}/etc", "-e", "default_process_limit = 600", *overrides], check=True)
-        subprocess.run(self.net.argv(host, ["postfix", "-c", f"{d}/etc", "start"]), check=True, capture_output=True)
-        self.postfix.append((host, d))
-        pidfile = f"{d}/spool/pid/master.pid"
-        for _ in range(100):
-            if os.path.exists(pidfile) and open(pidfile).read().strip():
-                return int(open(pidfile).read().split()[0])
-            time.sleep(0.1)
-        sys.exit(f"{host}: Postfix did not start ({d}/postfix.log)")
+        """A Postfix from tests/peers/postfix in host's namespace (scripts/peers.py); its master's PID."""
+        pf = Postfix(self.net, host, os.path.join(self.run, host), os.path.join(SOURCE, "tests", "peers"))
+        self.postfix.append(pf)
+        return pf.start(f"{world}/var/ca", ["default_process_limit = 600", *overrides])
 
     def stop(self):
-        for host, d in self.postfix:
-            subprocess.run(self.net.argv(host, ["postfix", "-c", f"{d}/etc", "stop"]), capture_output=True)
+        for pf in self.postfix:
+            pf.stop()
         for p in self.procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
@@ -172,7 +151,6 @@ class Bench:
                 p.wait(5)
             except subprocess.TimeoutExpired:
                 p.kill()
-        time.sleep(1)  # Postfix's master stops its children
         self.net.down()
         shutil.rmtree(self.run, ignore_errors=True)
 

@@ -47,6 +47,32 @@ def can_make_namespaces():
     return None
 
 
+def _remove_namespace(name):
+    # A process left in the namespace (a daemon that forked) would keep it alive unnamed.
+    for pid in _ip("netns", "pids", name, check=False).stdout.split():
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except (ProcessLookupError, ValueError):
+            pass
+    _ip("netns", "del", name, check=False)
+
+
+def remove_stale(prefixes):
+    """Removes the namespaces, links and /etc/netns folders whose names start with one of `prefixes`:
+    what a run killed before its clean-up (a test's timeout) left behind. Only for prefixes nobody
+    else uses."""
+    prefixes = tuple(prefixes)
+    for line in _ip("netns", "list", check=False).stdout.split("\n"):
+        name = line.split(" ")[0]
+        if name.startswith(prefixes):
+            _remove_namespace(name)
+            shutil.rmtree(f"/etc/netns/{name}", ignore_errors=True)
+    for line in _ip("-o", "link", "show", check=False).stdout.split("\n"):
+        parts = line.split(": ")
+        if len(parts) > 1 and parts[1].split("@")[0].startswith(prefixes):
+            _ip("link", "del", parts[1].split("@")[0], check=False)
+
+
 class HostNet:
     def __init__(self, prefix="mw"):
         self.prefix = prefix
@@ -111,13 +137,7 @@ class HostNet:
         """Removes what up() made (namespaces also take their veth peers); never raises."""
         for kind, name in reversed(self.made):
             if kind == "netns":
-                # A process left in the namespace (a daemon that forked) would keep it alive unnamed.
-                for pid in _ip("netns", "pids", name, check=False).stdout.split():
-                    try:
-                        os.kill(int(pid), signal.SIGKILL)
-                    except (ProcessLookupError, ValueError):
-                        pass
-                _ip("netns", "del", name, check=False)
+                _remove_namespace(name)
             elif kind == "link":
                 _ip("link", "del", name, check=False)
             elif kind == "etc":

@@ -18,13 +18,13 @@ import ssl
 import subprocess
 import sys
 import threading
-import time
 import unittest
 
-from world import BUILD, SOURCE, World, wait_for
+from world import BUILD, SOURCE, World, chown_tree, wait_for
 
 sys.path.insert(0, os.path.join(SOURCE, "scripts"))
-from hostnet import HostNet, can_make_namespaces  # noqa: E402
+from hostnet import HostNet, can_make_namespaces, remove_stale  # noqa: E402
+from peers import Postfix, instantiate  # noqa: E402
 
 CONFIG = os.path.join(SOURCE, "config", "hosts.toml")
 ZONE = os.path.join(SOURCE, "fdns", "hosts.toml")
@@ -47,19 +47,8 @@ def generated(out):
 def setUpModule():
     """A run killed by a timeout (no clean-up) leaves its namespaces: remove those of earlier test runs
     (prefixes mwt and mwr are this file's only)."""
-    if can_make_namespaces() is not None:
-        return
-    for ns in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split("\n"):
-        name = ns.split(" ")[0]
-        if name.startswith(("mwt", "mwr")):
-            for pid in subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout.split():
-                os.kill(int(pid), signal.SIGKILL)
-            subprocess.run(["ip", "netns", "del", name], capture_output=True)
-            shutil.rmtree(f"/etc/netns/{name}", ignore_errors=True)
-    for line in subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout.split("\n"):
-        parts = line.split(": ")
-        if len(parts) > 1 and parts[1].split("@")[0].startswith(("mwt", "mwr")):
-            subprocess.run(["ip", "link", "del", parts[1].split("@")[0]], capture_output=True)
+    if can_make_namespaces() is None:
+        remove_stale(("mwt", "mwr"))
 
 
 class PeerConfigsTest(unittest.TestCase):
@@ -78,16 +67,6 @@ class PeerConfigsTest(unittest.TestCase):
         for line in ["gmail.com. IN MX 10 gmail-smtp-in.l.google.com.", "example.net. IN MX 10 mx.example.net.",
                      f"gmail-smtp-in.l.google.com. IN A {GMAIL_IP}", f"mx.example.net. IN A {POSTFIX_IP}"]:
             self.assertIn(line, zone)
-
-
-def instantiate(src_dir, dest_dir, where):
-    """Copies a tests/peers/ folder, replacing @DIR@ by `where` (docs/interop.md)."""
-    os.makedirs(dest_dir, exist_ok=True)
-    for name in os.listdir(src_dir):
-        with open(os.path.join(src_dir, name)) as f:
-            text = f.read().replace("@DIR@", where)
-        with open(os.path.join(dest_dir, name), "w") as f:
-            f.write(text)
 
 
 def wait_port(ip, port, timeout=15):
@@ -117,8 +96,7 @@ class HostsWorld:
         for host, ip in [("fdns", DNS_IP), ("exmail.qq.com", QQ_IP), ("gmail.com", GMAIL_IP), ("postfix", POSTFIX_IP)]:
             self.net.add(host, ip, DNS_IP)
         self.pf = w.path("postfix")
-        self.postfix_pid = None
-        self.postfix_tried = False
+        self.postfix = Postfix(self.net, "postfix", self.pf, PEERS)
 
     def __enter__(self):
         self.net.up()
@@ -135,18 +113,20 @@ class HostsWorld:
             self.dns_proc = self.w.start("fdns", ["-z", ZONE, "-c", CONFIG], listening=2, wrap=wrap("fdns"))
         else:
             nsd = self.w.path("nsd")
-            instantiate(os.path.join(PEERS, "nsd"), nsd, nsd)
+            instantiate(os.path.join(PEERS, "nsd"), nsd, {"@DIR@": nsd})
             self.dns_proc = self.w.start("nsd", ["-d", "-c", os.path.join(nsd, "nsd.conf")], listening=0,
                                          wrap=wrap("fdns"), program=shutil.which("nsd") or "/usr/sbin/nsd")
             wait_for(lambda: self.dig("MX", "gmail.com") == ["10 gmail-smtp-in.l.google.com."], 15, "NSD answering")
         self.t.assertEqual(self.dig("A", "mx.example.net"), [POSTFIX_IP])
         self.qq = self.w.start("mailsrv", ["-n", "exmail.qq.com", "-c", CONFIG], listening=4, wrap=wrap("exmail.qq.com"))
         self.gmail = self.w.start("mailsrv", ["-n", "gmail.com", "-c", CONFIG], listening=4, wrap=wrap("gmail.com"))
-        self.start_postfix()
+        # Its certificate from the lab CA the first mailsrv made, as docs/interop.md says.
+        self.postfix.start(self.w.path("var/ca"))
+        wait_port(POSTFIX_IP, 25)
 
     def __exit__(self, *exc):
         try:
-            self.stop_postfix()
+            self.postfix.stop()
             self.w.stop_all()
         finally:
             self.net.down()
@@ -158,57 +138,8 @@ class HostsWorld:
                            capture_output=True, text=True)
         return r.stdout.split("\n")[:-1] if r.returncode == 0 else None
 
-    def start_postfix(self):
-        etc = os.path.join(self.pf, "etc")
-        instantiate(os.path.join(PEERS, "postfix"), etc, self.pf)
-        for sub, owner in [("spool", None), ("data", "postfix"), ("mail", "nobody")]:
-            os.makedirs(os.path.join(self.pf, sub), exist_ok=True)
-            if owner:
-                shutil.chown(os.path.join(self.pf, sub), owner, owner if owner == "postfix" else "nogroup")
-        # A certificate for mx.example.net from the lab CA (made by the first mailsrv), as docs/interop.md says.
-        ca = self.w.path("var/ca")
-        shutil.copy(os.path.join(ca, "ca.pem"), etc)
-        key, csr, pem = (os.path.join(etc, "mx.example.net" + x) for x in (".key", ".csr", ".pem"))
-        subprocess.run(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-subj",
-                        "/CN=mx.example.net", "-addext", "subjectAltName=DNS:mx.example.net", "-out", csr],
-                       check=True, capture_output=True)
-        subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", os.path.join(ca, "ca.pem"), "-CAkey",
-                        os.path.join(ca, "ca.key"), "-CAcreateserial", "-CAserial", os.path.join(self.pf, "ca.srl"),
-                        "-days", "30", "-copy_extensions", "copy", "-out", pem], check=True, capture_output=True)
-        self.postfix_tried = True
-        r = subprocess.run(self.net.argv("postfix", ["postfix", "-c", etc, "start"]), capture_output=True, text=True)
-        self.t.assertEqual(r.returncode, 0, f"postfix start: {r.stdout}{r.stderr}{self.postfix_log()}")
-        pidfile = os.path.join(self.pf, "spool", "pid", "master.pid")
-        wait_for(lambda: os.path.exists(pidfile), 10, "Postfix's master.pid")
-        with open(pidfile) as f:
-            self.postfix_pid = int(f.read().split()[0])
-        wait_port(POSTFIX_IP, 25)
-
-    def stop_postfix(self):
-        if not self.postfix_tried:
-            return
-        self.postfix_tried = False
-        subprocess.run(self.net.argv("postfix", ["postfix", "-c", os.path.join(self.pf, "etc"), "stop"]),
-                       capture_output=True)
-        deadline = time.monotonic() + 10
-
-        def gone(pid):
-            try:
-                with open(f"/proc/{pid}/stat") as f:
-                    return f.read().split(") ")[1].startswith("Z")  # a zombie nobody reaps here is gone
-            except FileNotFoundError:
-                return True
-        while self.postfix_pid and not gone(self.postfix_pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        # What is left (a master that did not stop, its children) dies with the namespace (HostNet.down).
-        self.postfix_pid = None
-
     def postfix_log(self):
-        try:
-            with open(os.path.join(self.pf, "postfix.log")) as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return self.postfix.log()
 
     def agent(self, email_, password, *args):
         r = self.w.run("agent", ["-c", CONFIG, "-e", email_, "-p", password, *args])
@@ -426,18 +357,12 @@ class HostsWorldTest(unittest.TestCase):
             # Dovecot serves gmail.com's Maildirs too (a second POP3 server on that host), while mailsrv's
             # POP3 has a session open: Dovecot's RETR + QUIT renames the files (new/X -> cur/X:2,S).
             mail = w.path("var/gmail.com/mail/usr@gmail.com")
-            for root, dirs, files in os.walk(mail):
-                for n in [root] + [os.path.join(root, f) for f in files]:
-                    os.chown(n, 65534, 65534)
+            chown_tree(mail, 65534, 65534)
             dv = w.path("dovecot")
-            instantiate(os.path.join(PEERS, "dovecot"), dv, dv)
+            instantiate(os.path.join(PEERS, "dovecot"), dv, {"@DIR@": dv, "@VAR@": w.path("var")})
             for sub in ("index", "control", "home"):  # Dovecot's own files, written as nobody
                 os.makedirs(os.path.join(dv, sub))
                 os.chown(os.path.join(dv, sub), 65534, 65534)
-            with open(os.path.join(dv, "dovecot.conf")) as f:
-                conf = f.read().replace("@VAR@", w.path("var"))
-            with open(os.path.join(dv, "dovecot.conf"), "w") as f:
-                f.write(conf)
             dovecot = w.start("dovecot", ["-F", "-c", os.path.join(dv, "dovecot.conf")], listening=0,
                               wrap=h.net.argv("gmail.com", []), program=shutil.which("dovecot") or "/usr/sbin/dovecot")
             wait_port(GMAIL_IP, 1110)

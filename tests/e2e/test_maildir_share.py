@@ -11,7 +11,7 @@ import subprocess
 import time
 import unittest
 
-from world import Smtp, World, maildir_files, wait_for, world_config
+from world import Smtp, World, chown_tree, maildir_files, wait_for, world_config
 
 USER, PASSWORD = "usr@gmail.com", "pass"
 ACCOUNTS = {"gmail.com": {USER: PASSWORD}}
@@ -164,9 +164,7 @@ class RealDovecotTest(MaildirCase):
         if os.getuid() == 0:
             # Dovecot will not serve mail as root: the Maildir goes to an ordinary uid, as on a real host.
             uid, gid, users = 65534, 65534, ""
-            for top, dirs, files in os.walk(self.maildir):
-                for x in [top] + [os.path.join(top, f) for f in files]:
-                    os.chown(x, uid, gid)
+            chown_tree(self.maildir, uid, gid)
             os.chown(os.path.join(run, "home"), uid, gid)
             # The mail process (that uid) walks down to the Maildir through the test's folders.
             for d in (w.dir, self.data, os.path.dirname(self.maildir), run):

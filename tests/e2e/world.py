@@ -244,6 +244,13 @@ def world_config(servers, accounts=None, agent=None, extra=""):
     return "\n".join(out) + "\n" + extra
 
 
+def chown_tree(path, uid, gid):
+    """Gives a folder and everything in it to uid:gid (a Maildir handed to Dovecot's mail user)."""
+    for top, _, files in os.walk(path):
+        for p in [top] + [os.path.join(top, f) for f in files]:
+            os.chown(p, uid, gid)
+
+
 def maildir_files(data, address, sub="new"):
     """Sorted paths of the messages in an account's Maildir folder."""
     d = os.path.join(data, "mail", address, sub)
