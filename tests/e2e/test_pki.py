@@ -41,6 +41,14 @@ def read(path):
 class CaFilesTest(unittest.TestCase):
     """Only "no CA files at all" creates a CA; anything else is one line naming the file, and exit 2."""
 
+    @staticmethod
+    def world_with_a_ca(w):
+        """The course's world after one start of exmail.qq.com: (world, ca.pem path, ca.key path)."""
+        world = CourseWorld(w, resolver="zone")
+        world.start(QQ)
+        world.stop(QQ)
+        return world, w.path("var/ca/ca.pem"), w.path("var/ca/ca.key")
+
     def run_mailsrv(self, w, world, preexec_fn=None):
         try:
             return subprocess.run([binary("mailsrv"), "-n", QQ, *world.resolver], cwd=w.dir, capture_output=True,
@@ -57,10 +65,7 @@ class CaFilesTest(unittest.TestCase):
 
     def test_a_ca_that_cannot_be_read_is_one_error_and_never_replaced(self):
         with World() as w:
-            world = CourseWorld(w, resolver="zone")
-            world.start(QQ)
-            world.stop(QQ)
-            pem, key = w.path("var/ca/ca.pem"), w.path("var/ca/ca.key")
+            world, pem, key = self.world_with_a_ca(w)
             good = {pem: read(pem), key: read(key)}
 
             def restore():
@@ -102,10 +107,7 @@ class CaFilesTest(unittest.TestCase):
 
     def test_a_ca_key_owned_by_another_uid(self):
         with World() as w:
-            world = CourseWorld(w, resolver="zone")
-            world.start(QQ)
-            world.stop(QQ)
-            pem, key = w.path("var/ca/ca.pem"), w.path("var/ca/ca.key")
+            world, pem, key = self.world_with_a_ca(w)
             good = (read(pem), read(key))
             if os.geteuid() == 0:
                 # Root reads any file: run mailsrv as nobody, owning everything but ca.key (root's, 0600).

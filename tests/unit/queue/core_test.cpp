@@ -307,12 +307,17 @@ TEST_CASE("[tls] relay = may: after a failed handshake the next attempts to that
     CHECK(d.rcpt("Q1", 0).last_reply.line() == "4.7.5 STARTTLS with mx.example failed: TLS handshake: unsupported protocol");
     CHECK_FALSE(d.logs.has("event=tls_fallback"));
 
+    // The next attempt, `after` seconds on: its connection, and the host the core gives it.
+    auto attempt_after = [&d](std::time_t after) {
+      d.now += after;
+      d.tick();
+      auto next = d.attempt();
+      d.core.route_found(next.attempt, {target("mx.example")});
+      return std::pair{next, d.core.next_host(next.attempt, d.now)};
+    };
+
     // The retry: in plaintext with may (STARTTLS is not even tried), TLS again with verify.
-    d.now += 5;
-    d.tick();
-    auto retry = d.attempt();
-    d.core.route_found(retry.attempt, {target("mx.example")});
-    auto again = d.core.next_host(retry.attempt, d.now);
+    auto [retry, again] = attempt_after(5);
     REQUIRE(again);
     CHECK(again->plain == row.plain);
     CHECK(plan_tls(row.mode, *again, true, true).step == (row.plain ? TlsStep::clear : TlsStep::starttls));
@@ -321,11 +326,7 @@ TEST_CASE("[tls] relay = may: after a failed handshake the next attempts to that
     d.perform(d.core.attempt_done(retry.attempt, d.now));
 
     // Remembered for an hour (or twice [queue] retry_max, when longer), then TLS is tried again.
-    d.now += 3600;
-    d.tick();
-    auto later = d.attempt();
-    d.core.route_found(later.attempt, {target("mx.example")});
-    auto then = d.core.next_host(later.attempt, d.now);
+    auto then = attempt_after(3600).second;
     REQUIRE(then);
     CHECK_FALSE(then->plain);
   }
