@@ -225,6 +225,7 @@ bool matches(const Rule& r, const Event& e) {
   if (r.protocol != e.protocol) return false;
   if (r.protocol == Protocol::dns) {
     if (r.stage != "query" && r.stage != e.stage) return false;
+    if (r.action.kind == Kind::truncate && e.stage == "tcp") return false;  // TC means nothing over TCP
   } else if (r.stage != e.stage) {
     return false;
   }

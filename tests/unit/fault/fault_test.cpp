@@ -195,6 +195,27 @@ rule = [
   CHECK(inj.check(e)->action->kind == Kind::servfail);
 }
 
+TEST_CASE("dns truncate has no effect over TCP: such a query neither counts nor stops the next rule") {
+  auto inj = injector(R"(
+rule = [
+  { name = "tc", when = "dns query", do = "truncate", first = 1 },
+  { name = "slow", when = "dns query", do = "delay 5" },
+]
+)");
+  Event e;
+  e.protocol = Protocol::dns;
+  e.name = "gmail.com";
+  e.type = "MX";
+  e.stage = "tcp";
+  auto over_tcp = inj.check(e);
+  REQUIRE(over_tcp);
+  CHECK(over_tcp->rule->name == "slow");
+  e.stage = "udp";  // the first UDP query is still the first match of "tc"
+  auto over_udp = inj.check(e);
+  REQUIRE(over_udp);
+  CHECK(over_udp->rule->name == "tc");
+}
+
 TEST_CASE("bad rules: one line naming file, line and key") {
   CHECK(error_of("[[rule]]\nwhen = \"smtp RCPT\"\ndo = \"explode\"\n").starts_with("faults.toml:3: rule[0].do: expected reply"));
   CHECK(error_of("[[rule]]\nwhen = \"smtp RCPT\"\n").find("needs \"do\"") != std::string::npos);
