@@ -63,8 +63,7 @@ int main(int argc, char** argv) {
   auto zone = dns::Zone::load(args->get("zone", "fdns/fdns.toml"));
   if (!zone) die(zone.error().detail);
   auto shared_zone = std::make_shared<const dns::Zone>(std::move(*zone));
-  constexpr fault::Protocol kDnsOnly[] = {fault::Protocol::dns};
-  net::FaultFile fault_file(args->get("faults", faults), {std::begin(kDnsOnly), std::end(kDnsOnly)});
+  net::FaultFile fault_file(args->get("faults", faults), {fault::Protocol::dns});  // an smtp rule is an error
   if (auto loaded = fault_file.load(); !loaded) die(loaded.error().detail);
   fdns::Answers answers{shared_zone, &fault_file.injector()};
 

@@ -24,7 +24,7 @@ enum class Transport { udp, tcp };
 void respond(const Zone& zone, std::span<const std::uint8_t> query, Transport transport,
              std::vector<std::uint8_t>& answer);
 
-/// Who asks, and the fault rules in force (docs/reference.md "Fault rules").
+/// Who asks, and the fault rules in force (docs/reference.md "Fault rules in fdns").
 struct Asker {
   Transport transport = Transport::udp;
   std::string_view client;            // the peer's IP address, for `match = { client = ... }`
