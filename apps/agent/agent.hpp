@@ -57,6 +57,8 @@ class PopClient {
   /// Sends `line` and reads its response (multi-line when the command has one).
   asio::awaitable<mail::Result<mail::pop3::Response>> command(const std::string& line);
   bool connected() const noexcept { return conn_.has_value(); }
+  /// open() failed because the server refused USER or PASS (not worth trying again).
+  bool login_refused() const noexcept { return login_refused_; }
   /// "TLSv1.3 ... (verified)" or "not encrypted".
   std::string protection() const;
 
@@ -65,6 +67,7 @@ class PopClient {
   Agent& agent_;
   std::optional<mail::net::Conn> conn_;
   mail::pop3::ResponseReader reader_;
+  bool login_refused_ = false;
 };
 
 struct MailRequest {
@@ -81,6 +84,10 @@ asio::awaitable<mail::Result<void>> send_mail(Agent& a, const MailRequest& req);
 /// One command of the table (commands.hpp), from the command line or the [pop]>>> prompt: checks its
 /// words, sends its line, prints the answer. Returns the exit status.
 asio::awaitable<int> run_pop_command(Agent& a, PopClient& pop, const std::vector<std::string>& args, bool interactive);
+
+/// `wait` and `expect-bounce` (watch.hpp): one POP3 session per look until found or timed out. Returns
+/// the exit status: 0 found, 1 timed out or login refused, 2 bad arguments.
+asio::awaitable<int> run_watch(Agent& a, const std::vector<std::string>& args);
 
 /// The course's prompt loop.
 asio::awaitable<int> interactive(Agent& a);

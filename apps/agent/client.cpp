@@ -104,6 +104,7 @@ asio::awaitable<Result<void>> PopClient::open(std::vector<std::string>* transcri
     if (transcript) transcript->push_back(r->status);
     if (!r->ok) {
       conn_.reset();
+      login_refused_ = true;
       co_return fail(Errc::refused, "login as " + agent_.email + " failed: " + r->status);
     }
   }
