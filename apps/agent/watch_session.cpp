@@ -68,7 +68,9 @@ asio::awaitable<int> run_watch(Agent& a, const std::vector<std::string>& args) {
       complain(opened.error().detail);
       co_return 1;
     }
-    Result<Look> found = opened ? co_await look(pop, *req, seen, v) : Result<Look>(opened.error());
+    Result<Look> found = Look{};
+    if (opened) found = co_await look(pop, *req, seen, v);  // not inside ?: (house rules: g++ 12 traps)
+    else found = opened.error();
     if (pop.connected()) co_await pop.command("QUIT");
     if (found && found->done) co_return 0;
     last = found ? found->seen : found.error().detail;  // a server down or restarting: try again

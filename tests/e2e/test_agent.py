@@ -271,6 +271,12 @@ class AgentTest(unittest.TestCase):
             self.assertEqual(r.stdout, "")
             self.assertTrue(self.agent(w, *u, "stat").stdout.startswith("2 messages"))
             self.assertEqual(json.loads(self.agent(w, *u, "--json", "wait", "--count", "1", "--timeout", "5").stdout)["messages"], 2)
+            # A refused login is not worth waiting for: exit 1 at once (well before the 20 s).
+            start = time.monotonic()
+            r = self.agent(w, u[0], "wrong", "wait", "--count", "9", "--timeout", "20", check=False)
+            self.assertEqual(r.returncode, 1)
+            self.assertLess(time.monotonic() - start, 10)
+            self.assertIn("agent: login as usr2@mail.sustech.edu.cn failed: -ERR", r.stderr)
             for bad in (["wait"], ["wait", "--count", "x", "--timeout", "1"], ["wait", "--count", "1", "--timeout", "0"]):
                 r = self.agent(w, *u, *bad, check=False)
                 self.assertEqual(r.returncode, 2, bad)

@@ -1,6 +1,6 @@
 // wait and expect-bounce, the pure part (apps/agent/watch.hpp): arguments, STAT and UIDL answers,
 // bounces, output.
-#include "watch.hpp"
+#include "agent/watch.hpp"
 
 #include <sstream>
 
