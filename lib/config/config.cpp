@@ -1,7 +1,6 @@
 #include "config/config.hpp"
 
 #include <algorithm>
-#include <set>
 
 #include "config/document.hpp"
 #include "config/userinfo.hpp"
@@ -109,8 +108,6 @@ void parse_server(const Node& t, Config& c) {
   }
 }
 
-constexpr const char* kDuplicate = "duplicate account (domains compare case-insensitively, local parts exactly)";
-
 // The accounts of one [accounts."NAME"] table as they are added: where each is written (so that a
 // duplicate names both places), and which server each domain belongs to (a domain has one server).
 struct AccountsOf {
@@ -119,13 +116,11 @@ struct AccountsOf {
   std::map<std::string, std::string>& domain_owner;  // domain -> server, across tables
   std::map<std::string, std::string> seen{};        // canonical address -> "at FILE:LINE: key" / "on line N"
 
-  /// Why `address` cannot be added ("" when it was): the place of the same account, or the other server.
-  std::string add(const std::string& address, std::string password, std::string place, std::string* earlier) {
+  /// Why `address` cannot be added ("" when it was): it is there already (named by `place` when it was
+  /// added), or its domain belongs to another server.
+  std::string add(const std::string& address, std::string password, std::string place) {
     auto [it, fresh] = seen.emplace(util::canonical_address(address), std::move(place));
-    if (!fresh) {
-      *earlier = it->second;
-      return kDuplicate;
-    }
+    if (!fresh) return "duplicate account, also " + it->second + " (domains compare case-insensitively, local parts exactly)";
     auto domain = util::canonical_domain(address.substr(address.rfind('@') + 1));
     auto [owner, free] = domain_owner.emplace(domain, server);
     if (!free && owner->second != server) return "domain " + domain + " is already served by " + owner->second;
@@ -156,11 +151,9 @@ void add_users_file(const Node& srv, const ReadFile& read, AccountsOf& accounts)
   auto users = parse_userinfo(*text, path, bare_domain);
   if (!users) throw ConfigError(one_line(users.error().detail));
   for (auto& u : *users) {
-    std::string earlier;
-    auto why = accounts.add(u.address, std::move(u.password), "on line " + std::to_string(u.line), &earlier);
-    if (why == kDuplicate)
-      why = u.address + ": duplicate account, also " + earlier + " (domains compare case-insensitively, local parts exactly)";
-    if (!why.empty()) throw ConfigError(one_line(path + ":" + std::to_string(u.line) + ": " + why));
+    auto line = std::to_string(u.line);
+    if (auto why = accounts.add(u.address, std::move(u.password), "on line " + line); !why.empty())
+      throw ConfigError(one_line(path + ":" + line + ": " + u.address + ": " + why));
   }
 }
 
@@ -172,8 +165,7 @@ void parse_accounts(const Node& t, Config& c, const ReadFile& read) {
     for (const auto& acc : srv.entries()) {
       if (acc.key() == "file" || acc.key() == "domain") continue;
       check_address(acc, acc.key());
-      std::string earlier;
-      if (auto why = accounts.add(acc.key(), acc.as_string(), "at " + acc.where(), &earlier); !why.empty()) acc.fail(why);
+      if (auto why = accounts.add(acc.key(), acc.as_string(), "at " + acc.where()); !why.empty()) acc.fail(why);
     }
     add_users_file(srv, read, accounts);
   }

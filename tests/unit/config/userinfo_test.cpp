@@ -91,7 +91,7 @@ TEST_CASE("userinfo.txt: a duplicate of an inline account, or a domain of anothe
   c = f.load(kServers + "[accounts.\"a\"]\n\"u@example.com\" = \"p\"\n[accounts.\"b\"]\nfile = \"" + users +
              "\"\ndomain = \"example.com\"\n");
   REQUIRE_FALSE(c);
-  CHECK(c.error().detail == users + ":1: domain example.com is already served by a");
+  CHECK(c.error().detail == users + ":1: x@example.com: domain example.com is already served by a");
 }
 
 TEST_CASE("userinfo.txt: the reserved keys are checked where they are written") {
