@@ -2,6 +2,7 @@
 // printing what it got (plain text, or JSON with --json).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -38,6 +39,7 @@ struct Agent {
   bool auth = false;      // SMTP AUTH with -e/-p
   bool insecure = false;  // do not insist on a verified certificate
   std::shared_ptr<mail::net::TlsContext> tls_context;
+  std::chrono::milliseconds io_timeout{60000};  // connect, and each line read or write, must finish within this
 
   /// A connection to `ep`, with TLS from the start for --tls implicit.
   asio::awaitable<mail::Result<mail::net::Conn>> connect(const Endpoint& ep, std::size_t max_line);

@@ -1,5 +1,7 @@
 // The driver of wait and expect-bounce (watch.hpp): a fresh POP3 session per look, because a maildrop
 // is a snapshot taken at login (RFC 1939 8), then QUIT without DELE, then a timer until the next look.
+#include <algorithm>
+
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
@@ -62,6 +64,10 @@ asio::awaitable<int> run_watch(Agent& a, const std::vector<std::string>& args) {
   std::string last = "no look at the mailbox succeeded";
   asio::steady_timer timer(co_await asio::this_coro::executor);
   while (true) {
+    // A server that accepts and says nothing must not hold a look past the deadline: each of its
+    // reads gets at most the time left (and a little, so that a look can still begin at the end).
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    a.io_timeout = std::clamp(left, std::chrono::milliseconds(100), std::chrono::milliseconds(60000));
     PopClient pop(a);
     auto opened = co_await pop.open();
     if (!opened && pop.login_refused()) {

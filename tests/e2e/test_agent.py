@@ -6,6 +6,7 @@ import json
 import os
 import pty
 import select
+import socket
 import subprocess
 import time
 import unittest
@@ -281,6 +282,23 @@ class AgentTest(unittest.TestCase):
                 r = self.agent(w, *u, *bad, check=False)
                 self.assertEqual(r.returncode, 2, bad)
                 self.assertTrue(r.stderr.startswith("agent: usage: wait --count N [--timeout S]"), r.stderr)
+
+    def test_wait_keeps_its_timeout_against_a_server_that_never_answers(self):
+        with World() as w:
+            silent = socket.socket()
+            silent.bind(("127.0.0.1", 0))
+            silent.listen(8)  # accepts (the kernel does), never says a word
+            port = silent.getsockname()[1]
+            try:
+                for cmd in (["wait", "--count", "1"], ["expect-bounce", "--for", "a@b.org"]):
+                    start = time.monotonic()
+                    r = w.run("agent", ["-e", "u@example.org", "-p", "pw", "-s", f"127.0.0.1:{port}",
+                                        "-P", f"127.0.0.1:{port}", "--tls", "off", *cmd, "--timeout", "1"], timeout=30)
+                    self.assertEqual(r.returncode, 1, r.stderr)
+                    self.assertLess(time.monotonic() - start, 4, "one look must not outlast the timeout")
+                    self.assertRegex(r.stderr, r"^agent: (wait|expect-bounce): timed out after 1 s: .*\n$")
+            finally:
+                silent.close()
 
     def test_expect_bounce_finds_the_failed_recipient_and_times_out_for_one_that_did_not_bounce(self):
         with World() as w:
