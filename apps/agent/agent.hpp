@@ -2,6 +2,7 @@
 // printing what it got (plain text, or JSON with --json).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -38,6 +39,7 @@ struct Agent {
   bool auth = false;      // SMTP AUTH with -e/-p
   bool insecure = false;  // do not insist on a verified certificate
   std::shared_ptr<mail::net::TlsContext> tls_context;
+  std::chrono::milliseconds io_timeout{60000};  // connect, and each line read or write, must finish within this
 
   /// A connection to `ep`, with TLS from the start for --tls implicit.
   asio::awaitable<mail::Result<mail::net::Conn>> connect(const Endpoint& ep, std::size_t max_line);
@@ -57,6 +59,8 @@ class PopClient {
   /// Sends `line` and reads its response (multi-line when the command has one).
   asio::awaitable<mail::Result<mail::pop3::Response>> command(const std::string& line);
   bool connected() const noexcept { return conn_.has_value(); }
+  /// open() failed because the server refused USER or PASS (not worth trying again).
+  bool login_refused() const noexcept { return login_refused_; }
   /// "TLSv1.3 ... (verified)" or "not encrypted".
   std::string protection() const;
 
@@ -65,6 +69,7 @@ class PopClient {
   Agent& agent_;
   std::optional<mail::net::Conn> conn_;
   mail::pop3::ResponseReader reader_;
+  bool login_refused_ = false;
 };
 
 struct MailRequest {
@@ -81,6 +86,10 @@ asio::awaitable<mail::Result<void>> send_mail(Agent& a, const MailRequest& req);
 /// One command of the table (commands.hpp), from the command line or the [pop]>>> prompt: checks its
 /// words, sends its line, prints the answer. Returns the exit status.
 asio::awaitable<int> run_pop_command(Agent& a, PopClient& pop, const std::vector<std::string>& args, bool interactive);
+
+/// `wait` and `expect-bounce` (watch.hpp): one POP3 session per look until found or timed out. Returns
+/// the exit status: 0 found, 1 timed out or login refused, 2 bad arguments.
+asio::awaitable<int> run_watch(Agent& a, const std::vector<std::string>& args);
 
 /// The course's prompt loop.
 asio::awaitable<int> interactive(Agent& a);

@@ -39,7 +39,7 @@ asio::awaitable<Result<Endpoint>> Agent::endpoint(const std::string& spec, std::
 }
 
 asio::awaitable<Result<net::Conn>> Agent::connect(const Endpoint& ep, std::size_t max_line) {
-  auto c = co_await net::Conn::connect(ep.ip, ep.port, {max_line, std::chrono::seconds(60)}, "agent");
+  auto c = co_await net::Conn::connect(ep.ip, ep.port, {max_line, io_timeout}, "agent");
   if (!c) co_return fail(c.error().code, ep.host + ": " + c.error().detail);
   if (tls == Tls::implicit) {
     auto r = co_await c->start_tls(*tls_context, net::TlsRole::client, ep.host);
@@ -104,6 +104,7 @@ asio::awaitable<Result<void>> PopClient::open(std::vector<std::string>* transcri
     if (transcript) transcript->push_back(r->status);
     if (!r->ok) {
       conn_.reset();
+      login_refused_ = true;
       co_return fail(Errc::refused, "login as " + agent_.email + " failed: " + r->status);
     }
   }

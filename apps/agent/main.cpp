@@ -1,6 +1,6 @@
 // agent: the user's mail client (docs/reference.md "agent"). Finds the servers of the user's domain in the
 // config's [agent] table and through the pseudo-DNS, then either runs the course's interactive loop
-// or one command: send, stat, list, uidl, retr, top, dele.
+// or one command: send, stat, list, uidl, retr, top, dele, or wait / expect-bounce (a test driver).
 #include <unistd.h>
 
 #include <filesystem>
@@ -12,6 +12,7 @@
 #include <asio/io_context.hpp>
 
 #include "agent.hpp"
+#include "watch.hpp"
 #include "config/config.hpp"
 #include "net/dns_client.hpp"
 #include "util/cli.hpp"
@@ -52,6 +53,7 @@ std::string usage() {
          "commands: send --to A [--to B] [--cc C] [--bcc D] --subject S (--body TEXT | --body-file F | --body -)\n"
          "               [--attach FILE ...] [--html FILE]\n"
          "          " + agent::pop_usage() + "\n"
+         "          " + agent::watch_usage("wait") + " | " + agent::watch_usage("expect-bounce") + "\n"
          "without a command: the interactive prompt [smtp|pop|exit]>>>";
 }
 
@@ -101,6 +103,7 @@ asio::awaitable<int> run_send(agent::Agent& a, const std::vector<std::string>& a
 asio::awaitable<int> run_command(agent::Agent& a, std::vector<std::string> args) {
   if (args.empty()) co_return co_await agent::interactive(a);
   if (args[0] == "send") co_return co_await run_send(a, args);
+  if (agent::is_watch_command(args[0])) co_return co_await agent::run_watch(a, args);
   agent::PopClient pop(a);
   auto opened = co_await pop.open();
   if (!opened) {

@@ -1,9 +1,9 @@
 #include "config/config.hpp"
 
 #include <algorithm>
-#include <set>
 
 #include "config/document.hpp"
+#include "config/userinfo.hpp"
 #include "util/address.hpp"
 #include "util/text.hpp"
 
@@ -83,14 +83,9 @@ const Node& require(const std::optional<Node>& n, const Node& parent, std::strin
   return *n;
 }
 
-/// The domain of an address, as compared (util::canonical_domain); fails on a value that is not local@domain.
-std::string domain_of(const Node& n, const std::string& address) {
-  auto at = address.rfind('@');
-  if (at == std::string::npos || at == 0 || at + 1 == address.size())
-    n.fail("expected an address like user@example.com");
-  for (unsigned char c : address)
-    if (c <= ' ' || c == '<' || c == '>' || c == 0x7f) n.fail("an address may not contain spaces, '<', '>' or control bytes");
-  return util::canonical_domain(address.substr(at + 1));
+/// Fails on a value that is not an account's address (local@domain).
+void check_address(const Node& n, const std::string& address) {
+  if (auto why = address_problem(address); !why.empty()) n.fail(why);
 }
 
 void parse_agent(const Node& t, Config& c) {
@@ -113,22 +108,66 @@ void parse_server(const Node& t, Config& c) {
   }
 }
 
-void parse_accounts(const Node& t, Config& c) {
+// The accounts of one [accounts."NAME"] table as they are added: where each is written (so that a
+// duplicate names both places), and which server each domain belongs to (a domain has one server).
+struct AccountsOf {
+  const std::string& server;
+  std::vector<Account>& list;
+  std::map<std::string, std::string>& domain_owner;  // domain -> server, across tables
+  std::map<std::string, std::string> seen{};        // canonical address -> "at FILE:LINE: key" / "on line N"
+
+  /// Why `address` cannot be added ("" when it was): it is there already (named by `place` when it was
+  /// added), or its domain belongs to another server.
+  std::string add(const std::string& address, std::string password, std::string place) {
+    auto [it, fresh] = seen.emplace(util::canonical_address(address), std::move(place));
+    if (!fresh) return "duplicate account, also " + it->second + " (domains compare case-insensitively, local parts exactly)";
+    auto domain = util::canonical_domain(address.substr(address.rfind('@') + 1));
+    auto [owner, free] = domain_owner.emplace(domain, server);
+    if (!free && owner->second != server) return "domain " + domain + " is already served by " + owner->second;
+    list.push_back(Account{address, std::move(password)});
+    return "";
+  }
+};
+
+// The reserved keys `file` and `domain` (they have no '@', so no account can be named so): the accounts
+// of a users file (userinfo.hpp), after the inline ones. Errors in the file name the file and its line.
+void add_users_file(const Node& srv, const ReadFile& read, AccountsOf& accounts) {
+  auto file = srv.find("file");
+  auto domain = srv.find("domain");
+  if (!file) {
+    if (domain) domain->fail("only with file (the domain of the file's bare logins)");
+    return;
+  }
+  auto path = file->as_string();
+  if (path.empty()) file->fail("must not be empty");
+  std::string bare_domain;
+  if (domain) {
+    bare_domain = domain->as_string();
+    if (bare_domain.find('@') != std::string::npos || !address_problem("u@" + bare_domain).empty())
+      domain->fail("expected a domain such as example.com");
+  }
+  auto text = read(path);
+  if (!text) file->fail(text.error().detail);
+  auto users = parse_userinfo(*text, path, bare_domain);
+  if (!users) throw ConfigError(one_line(users.error().detail));
+  for (auto& u : *users) {
+    auto line = std::to_string(u.line);
+    if (auto why = accounts.add(u.address, std::move(u.password), "on line " + line); !why.empty())
+      throw ConfigError(one_line(path + ":" + line + ": " + u.address + ": " + why));
+  }
+}
+
+void parse_accounts(const Node& t, Config& c, const ReadFile& read) {
   std::map<std::string, std::string> domain_owner;  // domain -> server
   for (const auto& srv : t.entries()) {
     if (!c.server.contains(srv.key())) srv.fail("no [server] entry has this name");
-    std::set<std::string> seen;
-    auto& list = c.accounts[srv.key()];
+    AccountsOf accounts{srv.key(), c.accounts[srv.key()], domain_owner};
     for (const auto& acc : srv.entries()) {
-      auto address = acc.key();
-      auto domain = domain_of(acc, address);
-      if (!seen.insert(util::canonical_address(address)).second)
-        acc.fail("duplicate account (domains compare case-insensitively, local parts exactly)");
-      auto [it, fresh] = domain_owner.emplace(domain, srv.key());
-      if (!fresh && it->second != srv.key())
-        acc.fail("domain " + domain + " is already served by " + it->second);
-      list.push_back(Account{address, acc.as_string()});
+      if (acc.key() == "file" || acc.key() == "domain") continue;
+      check_address(acc, acc.key());
+      if (auto why = accounts.add(acc.key(), acc.as_string(), "at " + acc.where()); !why.empty()) acc.fail(why);
     }
+    add_users_file(srv, read, accounts);
   }
 }
 
@@ -157,7 +196,7 @@ MailsrvTable parse_mailsrv_entry(const Node& e, const Config& c) {
   return m;
 }
 
-Config build(const Document& doc) {
+Config build(const Document& doc, const ReadFile& read) {
   Config c;
   c.file = doc.file();
   Node root = root_node(doc);
@@ -186,7 +225,7 @@ Config build(const Document& doc) {
   if (auto t = root.find("policy")) c.policy = parse_policy(*t, c.policy);
   if (auto t = root.find("agent")) parse_agent(*t, c);
   if (auto t = root.find("server")) parse_server(*t, c);
-  if (auto t = root.find("accounts")) parse_accounts(*t, c);
+  if (auto t = root.find("accounts")) parse_accounts(*t, c, read);
   // After the world tables, so that per-server values start from them (precedence).
   if (auto t = root.find("mailsrv")) {
     for (const auto& e : t->entries()) {
@@ -197,10 +236,10 @@ Config build(const Document& doc) {
   return c;
 }
 
-Result<Config> from_document(Result<Document> doc) {
+Result<Config> from_document(Result<Document> doc, const ReadFile& read) {
   if (!doc) return std::move(doc).error();
   try {
-    return build(*doc);
+    return build(*doc, read ? read : [](const std::string& path) { return read_file(path); });
   } catch (const ConfigError& e) {
     return fail(Errc::invalid, e.what());
   }
@@ -208,10 +247,10 @@ Result<Config> from_document(Result<Document> doc) {
 
 }  // namespace
 
-Result<Config> load(const std::filesystem::path& file) { return from_document(Document::load(file)); }
+Result<Config> load(const std::filesystem::path& file) { return from_document(Document::load(file), {}); }
 
-Result<Config> parse(std::string_view text, std::string file_name, bool json) {
-  return from_document(Document::parse(text, std::move(file_name), json ? Format::json : Format::toml));
+Result<Config> parse(std::string_view text, std::string file_name, bool json, const ReadFile& read) {
+  return from_document(Document::parse(text, std::move(file_name), json ? Format::json : Format::toml), read);
 }
 
 Result<ServerSettings> Config::server_settings(const std::string& name) const {

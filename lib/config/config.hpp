@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -119,10 +120,14 @@ struct Config {
   Result<ServerSettings> server_settings(const std::string& name) const;
 };
 
-/// Reads and validates a config file (TOML, or JSON when the name ends in .json). The error is one
-/// line: `file:LINE: key: reason` or `file: /json/pointer: reason`.
+/// Reads a file that the config names (`[accounts."NAME"] file`): its text, or a one-line error.
+using ReadFile = std::function<Result<std::string>(const std::string& path)>;
+
+/// Reads and validates a config file (TOML, or JSON when the name ends in .json), and the users files
+/// it names (relative to the current directory, like every path of the config). The error is one
+/// line: `file:LINE: key: reason`, `file: /json/pointer: reason` or `userinfo.txt:LINE: reason`.
 Result<Config> load(const std::filesystem::path& file);
-/// Same, from text (tests).
-Result<Config> parse(std::string_view text, std::string file_name, bool json = false);
+/// Same, from text (tests); `read` reads the users files (empty: from disk).
+Result<Config> parse(std::string_view text, std::string file_name, bool json = false, const ReadFile& read = {});
 
 }  // namespace mail::config

@@ -68,6 +68,8 @@ std::string json_pointer(const std::vector<std::string>& path) {
   return out;
 }
 
+}  // namespace
+
 // Errors are one line (a log line, a terminal line): control bytes quoted from the file or from a
 // key are written as escapes.
 std::string one_line(std::string_view s) {
@@ -91,8 +93,6 @@ Result<std::string> read_file(const std::filesystem::path& file) {
   if (in.bad()) return fail(Errc::io, file.string() + ": cannot read");
   return ss.str();
 }
-
-}  // namespace
 
 struct TomlConverter {
   Document& doc;

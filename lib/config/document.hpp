@@ -88,4 +88,9 @@ class Node {
 
 inline Node root_node(const Document& doc) { return Node(doc, doc.root(), {}); }
 
+/// A whole file; the error is one line: `FILE: cannot open: REASON`.
+Result<std::string> read_file(const std::filesystem::path& file);
+/// `s` with control bytes written as escapes (\n, \x01): errors are one line.
+std::string one_line(std::string_view s);
+
 }  // namespace mail::config

@@ -1,5 +1,6 @@
 #include "mime/report.hpp"
 
+#include "util/address.hpp"
 #include "util/text.hpp"
 
 namespace mail::mime {
@@ -118,6 +119,12 @@ DeliveryStatus parse_delivery_status(std::string_view body) {
   }
   if (ds.recipients.empty()) note(ds.problems, "no recipient");
   return ds;
+}
+
+const RecipientStatus* failed_recipient(const DeliveryStatus& ds, std::string_view address) {
+  for (const auto& r : ds.recipients)
+    if (util::iequals(r.action, "failed") && util::same_address(r.recipient, address)) return &r;
+  return nullptr;
 }
 
 }  // namespace mail::mime

@@ -46,4 +46,8 @@ Fields read_fields(std::string_view text, std::vector<std::string>& problems, st
 /// separated by empty lines (CRLF or LF line ends). Never throws.
 DeliveryStatus parse_delivery_status(std::string_view body);
 
+/// The group saying delivery to `address` failed (Action: failed, RFC 3464 2.3.3; a "delayed" warning
+/// is not a bounce), its Final-Recipient compared as a mailbox (util::same_address); null when none.
+const RecipientStatus* failed_recipient(const DeliveryStatus& ds, std::string_view address);
+
 }  // namespace mail::mime

@@ -6,11 +6,12 @@ import json
 import os
 import pty
 import select
+import socket
 import subprocess
 import time
 import unittest
 
-from world import GM, QQ, CourseWorld, World, wait_for
+from world import GM, QQ, CourseWorld, World, binary, wait_for
 
 
 class AgentTest(unittest.TestCase):
@@ -233,6 +234,107 @@ class AgentTest(unittest.TestCase):
             self.assertIn("readable", three)
             self.assertIn("Problem: ", three)
             self.assertIn("bad base64", three)
+
+    # --- the agent as a test driver: wait and expect-bounce (they only read: nothing is deleted)
+
+    def start_agent(self, w, email, password, *args):
+        return subprocess.Popen([binary("agent"), "-e", email, "-p", password, *args], cwd=w.dir,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def finish(self, proc, timeout=20):
+        out, err = proc.communicate(timeout=timeout)
+        return proc.returncode, out, err
+
+    def test_wait_returns_as_soon_as_the_mail_arrives_and_times_out_with_one_line(self):
+        with World() as w:
+            world = CourseWorld(w)
+            world.start(QQ)
+            u = ("usr2@mail.sustech.edu.cn", "pass2")
+            waiting = self.start_agent(w, *u, "wait", "--count", "2", "--timeout", "20")
+            time.sleep(0.5)
+            self.assertIsNone(waiting.poll(), "wait returned before any mail came")
+            self.agent(w, "usr1@mail.sustech.edu.cn", "pass1", "send", "--to", u[0], "--subject", "one", "--body", "x")
+            time.sleep(0.5)
+            self.assertIsNone(waiting.poll(), "wait returned after 1 of 2 messages")
+            self.agent(w, "usr1@mail.sustech.edu.cn", "pass1", "send", "--to", u[0], "--subject", "two", "--body", "x")
+            sent = time.monotonic()
+            rc, out, err = self.finish(waiting)
+            self.assertLess(time.monotonic() - sent, 3, "wait must notice the mail within its poll interval")
+            self.assertEqual(rc, 0, err)
+            self.assertRegex(out, r"^2 messages \(\d+ bytes\)\n$")
+            self.assertEqual(err, "")
+            # More than are there: exit 1 after the timeout, one line saying so; nothing was deleted.
+            start = time.monotonic()
+            r = self.agent(w, *u, "wait", "--count", "3", "--timeout", "1", check=False)
+            self.assertEqual(r.returncode, 1)
+            self.assertGreaterEqual(time.monotonic() - start, 1)
+            self.assertEqual(r.stderr, "agent: wait: timed out after 1 s: the mailbox holds 2 messages, not 3\n")
+            self.assertEqual(r.stdout, "")
+            self.assertTrue(self.agent(w, *u, "stat").stdout.startswith("2 messages"))
+            self.assertEqual(json.loads(self.agent(w, *u, "--json", "wait", "--count", "1", "--timeout", "5").stdout)["messages"], 2)
+            # A refused login is not worth waiting for: exit 1 at once (well before the 20 s).
+            start = time.monotonic()
+            r = self.agent(w, u[0], "wrong", "wait", "--count", "9", "--timeout", "20", check=False)
+            self.assertEqual(r.returncode, 1)
+            self.assertLess(time.monotonic() - start, 10)
+            self.assertIn("agent: login as usr2@mail.sustech.edu.cn failed: -ERR", r.stderr)
+            for bad in (["wait"], ["wait", "--count", "x", "--timeout", "1"], ["wait", "--count", "1", "--timeout", "0"]):
+                r = self.agent(w, *u, *bad, check=False)
+                self.assertEqual(r.returncode, 2, bad)
+                self.assertTrue(r.stderr.startswith("agent: usage: wait --count N [--timeout S]"), r.stderr)
+
+    def test_wait_keeps_its_timeout_against_a_server_that_never_answers(self):
+        with World() as w:
+            silent = socket.socket()
+            silent.bind(("127.0.0.1", 0))
+            silent.listen(8)  # accepts (the kernel does), never says a word
+            port = silent.getsockname()[1]
+            try:
+                for cmd in (["wait", "--count", "1"], ["expect-bounce", "--for", "a@b.org"]):
+                    start = time.monotonic()
+                    r = w.run("agent", ["-e", "u@example.org", "-p", "pw", "-s", f"127.0.0.1:{port}",
+                                        "-P", f"127.0.0.1:{port}", "--tls", "off", *cmd, "--timeout", "1"], timeout=30)
+                    self.assertEqual(r.returncode, 1, r.stderr)
+                    self.assertLess(time.monotonic() - start, 4, "one look must not outlast the timeout")
+                    self.assertRegex(r.stderr, r"^agent: (wait|expect-bounce): timed out after 1 s: .*\n$")
+            finally:
+                silent.close()
+
+    def test_expect_bounce_finds_the_failed_recipient_and_times_out_for_one_that_did_not_bounce(self):
+        with World() as w:
+            world = CourseWorld(w)
+            world.start(QQ), world.start(GM)
+            u = ("usr1@mail.sustech.edu.cn", "pass1")
+            # An ordinary message first: expect-bounce must look past it.
+            self.agent(w, "usr2@mail.sustech.edu.cn", "pass2", "send", "--to", u[0], "--subject", "hi", "--body", "x")
+            expecting = self.start_agent(w, *u, "expect-bounce", "--for", "error@GMAIL.com", "--timeout", "20")
+            time.sleep(0.5)
+            self.assertIsNone(expecting.poll(), "expect-bounce returned before the bounce came")
+            # One message to a nonexistent remote recipient and to one that exists: one bounce, for the first.
+            self.agent(w, *u, "send", "--to", "error@gmail.com", "--to", "usr@gmail.com", "--subject", "s", "--body", "b")
+            rc, out, err = self.finish(expecting)
+            self.assertEqual(rc, 0, err)
+            self.assertRegex(out, r"^Recipient: error@gmail\.com\nAction: failed\nStatus: 5\.1\.1\n"
+                                  r"Remote MTA: gmail-smtp-in\.l\.google\.com\n"
+                                  r"Diagnostic: smtp; 550 5\.1\.1 .+\n$")
+            start = time.monotonic()
+            r = self.agent(w, *u, "expect-bounce", "--for", "usr@gmail.com", "--timeout", "1", check=False)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertGreaterEqual(time.monotonic() - start, 1)
+            self.assertEqual(r.stderr, "agent: expect-bounce: timed out after 1 s: no bounce for usr@gmail.com "
+                                       "among 2 messages\n")
+            j = json.loads(self.agent(w, *u, "--json", "expect-bounce", "--for", "error@gmail.com").stdout)
+            self.assertEqual((j["recipient"], j["action"], j["status"]), ("error@gmail.com", "failed", "5.1.1"))
+            # A recipient of this world's own domain that does not exist, bounced by gmail.com's relay.
+            g = ("usr@gmail.com", "pass")
+            self.agent(w, *g, "send", "--to", "ghost@mail.sustech.edu.cn", "--subject", "s", "--body", "b")
+            r = self.agent(w, *g, "expect-bounce", "--for", "ghost@mail.sustech.edu.cn", "--timeout", "20")
+            self.assertIn("Status: 5.1.1\n", r.stdout)
+            # Nothing was deleted: the ordinary message and the bounce are still there.
+            self.assertTrue(self.agent(w, *u, "stat").stdout.startswith("2 messages"))
+            r = self.agent(w, *u, "expect-bounce", check=False)
+            self.assertEqual(r.returncode, 2)
+            self.assertTrue(r.stderr.startswith("agent: usage: expect-bounce --for ADDRESS [--timeout S]"), r.stderr)
 
 
 if __name__ == "__main__":

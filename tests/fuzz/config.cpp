@@ -1,11 +1,13 @@
 // The config loader (config::parse, TOML or JSON) on any text. Checks: an error is one line that starts
 // with the file name; a TOML file and the same tree written as JSON are accepted or refused alike and
 // give the same settings; every [server] entry yields settings whose domains are those of its
-// accounts, lowercased, sorted and unique.
+// accounts, lowercased, sorted and unique. A users file (`[accounts."NAME"] file`) is read as a fixed
+// small text whatever its name; an error found in it starts with that name instead.
 //
 // Input: flags (bit 0: JSON), then the file's text.
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "config/document.hpp"
@@ -17,8 +19,23 @@ using namespace mail;
 
 namespace {
 
-void check_error(const Error& e, const char* file) {
-  FUZZ_CHECK(e.detail.rfind(file, 0) == 0);
+constexpr std::string_view kUsers = "# users\nalice pw1\r\nbob@other.org  pw2\n";
+
+// Reads every users file as kUsers, remembering the names asked for.
+struct Reader {
+  std::vector<std::string> asked;
+  config::ReadFile read() {
+    return [this](const std::string& path) -> Result<std::string> {
+      asked.push_back(path);
+      return std::string(kUsers);
+    };
+  }
+};
+
+void check_error(const Error& e, const char* file, const Reader& r) {
+  bool named = e.detail.rfind(file, 0) == 0;
+  for (const auto& path : r.asked) named = named || e.detail.rfind(config::one_line(path) + ":", 0) == 0;
+  FUZZ_CHECK(named);
   FUZZ_CHECK(e.detail.find('\n') == std::string::npos);  // one line naming file, line and key
 }
 
@@ -67,9 +84,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   bool json = in.byte() & 1;
   std::string_view text = in.rest();
   const char* file = json ? "fuzz.json" : "fuzz.toml";
-  auto c = config::parse(text, file, json);
+  Reader reader;
+  auto c = config::parse(text, file, json, reader.read());
   if (!c) {
-    check_error(c.error(), file);
+    check_error(c.error(), file, reader);
   } else {
     check_settings(*c);
   }
@@ -80,9 +98,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(!c);
     return 0;
   }
-  auto as_json = config::parse(doc->root().dump(), "fuzz.json", true);
+  Reader json_reader;
+  auto as_json = config::parse(doc->root().dump(), "fuzz.json", true, json_reader.read());
   FUZZ_CHECK(as_json.has_value() == c.has_value());
+  FUZZ_CHECK(json_reader.asked == reader.asked);
   if (as_json) FUZZ_CHECK(same(*c, *as_json));
-  else check_error(as_json.error(), "fuzz.json");
+  else check_error(as_json.error(), "fuzz.json", json_reader);
   return 0;
 }

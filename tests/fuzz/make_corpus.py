@@ -171,6 +171,20 @@ policy = { mx_only = true }
  "accounts": {"gmail.com": {"usr@gmail.com": "pass", "Bob@Gmail.com": "{SHA512-CRYPT}$6$x$y"}},
  "mailsrv": {"gmail.com": {"limits": {"recipients": 3}}}}
 ''')
+    seed("config", "users-file.toml", b"\x00" + b'''[server]
+"a" = { smtp = 1, pop = 2 }
+[accounts."a"]
+"zed@example.com" = "z"
+file = "userinfo.txt"
+domain = "example.com"
+''')
+
+
+def userinfo():
+    # flags (bit 0: domain "example.com"); see userinfo.cpp.
+    seed("userinfo", "userinfo.txt", b"\x01# login password\r\nalice   pw1\r\n\r\n  bob@other.org\tpw2  \ncarol #pw3\n")
+    seed("userinfo", "bad-line-3", b"\x01a b\nc d\ndave\n")
+    seed("userinfo", "no-domain", b"\x00x@y.org p\nbare p\n")
 
 
 MIME_FOREIGN = (
@@ -269,6 +283,7 @@ def main():
     zone()
     config()
     fault()
+    userinfo()
     mime()
     dot_stuffer()
     line_splitter()

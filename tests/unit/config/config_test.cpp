@@ -154,8 +154,10 @@ TEST_CASE("accounts and per-server tables must name a configured server; domains
         "w.toml:5: accounts.a.nobody: expected an address like user@example.com");
   CHECK(error_of(base + "[accounts.\"a\"]\n\"u@X.org\" = \"p\"\n[accounts.\"b\"]\n\"v@x.ORG\" = \"p\"\n") ==
         "w.toml:7: accounts.b.\"v@x.ORG\": domain x.org is already served by a");
-  CHECK(error_of(base + "[accounts.\"a\"]\n\"u@x.org\" = \"p\"\n\"u@X.org\" = \"q\"\n").find("duplicate account") !=
-        std::string::npos);
+  // Both places are named (keys are read in byte order: "u@X.org" first).
+  CHECK(error_of(base + "[accounts.\"a\"]\n\"u@x.org\" = \"p\"\n\"u@X.org\" = \"q\"\n") ==
+        "w.toml:5: accounts.a.\"u@x.org\": duplicate account, also at w.toml:6: accounts.a.\"u@X.org\" (domains compare "
+        "case-insensitively, local parts exactly)");
   // The one address rule (util::canonical_address): a quoted local part and a trailing dot name the same account.
   CHECK(error_of(base + R"([accounts."a"]
 "u@x.org" = "p"

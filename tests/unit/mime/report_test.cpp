@@ -147,3 +147,20 @@ TEST_CASE("bounded: many recipients, many bad lines, many fields") {
   CHECK(rest == "B: 2\n");
   CHECK(none.empty());
 }
+
+TEST_CASE("failed_recipient: the failed group of one address, compared as a mailbox; delayed is not a bounce") {
+  auto p = parse(crlf(smtp::build_dsn(bounce_input())));
+  REQUIRE(p.delivery_status.has_value());
+  const auto* r = failed_recipient(*p.delivery_status, "error@GMAIL.com");
+  REQUIRE(r != nullptr);
+  CHECK(r->status == "5.1.1");
+  CHECK(failed_recipient(*p.delivery_status, "x@nowhere.example.")->status == "5.1.2");
+  CHECK(failed_recipient(*p.delivery_status, "Error@gmail.com") == nullptr);  // local parts compare exactly
+  CHECK(failed_recipient(*p.delivery_status, "usr1@mail.sustech.edu.cn") == nullptr);
+  auto delayed = parse_delivery_status("Reporting-MTA: dns; a\n\nFinal-Recipient: rfc822; d@x.org\nAction: delayed\n"
+                                       "Status: 4.4.1\n");
+  CHECK(failed_recipient(delayed, "d@x.org") == nullptr);
+  auto failed = parse_delivery_status("Reporting-MTA: dns; a\n\nFinal-Recipient: rfc822; d@x.org\nAction: Failed\n"
+                                      "Status: 5.0.0\n");
+  CHECK(failed_recipient(failed, "d@x.org") != nullptr);
+}
