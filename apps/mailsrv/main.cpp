@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
+#include <functional>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -12,10 +14,12 @@
 #include <iostream>
 
 #include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
 
 #include "config/config.hpp"
 #include "util/auth.hpp"
 #include "cert_refresh.hpp"
+#include "faults.hpp"
 #include "net/stopper.hpp"
 #include "relay.hpp"
 #include "services.hpp"
@@ -37,6 +41,7 @@ constexpr util::OptSpec kOptions[] = {
     {0, "data", "DIR", "state folder (default <paths.var>/NAME)"},
     {0, "ephemeral", "", "state in a new temporary folder, removed at exit: every start begins empty"},
     {0, "listen", "ADDR", "address of every listener (default [mailsrv.NAME] listen, else 127.0.0.1)"},
+    {0, "faults", "FILE", "fault rules for the SMTP and POP3 sessions (default [mailsrv.NAME] faults); SIGHUP re-reads it"},
     {0, "commit-threads", "N", "fsyncs that may run at once when making messages durable (default 8)"},
     {0, "hash-password", "", "read a password on standard input, print its {SHA512-CRYPT} hash, exit"},
     {'v', "verbose", "", "log every command and reply"},
@@ -82,7 +87,7 @@ int main(int argc, char** argv) {
   if (args->has("help")) {
     std::cout << util::usage_text(
         "mailsrv -n NAME [-c config/config.toml] [-s SMTP_PORT] [-p POP_PORT] [--dns HOST:PORT | --zone FILE] "
-        "[--data DIR | --ephemeral] [--listen ADDR] [-v]",
+        "[--data DIR | --ephemeral] [--listen ADDR] [--faults FILE] [-v]",
         kOptions);
     return 0;
   }
@@ -129,11 +134,25 @@ int main(int argc, char** argv) {
     start.commit_threads = static_cast<int>(*n);
   }
 
+  // Fault rules (issue 13): read before anything starts, so a bad file is one line and exit 2.
+  const std::filesystem::path faults_file = args->get("faults", settings->faults);
+  std::optional<fault::Rules> faults;
+  if (!faults_file.empty()) {
+    auto rules = mailsrv::load_faults(faults_file);
+    if (!rules) die(rules.error().detail);
+    faults = std::move(*rules);
+  }
+
   raise_nofile();
   auto built = mailsrv::build_services(*cfg, std::move(*settings), start);
   if (!built) die(built.error().detail);
   // Declared after the services: the listeners go before them (and before their event loop).
   mailsrv::Services& svc = **built;
+  svc.faults_file = faults_file;
+  if (faults) {
+    svc.faults.replace(std::move(*faults));
+    log::info("", "faults_loaded", {{"file", faults_file.string()}, {"rules", svc.faults.size()}});
+  }
   auto smtp = mailsrv::listen_smtp(svc);
   if (!smtp) die(smtp.error().detail);
   auto pop3 = mailsrv::listen_pop3(svc);
@@ -161,6 +180,20 @@ int main(int argc, char** argv) {
   for (auto& s : implicit) stopper.add([&s] { s->stop(); }, [&s] { return s->active() == 0; });
   stopper.add([&svc] { svc.cancel_login_waits(); });  // after the sessions were told to stop
   stopper.arm();
+  // SIGHUP re-reads the fault rules (event=faults_loaded, or event=faults_rejected keeping the old ones).
+  asio::signal_set hup(*svc.io, SIGHUP);
+  std::function<void()> wait_hup = [&] {
+    hup.async_wait([&](const std::error_code& ec, int) {
+      if (ec) return;
+      mailsrv::reload_faults(svc.faults, svc.faults_file);
+      wait_hup();
+    });
+  };
+  wait_hup();
+  stopper.add([&hup] {
+    std::error_code ec;
+    hup.cancel(ec);
+  });
   log::info("", "started", {{"name", svc.settings.name}, {"data", start.data.string()},
                             {"ephemeral", g_ephemeral.empty() ? "no" : "yes"},
                             {"accounts", svc.settings.accounts.size()}, {"domains", svc.settings.domains.size()}});

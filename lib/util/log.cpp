@@ -102,7 +102,7 @@ void set_sink(std::function<void(std::string_view)> sink) {
 
 namespace {
 
-void append_fields(std::string& out, Fields fields) {
+void append_fields(std::string& out, std::span<const Field> fields) {
   for (const auto& f : fields) {
     out += ' ';
     out += f.key;
@@ -111,7 +111,8 @@ void append_fields(std::string& out, Fields fields) {
   }
 }
 
-std::string format_line(Level level, std::string_view svc, Fields before, std::string_view event, Fields after) {
+std::string format_line(Level level, std::string_view svc, Fields before, std::string_view event,
+                        std::span<const Field> after) {
   std::string out;
   out.reserve(160);
   out += "ts=";
@@ -124,7 +125,7 @@ std::string format_line(Level level, std::string_view svc, Fields before, std::s
     out += " svc=";
     append_value(out, svc);
   }
-  append_fields(out, before);
+  append_fields(out, {before.begin(), before.size()});
   out += " event=";
   append_value(out, event);
   append_fields(out, after);
@@ -134,15 +135,19 @@ std::string format_line(Level level, std::string_view svc, Fields before, std::s
 }  // namespace
 
 std::string format(Level level, std::string_view svc, std::string_view event, Fields fields) {
-  return format_line(level, svc, {}, event, fields);
+  return format_line(level, svc, {}, event, {fields.begin(), fields.size()});
 }
 
 void write(Level level, std::string_view svc, std::string_view event, Fields fields) {
   if (!enabled(level)) return;
-  emit(format_line(level, svc, {}, event, fields));
+  emit(format_line(level, svc, {}, event, {fields.begin(), fields.size()}));
 }
 
 void Context::write(Level level, std::string_view event, Fields fields) const {
+  write_fields(level, event, {fields.begin(), fields.size()});
+}
+
+void Context::write_fields(Level level, std::string_view event, std::span<const Field> fields) const {
   if (!enabled(level)) return;
   emit(format_line(level, svc_, {{"sid", sid_}, {"peer", peer_}}, event, fields));
 }
