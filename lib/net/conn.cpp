@@ -165,7 +165,6 @@ asio::awaitable<void> pace(ConnState& st, std::size_t n) {
   const auto now = Clock::now();
   const auto cost = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(static_cast<double>(n) / static_cast<double>(st.rate)));
   st.paced = std::max(st.paced, now) + cost;
-  if (st.paced <= now) co_return;
   if (st.deadline.at() != Clock::time_point::max()) st.deadline.write_started(st.paced);
   asio::steady_timer t(st.sock.get_executor());
   t.expires_at(st.paced);
@@ -433,10 +432,9 @@ asio::awaitable<bool> Conn::write_paced(std::string_view bytes) {
 
 asio::awaitable<void> Conn::pause(std::chrono::milliseconds d) {
   ConnState& st = *st_;
-  if (st.stopping || st.closed) co_return;
   st.deadline.write_started(Clock::now() + d);  // the server's own wait: no one's timeout
   asio::steady_timer t(st.sock.get_executor());
-  t.expires_after(d);
+  t.expires_after(st.stopping || st.closed ? std::chrono::milliseconds(0) : d);
   st.pausing = &t;
   co_await t.async_wait(kTuple);
   st.pausing = nullptr;

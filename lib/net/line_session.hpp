@@ -59,8 +59,12 @@ class LineSession {
       core.watch_phases([&log](auto from, auto to) { log.debug("phase", {{"from", to_string(from)}, {"to", to_string(to)}}); });
     }
     // The connect rules, then the greeting (or what a rule puts in its place).
-    if (!co_await opening(core.on_connect())) co_return;
-    if (!co_await opening(core.on_greeting())) co_return;
+    // Named steps passed by reference, and no co_return ahead of a local with a destructor in these
+    // coroutines: written otherwise, g++ 12's code crashed here at the first connection.
+    const Step connected = core.on_connect();
+    if (!co_await opening(connected)) co_return;
+    const Step greeting = core.on_greeting();
+    if (!co_await opening(greeting)) co_return;
     conn.log().debug("connect");
     while (co_await take_line()) {
     }
@@ -85,26 +89,32 @@ class LineSession {
   // waits, a slow limits the connection's rate from now on, and a drop ends the session without a
   // word (false). A reply is already among the step's replies.
   asio::awaitable<bool> perform_fault(const Step& step) {
-    if (!step.fault) co_return true;
-    const fault::Fault& f = *step.fault;
-    std::vector<log::Field> fields;
-    for (const auto& [key, value] : f.fields) fields.emplace_back(key, value);
-    conn.log().write_fields(log::Level::info, "fault", fields);
-    if (f.kind == fault::Kind::delay) co_await conn.pause(f.delay);
-    if (f.kind == fault::Kind::slow) conn.set_rate(f.rate);
-    co_return f.kind != fault::Kind::drop;
+    if (step.fault) {
+      log_fault(*step.fault);
+      if (step.fault->kind == fault::Kind::delay) co_await conn.pause(step.fault->delay);
+      if (step.fault->kind == fault::Kind::slow) conn.set_rate(step.fault->rate);
+    }
+    co_return !step.fault || step.fault->kind != fault::Kind::drop;
   }
 
  private:
   Protocol& self() { return static_cast<Protocol&>(*this); }
   bool closed() const { return core.phase() == decltype(core.phase())::closed; }
 
+  void log_fault(const fault::Fault& f) const {
+    std::vector<log::Field> fields;
+    for (const auto& [key, value] : f.fields) fields.emplace_back(key, value);
+    conn.log().write_fields(log::Level::info, "fault", fields);
+  }
+
   // A step before the first command: false when the session ends there (a rule's reply or drop).
-  asio::awaitable<bool> opening(Step step) {
-    if (!co_await perform_fault(step)) co_return false;
-    add(step);
-    if (!co_await flush()) co_return false;
-    co_return !closed();
+  asio::awaitable<bool> opening(const Step& step) {
+    bool go_on = co_await perform_fault(step);
+    if (go_on) {
+      add(step);
+      go_on = co_await flush() && !closed();
+    }
+    co_return go_on;
   }
 
   // One command line and what it asks; false when the session is over.

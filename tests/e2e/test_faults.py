@@ -16,8 +16,8 @@ MSG = b"Subject: fault test\r\n\r\nhello\r\n"
 
 
 def start_gm(w, world, rules, extra_args=()):
-    path = w.write("faults/gm.toml", rules)
-    return w.start("mailsrv", ["-n", GM, "--zone", world.zone, "--faults", path, *extra_args], listening=2)
+    w.write("faults/gm.toml", rules)  # a relative path: from the working directory (the world's folder)
+    return w.start("mailsrv", ["-n", GM, "--zone", world.zone, "--faults", "faults/gm.toml", *extra_args], listening=2)
 
 
 def smtp_code(fn):
@@ -94,9 +94,11 @@ rule = [
             c = Smtp(port)
             self.assertEqual(c.reply(), (554, ["5.3.2 Not accepting mail"]))
             self.assertTrue(c.closed())
+            c.close()
             c = Smtp(port)
             self.assertEqual(c.reply()[0], 220)
             self.assertEqual(c.cmd("QUIT")[0], 221)
+            c.close()
             self.assertEqual(len(fault_lines(gm, "cut")), 1)
             self.assertEqual(len(fault_lines(gm, "busy")), 1)
 
