@@ -59,8 +59,6 @@ class LineSession {
       core.watch_phases([&log](auto from, auto to) { log.debug("phase", {{"from", to_string(from)}, {"to", to_string(to)}}); });
     }
     // The connect rules, then the greeting (or what a rule puts in its place).
-    // Named steps passed by reference, and no co_return ahead of a local with a destructor in these
-    // coroutines: written otherwise, g++ 12's code crashed here at the first connection.
     const Step connected = core.on_connect();
     if (!co_await opening(connected)) co_return;
     const Step greeting = core.on_greeting();
@@ -87,7 +85,9 @@ class LineSession {
 
   // A fault rule the core applied: always logged (a test asserts event=fault rule=NAME), then a delay
   // waits, a slow limits the connection's rate from now on, and a drop ends the session without a
-  // word (false). A reply is already among the step's replies.
+  // word (false). A reply is already among the step's replies. The logging is a plain function: with
+  // it in this coroutine (an early co_return, a reference local, a structured binding) g++ 12's code
+  // crashed at the first connection.
   asio::awaitable<bool> perform_fault(const Step& step) {
     if (step.fault) {
       log_fault(*step.fault);
