@@ -104,9 +104,10 @@ struct Session : net::LineSession<Session, smtp::ServerSession> {
     const bool body_8bit = core.envelope().body_8bit();
     if (core.envelope().eight_bit_unannounced()) conn.log().info("eight_bit_unannounced", {{"id", msg.id()}});
     auto step = core.end_of_data();
-    if (step.fault && !co_await perform_fault(step)) co_return false;  // a drop: the message is discarded
-    const char* result = "rejected";
-    if (step.effect == smtp::Effect::deliver) {
+    bool go_on = true;
+    if (step.fault) go_on = co_await perform_fault(step);  // false: a drop, the message is discarded
+    const char* result = go_on ? "rejected" : "dropped";
+    if (go_on && step.effect == smtp::Effect::deliver) {
       auto id = co_await msg.finish(body_8bit);
       result = id ? "stored" : "failed";
       if (!id) conn.log().error("store_failed", {{"id", msg.id()}, {"why", id.error().detail}});
@@ -121,7 +122,7 @@ struct Session : net::LineSession<Session, smtp::ServerSession> {
                                 {"result", result},
                                 {"ms", std::to_string(ms / 1000) + "." + std::to_string(ms % 1000 / 100)}});
     add(step);
-    co_return true;
+    co_return go_on;
   }
 };
 

@@ -102,6 +102,21 @@ rule = [
             self.assertEqual(len(fault_lines(gm, "cut")), 1)
             self.assertEqual(len(fault_lines(gm, "busy")), 1)
 
+    def test_drop_at_end_of_data_stores_nothing_and_the_client_sends_again(self):
+        with World() as w:
+            world = CourseWorld(w, resolver="zone")
+            gm = start_gm(w, world, 'rule = [ { name = "lost", when = "smtp end-of-data", do = "drop", first = 1 } ]')
+            with self.assertRaises(smtplib.SMTPServerDisconnected):
+                world.send(SENDER, ["usr@gmail.com"], MSG, via=GM)
+            data = w.path(f"var/{GM}")
+            self.assertEqual(maildir_files(data, "usr@gmail.com"), [])
+            self.assertEqual(maildir_files(data, "usr@gmail.com", "tmp"), [], "the staged file is discarded")
+            world.send(SENDER, ["usr@gmail.com"], MSG, via=GM)
+            self.assertEqual(len(maildir_files(data, "usr@gmail.com")), 1)
+            self.assertEqual(len(fault_lines(gm, "lost")), 1)
+            results = [l.split("result=")[1].split()[0] for l in gm.log().splitlines() if "event=message " in l]
+            self.assertEqual(results, ["dropped", "stored"])
+
     def test_delay_and_slow(self):
         size, rate = 50000, 20000
         body = b"Subject: big\r\n\r\n" + (b"x" * 98 + b"\r\n") * (size // 100)
