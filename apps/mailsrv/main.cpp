@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +17,8 @@
 #include "config/config.hpp"
 #include "util/auth.hpp"
 #include "cert_refresh.hpp"
+#include "net/fault_file.hpp"
+#include "net/reload_signal.hpp"
 #include "net/stopper.hpp"
 #include "relay.hpp"
 #include "services.hpp"
@@ -37,6 +40,7 @@ constexpr util::OptSpec kOptions[] = {
     {0, "data", "DIR", "state folder (default <paths.var>/NAME)"},
     {0, "ephemeral", "", "state in a new temporary folder, removed at exit: every start begins empty"},
     {0, "listen", "ADDR", "address of every listener (default [mailsrv.NAME] listen, else 127.0.0.1)"},
+    {0, "faults", "FILE", "fault rules for the SMTP and POP3 sessions (default [mailsrv.NAME] faults); SIGHUP re-reads it"},
     {0, "commit-threads", "N", "fsyncs that may run at once when making messages durable (default 8)"},
     {0, "hash-password", "", "read a password on standard input, print its {SHA512-CRYPT} hash, exit"},
     {'v', "verbose", "", "log every command and reply"},
@@ -82,7 +86,7 @@ int main(int argc, char** argv) {
   if (args->has("help")) {
     std::cout << util::usage_text(
         "mailsrv -n NAME [-c config/config.toml] [-s SMTP_PORT] [-p POP_PORT] [--dns HOST:PORT | --zone FILE] "
-        "[--data DIR | --ephemeral] [--listen ADDR] [-v]",
+        "[--data DIR | --ephemeral] [--listen ADDR] [--faults FILE] [-v]",
         kOptions);
     return 0;
   }
@@ -129,11 +133,17 @@ int main(int argc, char** argv) {
     start.commit_threads = static_cast<int>(*n);
   }
 
+  // Fault rules (issue 13): read before anything starts, so a bad file is one line and exit 2. Declared
+  // before the services, whose sessions hold its injector.
+  net::FaultFile fault_file(args->get("faults", settings->faults), {fault::Protocol::smtp, fault::Protocol::pop3});
+  if (auto loaded = fault_file.load(); !loaded) die(loaded.error().detail);
+
   raise_nofile();
   auto built = mailsrv::build_services(*cfg, std::move(*settings), start);
   if (!built) die(built.error().detail);
   // Declared after the services: the listeners go before them (and before their event loop).
   mailsrv::Services& svc = **built;
+  svc.faults = &fault_file.injector();
   auto smtp = mailsrv::listen_smtp(svc);
   if (!smtp) die(smtp.error().detail);
   auto pop3 = mailsrv::listen_pop3(svc);
@@ -161,6 +171,9 @@ int main(int argc, char** argv) {
   for (auto& s : implicit) stopper.add([&s] { s->stop(); }, [&s] { return s->active() == 0; });
   stopper.add([&svc] { svc.cancel_login_waits(); });  // after the sessions were told to stop
   stopper.arm();
+  // SIGHUP re-reads the fault rules (event=faults_loaded, or event=faults_rejected keeping the old ones).
+  net::ReloadSignal hup(*svc.io, [&] { fault_file.reload(); });
+  stopper.add([&hup] { hup.stop(); });
   log::info("", "started", {{"name", svc.settings.name}, {"data", start.data.string()},
                             {"ephemeral", g_ephemeral.empty() ? "no" : "yes"},
                             {"accounts", svc.settings.accounts.size()}, {"domains", svc.settings.domains.size()}});

@@ -54,7 +54,6 @@ struct Pop3Session : net::LineSession<Pop3Session, pop3::ServerSession> {
     return net::StepKind::perform;
   }
 
-  void greet() { out += core.greeting(); }
   void write(const pop3::Step& step) { out += step.out; }
 
   // Login, RETR/TOP, or the update after QUIT (which closes the core: the driver then ends the
@@ -135,7 +134,7 @@ struct Pop3Session : net::LineSession<Pop3Session, pop3::ServerSession> {
 asio::awaitable<void> serve(net::Conn& conn, Services& svc) {
   Pop3Session s(conn, svc,
                 pop3::ServerSession({svc.settings.name, svc.settings.tls.allow_plaintext_auth, svc.settings.limits.errors,
-                                     svc.tls_server != nullptr, conn.tls_active()}));
+                                     svc.tls_server != nullptr, conn.tls_active(), conn.peer_ip(), svc.faults}));
   co_await s.run();
 }
 

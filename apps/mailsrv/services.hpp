@@ -13,6 +13,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "config/config.hpp"
+#include "fault/fault.hpp"
 #include "net/message_sink.hpp"
 #include "net/resolver.hpp"
 #include "net/store.hpp"
@@ -83,6 +84,7 @@ struct Services {
   std::unique_ptr<mail::net::Resolver> resolver;  // the relay's lookups (--dns or --zone)
   std::unique_ptr<Relay> relay;                   // takes the queue entries the SMTP side commits
   std::unique_ptr<CertRefresh> cert_refresh;      // null unless the certificate waits for MX names
+  mail::fault::Injector* faults = nullptr;        // --faults / [mailsrv."NAME"] faults (main's net::FaultFile)
 
   /// The server is stopping: logins waiting for the throttle are answered now (refused).
   void cancel_login_waits() {

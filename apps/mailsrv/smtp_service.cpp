@@ -38,8 +38,6 @@ struct Session : net::LineSession<Session, smtp::ServerSession> {
     return net::StepKind::reply;
   }
 
-  void greet() { write(smtp::Step{{core.greeting()}, smtp::Effect::none}); }
-
   void write(const smtp::Step& step) {
     for (const auto& r : step.replies) {
       if (svc.verbose) conn.log().debug("reply", {{"line", r.text()}, {"code", r.code}});
@@ -106,8 +104,10 @@ struct Session : net::LineSession<Session, smtp::ServerSession> {
     const bool body_8bit = core.envelope().body_8bit();
     if (core.envelope().eight_bit_unannounced()) conn.log().info("eight_bit_unannounced", {{"id", msg.id()}});
     auto step = core.end_of_data();
-    const char* result = "rejected";
-    if (step.effect == smtp::Effect::deliver) {
+    bool go_on = true;
+    if (step.fault) go_on = co_await perform_fault(step);  // false: a drop, the message is discarded
+    const char* result = go_on ? "rejected" : "dropped";
+    if (go_on && step.effect == smtp::Effect::deliver) {
       auto id = co_await msg.finish(body_8bit);
       result = id ? "stored" : "failed";
       if (!id) conn.log().error("store_failed", {{"id", msg.id()}, {"why", id.error().detail}});
@@ -122,7 +122,7 @@ struct Session : net::LineSession<Session, smtp::ServerSession> {
                                 {"result", result},
                                 {"ms", std::to_string(ms / 1000) + "." + std::to_string(ms % 1000 / 100)}});
     add(step);
-    co_return true;
+    co_return go_on;
   }
 };
 
@@ -131,7 +131,7 @@ asio::awaitable<void> serve(net::Conn& conn, Services& svc, smtp::Listener liste
   Session s(conn, svc,
             smtp::ServerSession({svc.settings.name, conn.peer_ip(), svc.settings.policy.submission_requires_auth,
                                  svc.tls_server != nullptr, conn.tls_active(), svc.settings.tls.allow_plaintext_auth,
-                                 listener},
+                                 listener, svc.faults},
                                 smtp::Limits{limits.recipients, limits.message_size, limits.errors}, *svc.accounts));
   co_await s.run();
 }

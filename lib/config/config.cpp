@@ -173,7 +173,7 @@ void parse_accounts(const Node& t, Config& c, const ReadFile& read) {
 
 MailsrvTable parse_mailsrv_entry(const Node& e, const Config& c) {
   e.expect_table();
-  e.only_keys({"listen", "smtps", "pop3s", "submission", "cert", "key", "limits", "queue", "tls", "policy"});
+  e.only_keys({"listen", "smtps", "pop3s", "submission", "cert", "key", "faults", "limits", "queue", "tls", "policy"});
   MailsrvTable m;
   m.limits = c.limits;
   m.queue = c.queue;
@@ -189,6 +189,10 @@ MailsrvTable parse_mailsrv_entry(const Node& e, const Config& c) {
   if (auto n = e.find("cert")) m.cert = n->as_string();
   if (auto n = e.find("key")) m.key = n->as_string();
   if (m.cert.empty() != m.key.empty()) e.fail("cert and key must be given together");
+  if (auto n = e.find("faults")) {
+    m.faults = n->as_string();
+    if (m.faults.empty()) n->fail("must not be empty (leave the key out for no fault rules)");
+  }
   if (auto n = e.find("limits")) m.limits = parse_limits(*n, m.limits);
   if (auto n = e.find("queue")) m.queue = parse_queue(*n, m.queue);
   if (auto n = e.find("tls")) m.tls = parse_tls(*n, m.tls);
@@ -275,6 +279,7 @@ Result<ServerSettings> Config::server_settings(const std::string& name) const {
     s.submission = m->second.submission;
     s.cert = m->second.cert;
     s.key = m->second.key;
+    s.faults = m->second.faults;
     s.limits = m->second.limits;
     s.queue = m->second.queue;
     s.tls = m->second.tls;

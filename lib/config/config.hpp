@@ -80,6 +80,7 @@ struct ServerSettings {
   std::uint16_t submission = 0;  // RFC 6409 port: AUTH required, relays; 0 = off
   std::string cert;
   std::string key;
+  std::string faults;  // fault rule file (issue 13), "" for none; relative to the working directory
   Limits limits;
   Queue queue;
   Tls tls;
@@ -96,6 +97,7 @@ struct MailsrvTable {
   std::uint16_t submission = 0;
   std::string cert;
   std::string key;
+  std::string faults;
   Limits limits;  // already merged over the world's
   Queue queue;
   Tls tls;

@@ -107,6 +107,20 @@ struct Applied {
   std::vector<std::pair<std::string, std::string>> fields;
 };
 
+/// An applied rule as a session's driver needs it: what to perform and the `event=fault` fields. It owns
+/// its data, so it outlives a replace() (a SIGHUP during a delay). A `reply` was already turned into
+/// the session's reply by the core: the driver only logs it.
+struct Fault {
+  Kind kind = Kind::reply;
+  std::chrono::milliseconds delay{0};
+  std::uint64_t rate = 0;
+  std::vector<std::pair<std::string, std::string>> fields;
+
+  static Fault of(Applied applied) {
+    return {applied.action->kind, applied.action->delay, applied.action->rate, std::move(applied.fields)};
+  }
+};
+
 /// The rules of one server and their counters. One per process; sessions share it (mailsrv and fdns run
 /// one io_context thread, so there is no locking).
 class Injector {

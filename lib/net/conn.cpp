@@ -93,6 +93,7 @@ void request_shutdown(ConnState& st) {
   st.stopping = true;
   std::error_code ec;
   if (st.reading) st.sock.cancel(ec);  // a write in progress may finish: it may be a last reply
+  if (st.pausing != nullptr) st.pausing->cancel();
 }
 
 std::string peer_of(const asio::ip::tcp::socket& s) {
@@ -152,6 +153,24 @@ ReadStatus classify(const ConnState& st, const std::error_code& ec) {
   return ReadStatus::error;
 }
 
+// With a rate (Conn::set_rate): how much one read or write may move, about a tenth of a second's worth.
+std::size_t paced_size(const ConnState& st, std::size_t most) {
+  if (st.rate == 0) return most;
+  return static_cast<std::size_t>(std::clamp<std::uint64_t>(st.rate / 10, 1, most));
+}
+
+// With a rate: `n` octets moved, so wait until they are paid for. The wait is the server's, not the
+// peer's: the deadline moves on by as much.
+asio::awaitable<void> pace(ConnState& st, std::size_t n) {
+  const auto now = Clock::now();
+  const auto cost = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(static_cast<double>(n) / static_cast<double>(st.rate)));
+  st.paced = std::max(st.paced, now) + cost;
+  if (st.deadline.at() != Clock::time_point::max()) st.deadline.write_started(st.paced);
+  asio::steady_timer t(st.sock.get_executor());
+  t.expires_at(st.paced);
+  co_await t.async_wait(kTuple);
+}
+
 // Nothing may be read once the deadline passed (the data rate cannot be made up afterwards).
 bool expired(ConnState& st, ReadStatus& status) {
   if (st.stopping) status = ReadStatus::shutdown;
@@ -174,7 +193,7 @@ asio::awaitable<bool> fill(ConnState& st, ReadStatus& status) {
     if (expired(st, status)) co_return false;
     detail::lend_buffer(st);
     st.reading = true;
-    auto [ec, n] = co_await st.tls->stream.async_read_some(asio::buffer(*st.buf), kTuple);
+    auto [ec, n] = co_await st.tls->stream.async_read_some(asio::buffer(st.buf->data(), paced_size(st, st.buf->size())), kTuple);
     st.reading = false;
     if (ec) {
       // asio's eof is the peer's close_notify, which finish() answers; stream_truncated is a TCP
@@ -185,6 +204,7 @@ asio::awaitable<bool> fill(ConnState& st, ReadStatus& status) {
       co_return false;
     }
     got(st, n);
+    if (st.rate != 0) co_await pace(st, n);
     co_return true;
   }
   detail::return_buffer(st);
@@ -200,7 +220,7 @@ asio::awaitable<bool> fill(ConnState& st, ReadStatus& status) {
     }
     detail::lend_buffer(st);
     std::error_code rec;
-    std::size_t n = st.sock.read_some(asio::buffer(*st.buf), rec);
+    std::size_t n = st.sock.read_some(asio::buffer(st.buf->data(), paced_size(st, st.buf->size())), rec);
     if (rec == asio::error::would_block || rec == asio::error::try_again) continue;  // a spurious wake-up
     if (rec) {
       status = classify(st, rec);
@@ -208,6 +228,7 @@ asio::awaitable<bool> fill(ConnState& st, ReadStatus& status) {
       co_return false;
     }
     got(st, n);
+    if (st.rate != 0) co_await pace(st, n);
     co_return true;
   }
 }
@@ -327,6 +348,7 @@ asio::awaitable<ReadStatus> Conn::read_exact(std::size_t n, std::string& out) {
 asio::awaitable<bool> Conn::write(std::string_view bytes) {
   ConnState& st = *st_;
   if (st.closed) co_return false;
+  if (st.rate != 0) co_return co_await write_paced(bytes);
   start_write(st);
   const auto buf = asio::buffer(bytes.data(), bytes.size());
   std::error_code ec;
@@ -386,6 +408,41 @@ void Conn::set_idle(std::chrono::milliseconds idle) {
 void Conn::start_data_deadline(std::uint64_t min_rate) {
   st_->deadline.data_started(Clock::now(), min_rate);
   arm(*st_);
+}
+
+// A slow sender: pieces of about a tenth of a second's worth, each paid for before the next.
+asio::awaitable<bool> Conn::write_paced(std::string_view bytes) {
+  ConnState& st = *st_;
+  while (!bytes.empty()) {
+    std::string_view piece = bytes.substr(0, paced_size(st, bytes.size()));
+    start_write(st);
+    const auto buf = asio::buffer(piece.data(), piece.size());
+    std::error_code ec;
+    if (st.tls) std::tie(ec, std::ignore) = co_await asio::async_write(st.tls->stream, buf, kTuple);
+    else std::tie(ec, std::ignore) = co_await asio::async_write(st.sock, buf, kTuple);
+    if (ec) {
+      st.peer_gone = true;
+      co_return false;
+    }
+    bytes.remove_prefix(piece.size());
+    co_await pace(st, piece.size());
+  }
+  co_return true;
+}
+
+asio::awaitable<void> Conn::pause(std::chrono::milliseconds d) {
+  ConnState& st = *st_;
+  st.deadline.write_started(Clock::now() + d);  // the server's own wait: no one's timeout
+  asio::steady_timer t(st.sock.get_executor());
+  t.expires_after(st.stopping || st.closed ? std::chrono::milliseconds(0) : d);
+  st.pausing = &t;
+  co_await t.async_wait(kTuple);
+  st.pausing = nullptr;
+}
+
+void Conn::set_rate(std::uint64_t octets_per_second) {
+  st_->rate = octets_per_second;
+  st_->paced = Clock::now();
 }
 
 void Conn::end_data_deadline() { st_->deadline.data_ended(); }

@@ -77,6 +77,12 @@ class Conn {
   /// (Postfix's smtpd_min_data_rate). min_rate 0: each line gets the idle limit, as outside DATA.
   void start_data_deadline(std::uint64_t min_rate);
   void end_data_deadline();
+  /// Waits `d` (a fault rule's delay): the server answers later, and no deadline of the peer's runs
+  /// meanwhile. A shutdown ends the wait.
+  asio::awaitable<void> pause(std::chrono::milliseconds d);
+  /// From now on reads and writes move at most `octets_per_second` (a fault rule's `slow`: a slow
+  /// receiver or sender); the waits this costs do not count against the peer's deadlines.
+  void set_rate(std::uint64_t octets_per_second);
   /// Drops bytes received but not yet read (after STARTTLS: CVE-2011-0411).
   void discard_buffered();
   /// The server is stopping: a pending read ends now, later reads return ReadStatus::shutdown.
@@ -95,6 +101,7 @@ class Conn {
  private:
   friend class TcpServer;
   explicit Conn(std::shared_ptr<detail::ConnState> st) : st_(std::move(st)) {}
+  asio::awaitable<bool> write_paced(std::string_view bytes);
   std::shared_ptr<detail::ConnState> st_;
 };
 

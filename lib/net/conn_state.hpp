@@ -40,6 +40,9 @@ struct ConnState {
   std::function<void()> on_close;  // set by TcpServer to forget the connection
   std::shared_ptr<TlsLayer> tls;   // set once TLS started
   std::string peer_name;           // the host a client expects
+  std::uint64_t rate = 0;          // a fault rule's `slow`: octets per second each way (0: no limit)
+  Clock::time_point paced{};       // with a rate: when the octets moved so far have been paid for
+  asio::steady_timer* pausing = nullptr;  // a fault rule's delay in progress: a shutdown ends it
 };
 
 /// The read buffer, lent from the thread's pool while there are bytes to read.

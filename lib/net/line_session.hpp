@@ -4,6 +4,7 @@
 // the core, the end of the session once the core is closed (QUIT, or its [limits] errors limit, however
 // the last error came), and the -v log of each command as the core masked it and of each phase change.
 // What one protocol alone does (SMTP DATA and AUTH, POP3 login, RETR and update) is its `perform`.
+// A fault rule the core applied (issue 13) is logged here and its delay, drop or slow performed.
 // No verbs here: the core decides every reply (docs/development.md "Protocol cores and drivers").
 #pragma once
 
@@ -12,9 +13,11 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <asio/awaitable.hpp>
 
+#include "fault/fault.hpp"
 #include "net/conn.hpp"
 #include "net/tls.hpp"
 
@@ -37,10 +40,10 @@ struct LineSessionOptions {
 
 /// The driver. `Protocol` derives from LineSession<Protocol, Core> and provides
 ///   static StepKind kind(const Step&);     what a step asks
-///   void greet();                          appends the greeting to `out`
 ///   void write(const Step&);               appends the step's replies to `out`
 ///   asio::awaitable<bool> perform(Step&);  a StepKind::perform step; false: the connection is unusable
-/// `Core` is a protocol core: on_line(text, too_long) -> Step with log_line, on_timeout(), on_shutdown(),
+/// `Core` is a protocol core: on_connect() and on_greeting() -> Step, on_line(text, too_long) -> Step with
+/// log_line, each Step with an optional fault::Fault `fault`, on_timeout(), on_shutdown(),
 /// on_tls_started(), phase() (Phase::closed when over), watch_phases(hook) and to_string(Phase).
 template <class Protocol, class Core>
 class LineSession {
@@ -55,8 +58,11 @@ class LineSession {
       const log::Context& log = conn.log();
       core.watch_phases([&log](auto from, auto to) { log.debug("phase", {{"from", to_string(from)}, {"to", to_string(to)}}); });
     }
-    self().greet();
-    if (!co_await flush()) co_return;
+    // The connect rules, then the greeting (or what a rule puts in its place).
+    const Step connected = core.on_connect();
+    if (!co_await opening(connected)) co_return;
+    const Step greeting = core.on_greeting();
+    if (!co_await opening(greeting)) co_return;
     conn.log().debug("connect");
     while (co_await take_line()) {
     }
@@ -77,9 +83,39 @@ class LineSession {
     co_return ok;
   }
 
+  // A fault rule the core applied: always logged (a test asserts event=fault rule=NAME), then a delay
+  // waits, a slow limits the connection's rate from now on, and a drop ends the session without a
+  // word (false). A reply is already among the step's replies. The logging is a plain function: with
+  // it in this coroutine (an early co_return, a reference local, a structured binding) g++ 12's code
+  // crashed at the first connection.
+  asio::awaitable<bool> perform_fault(const Step& step) {
+    if (step.fault) {
+      log_fault(*step.fault);
+      if (step.fault->kind == fault::Kind::delay) co_await conn.pause(step.fault->delay);
+      if (step.fault->kind == fault::Kind::slow) conn.set_rate(step.fault->rate);
+    }
+    co_return !step.fault || step.fault->kind != fault::Kind::drop;
+  }
+
  private:
   Protocol& self() { return static_cast<Protocol&>(*this); }
   bool closed() const { return core.phase() == decltype(core.phase())::closed; }
+
+  void log_fault(const fault::Fault& f) const {
+    std::vector<log::Field> fields;
+    for (const auto& [key, value] : f.fields) fields.emplace_back(key, value);
+    conn.log().write_fields(log::Level::info, "fault", fields);
+  }
+
+  // A step before the first command: false when the session ends there (a rule's reply or drop).
+  asio::awaitable<bool> opening(const Step& step) {
+    bool go_on = co_await perform_fault(step);
+    if (go_on) {
+      add(step);
+      go_on = co_await flush() && !closed();
+    }
+    co_return go_on;
+  }
 
   // One command line and what it asks; false when the session is over.
   asio::awaitable<bool> take_line() {
@@ -94,6 +130,7 @@ class LineSession {
     }
     Step step = core.on_line(line.text, line.status == ReadStatus::too_long);
     if (opts_.verbose && !step.log_line.empty()) conn.log().debug("command", {{"line", step.log_line}});
+    if (step.fault && !co_await perform_fault(step)) co_return false;
     switch (Protocol::kind(step)) {
       case StepKind::reply:
         add(step);

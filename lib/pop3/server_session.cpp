@@ -142,8 +142,12 @@ void ServerSession::clear_credentials() {
 
 Step ServerSession::on_line(std::string_view line, bool too_long) {
   if (phase_ == Phase::closed || phase_ == Phase::update) return {};
+  std::optional<fault::Fault> pending;
+  if (faults_on() && !too_long && !awaiting_sasl_)  // checked before the session handles the command
+    if (auto s = command_fault(line, pending)) return std::move(*s);
   Step s = take_line(line, too_long);
   s.log_line = std::move(log_line_);
+  if (pending) s.fault = std::move(pending);
   return s;
 }
 
@@ -208,6 +212,7 @@ Step ServerSession::sasl_response(std::string_view line) {
 }
 
 Step ServerSession::on_login(LoginResult result, Listing listing) {
+  if (result == LoginResult::ok) logged_in_ = user_;
   clear_credentials();
   switch (result) {
     case LoginResult::ok: break;

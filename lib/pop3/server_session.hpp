@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fault/fault.hpp"
 #include "pop3/listing.hpp"
 
 namespace mail::pop3 {
@@ -32,6 +33,9 @@ struct Step {
   std::string out;  // reply text, CRLF line ends
   Effect effect = Effect::none;
   std::string log_line{};  // on_line: the command as it may be logged (secrets masked); "" for no command
+  /// A fault rule applied: the driver logs it (event=fault) and performs a delay, drop or slow before the
+  /// rest of the step. A reply is already in `out` (the command was not performed).
+  std::optional<fault::Fault> fault{};
 };
 
 /// Why RETR/TOP could not send the message: another client removed it (a Maildir shared with Dovecot,
@@ -46,6 +50,8 @@ struct Options {
   int max_errors = 20;                // [limits] errors: error replies before the session is closed
   bool tls_available = false;         // STLS can be offered
   bool tls_active = false;            // an implicit-TLS port
+  std::string peer_ip{};              // the client's address, for fault rules matching `client`
+  fault::Injector* faults = nullptr;  // the server's fault rules (issue 13); null or empty: none, at no cost
 };
 
 class ServerSession {
@@ -83,6 +89,11 @@ class ServerSession {
   void watch_phases(PhaseHook hook) { phase_hook_ = std::move(hook); }
 
   std::string greeting() const;
+  /// The connection was accepted: nothing, unless a fault rule at "pop3 connect" answers -ERR in place
+  /// of the greeting (and closes) or drops; a delay or slow rides on the step.
+  Step on_connect();
+  /// The greeting as a step.
+  Step on_greeting() const { return {greeting()}; }
   /// What the listener answers instead of a session: [limits] sessions reached, or [limits] per_peer
   /// for the client's address.
   static std::string too_many_sessions(const std::string& server_name);
@@ -118,6 +129,12 @@ class ServerSession {
 
  private:
   static const Row* find(std::string_view verb) noexcept;
+  // Fault rules (server_faults.cpp): a reply or drop is the whole step; a delay or slow rides on the
+  // step of the command, which proceeds.
+  bool faults_on() const noexcept { return opts_.faults != nullptr && !opts_.faults->empty(); }
+  std::optional<Step> consult(std::string_view stage, std::string_view user, bool closes,
+                              std::optional<fault::Fault>& pending);
+  std::optional<Step> command_fault(std::string_view line, std::optional<fault::Fault>& pending);
   Step take_line(std::string_view line, bool too_long);
   /// Every state change goes through here.
   void enter(Phase next);
@@ -152,6 +169,7 @@ class ServerSession {
   bool awaiting_sasl_ = false;
   std::string user_;
   std::string password_;
+  std::string logged_in_;  // the login as given, once it succeeded (fault rules matching `user`)
   Listing listing_;
   std::vector<bool> deleted_;
   std::size_t visible_ = 0;

@@ -191,6 +191,7 @@ Step ServerSession::on_line(std::string_view line, bool too_long) {
   if (phase_ == Phase::closed || phase_ == Phase::data) return {};
   Step s = take_line(line, too_long);
   s.log_line = std::move(log_line_);
+  if (pending_fault_) s.fault = std::exchange(pending_fault_, std::nullopt);
   return s;
 }
 
@@ -215,6 +216,12 @@ Step ServerSession::take_line(std::string_view line, bool too_long) {
     if (c < 32 || c >= 127) return unparsed(catalog::unknown());  // commands are printable ASCII
   Command cmd = parse_command(line);
   const Row* row = find(cmd.verb);
+  if (faults_on())
+    if (auto s = command_fault(line, cmd, row)) {  // checked before the session handles the command
+      log_line_ = row != nullptr ? logged(*row, line, cmd.arg)
+                                 : util::unparsed_line(line, [](std::string_view w) { return find(verb_of(w)) != nullptr; });
+      return std::move(*s);
+    }
   if (row == nullptr) return unparsed(catalog::unknown());
   log_line_ = logged(*row, line, cmd.arg);
   if (row->check != nullptr)
@@ -366,12 +373,15 @@ DataLine ServerSession::on_data_line(std::string_view text, util::LineSplitter::
 
 Step ServerSession::end_of_data() {
   if (phase_ != Phase::data) return {};
+  if (faults_on())
+    if (auto s = data_fault()) return std::move(*s);
+  Step s{{}, Effect::deliver};
   if (data_too_long_line_ || data_size_ > limits_.message_size) {
-    Reply r = data_too_long_line_ ? catalog::text_line_too_long() : catalog::too_big();
+    s = {{data_too_long_line_ ? catalog::text_line_too_long() : catalog::too_big()}};
     reset_transaction();
-    return {{std::move(r)}};
   }
-  return {{}, Effect::deliver};
+  if (pending_fault_) s.fault = std::exchange(pending_fault_, std::nullopt);
+  return s;
 }
 
 Step ServerSession::on_delivered(const Result<std::string>& id) {

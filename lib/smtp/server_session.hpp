@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fault/fault.hpp"
 #include "smtp/command.hpp"
 #include "smtp/reply.hpp"
 #include "util/line_splitter.hpp"
@@ -50,6 +51,7 @@ struct SessionInfo {
   bool tls_active = false;            // an implicit-TLS port: encrypted from the start
   bool allow_plaintext_auth = false;  // offer AUTH before TLS (telnet demos)
   Listener listener = Listener::smtp;
+  fault::Injector* faults = nullptr;  // the server's fault rules (issue 13); null or empty: none, at no cost
 };
 
 enum class Phase { greeted, ready, mail, rcpt, data, closed };
@@ -86,6 +88,9 @@ struct Step {
   std::vector<Reply> replies;
   Effect effect = Effect::none;
   std::string log_line{};  // on_line: the command as it may be logged (secrets masked); "" for no command
+  /// A fault rule applied: the driver logs it (event=fault) and performs a delay, drop or slow before the
+  /// rest of the step. A reply is already in `replies` (the command was not performed).
+  std::optional<fault::Fault> fault{};
 };
 
 struct DataLine {
@@ -139,6 +144,11 @@ class ServerSession {
   void watch_phases(PhaseHook hook) { phase_hook_ = std::move(hook); }
 
   Reply greeting() const;
+  /// The connection was accepted: no replies, unless a fault rule at "smtp connect" answers in place of
+  /// the greeting (and closes) or drops; a delay or slow rides on the step.
+  Step on_connect();
+  /// The greeting, or what a fault rule at "smtp greeting" puts in its place (a reply then closes).
+  Step on_greeting();
   /// What the listener answers instead of a session: [limits] sessions reached, or [limits] per_peer
   /// for the client's address (RFC 5321 3.1: 421 in place of the greeting).
   static Reply too_many_sessions(const std::string& server_name);
@@ -181,6 +191,14 @@ class ServerSession {
 
  private:
   static const Row* find(Verb verb) noexcept;
+  // Fault rules (server_faults.cpp): a reply or drop is the whole step; a delay or slow waits in
+  // pending_fault_ for the step of the command, which then proceeds.
+  bool faults_on() const noexcept { return info_.faults != nullptr && !info_.faults->empty(); }
+  fault::Event fault_event(std::string_view stage) const;
+  std::optional<Step> consult(const fault::Event& event, bool closes);
+  std::optional<Step> command_fault(std::string_view line, const Command& cmd, const Row* row);
+  std::optional<Step> data_fault();
+  std::vector<std::string> all_recipients() const;
   Step take_line(std::string_view line, bool too_long);
   /// Every phase change goes through here.
   void enter(Phase next);
@@ -229,6 +247,7 @@ class ServerSession {
   std::string auth_password_;
   std::string log_line_;  // how the line being taken may be logged (Step::log_line)
   PhaseHook phase_hook_;
+  std::optional<fault::Fault> pending_fault_;  // a delay or slow for the step being made
 };
 
 }  // namespace mail::smtp

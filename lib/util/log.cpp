@@ -150,8 +150,12 @@ void write(Level level, std::string_view svc, std::string_view event, std::span<
 }
 
 void Context::write(Level level, std::string_view event, Fields fields) const {
+  write_fields(level, event, span_of(fields));
+}
+
+void Context::write_fields(Level level, std::string_view event, std::span<const Field> fields) const {
   if (!enabled(level)) return;
-  emit(format_line(level, svc_, {{"sid", sid_}, {"peer", peer_}}, event, span_of(fields)));
+  emit(format_line(level, svc_, {{"sid", sid_}, {"peer", peer_}}, event, fields));
 }
 
 }  // namespace mail::log

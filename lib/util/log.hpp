@@ -50,6 +50,8 @@ class Context {
   Context(std::string_view svc, std::string sid, std::string peer)
       : svc_(svc), sid_(std::move(sid)), peer_(std::move(peer)) {}
   void write(Level level, std::string_view event, Fields fields) const;
+  /// The same with fields made at run time (a fault rule's: fault::Applied::fields).
+  void write_fields(Level level, std::string_view event, std::span<const Field> fields) const;
   void error(std::string_view event, Fields f = {}) const { write(Level::error, event, f); }
   void warn(std::string_view event, Fields f = {}) const { write(Level::warn, event, f); }
   void info(std::string_view event, Fields f = {}) const { write(Level::info, event, f); }

@@ -9,6 +9,9 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "config/document.hpp"
+#include "fault/fault.hpp"
+
 namespace fuzz {
 
 [[noreturn]] inline void fail(const char* file, int line, const char* what) {
@@ -82,6 +85,19 @@ inline bool printable(std::string_view s) noexcept {
   for (unsigned char c : s)
     if (c < 32 || c > 126) return false;
   return true;
+}
+
+/// Fault rules for a protocol core's harness, parsed once (a bad text is a bug of the harness). Each
+/// input gets a fresh Injector from them, so its counters and random draws depend on the input alone.
+inline const mail::fault::Rules& fault_rules(std::string_view text) {
+  static const mail::fault::Rules rules = [text] {
+    auto doc = mail::config::Document::parse(text, "fuzz-faults.toml", mail::config::Format::toml);
+    if (!doc) std::abort();
+    auto r = mail::fault::Rules::parse(*doc);
+    if (!r) std::abort();
+    return std::move(*r);
+  }();
+  return rules;
 }
 
 }  // namespace fuzz

@@ -30,6 +30,15 @@ pop3::Listing listing(unsigned n) {
   return l;
 }
 
+// Fault rules (issue 13) met now and then (seeded): -ERR or a drop in place of a command.
+constexpr std::string_view kFaults = R"(rule = [
+  { when = "pop3 RETR", do = "reply -ERR [SYS/TEMP] try later", probability = 0.3, seed = 3 },
+  { when = "pop3 PASS", match = { user = "usr*" }, do = "reply -ERR [AUTH] not now", probability = 0.3, seed = 4 },
+  { when = "pop3 TOP", do = "slow 100", probability = 0.3, seed = 5 },
+  { when = "pop3 NOOP", do = "drop", probability = 0.2, seed = 6 },
+  { when = "pop3 USER", do = "delay 5", probability = 0.2, seed = 7 },
+])";
+
 const std::string kMessage = "Subject: hi\n\n.dot line\nbody\n.\n";
 
 // Reads `out` as the agent would after sending `command`; the whole of `out` is one response, except
@@ -78,6 +87,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   pop3::Options opts{"gmail.com", (flags & 4) != 0, 20, (flags & 1) != 0, (flags & 2) != 0};
   unsigned messages = (flags >> 3) & 7u;
+  fault::Injector faults(fuzz::fault_rules(kFaults));
+  opts.faults = &faults;
   pop3::ServerSession s(opts);
   check_response(s.greeting(), "", false);
   util::LineSplitter sp(512);  // mailsrv's POP3 line limit
@@ -95,6 +106,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string command(line->text);  // kept: the splitter may reuse its buffer
     bool secret = s.expects_secret();
     auto step = s.on_line(command, line->too_long);
+    if (step.fault && step.fault->kind == fault::Kind::drop) {  // closed without a word
+      FUZZ_CHECK(step.out.empty() && step.effect == pop3::Effect::close && s.phase() == pop3::Phase::closed);
+      return 0;
+    }
+    if (step.fault && step.fault->kind == fault::Kind::reply) FUZZ_CHECK(step.out.rfind("-ERR ", 0) == 0);
     std::string out = step.out;
     switch (step.effect) {
       case pop3::Effect::none:

@@ -8,6 +8,8 @@
 // Input: flags, cut seed, line lengths, 2 bytes of effect outcomes, then the client's bytes.
 //   flags bit 0 STARTTLS available, 1 implicit TLS, 2 AUTH before TLS, 3 submission requires AUTH,
 //   4 DATA with a text_line limit (else long lines in pieces), 5-6 recipients - 1, 7 message_size 256.
+// Every input also meets fault rules (issue 13) that apply now and then (seeded): a fault reply or drop
+// replaces the command (or the end of data), and the envelope checks still hold.
 #include <algorithm>
 #include <optional>
 #include <string>
@@ -40,6 +42,18 @@ class Dir final : public smtp::Directory {
 };
 
 const Dir kDir;
+
+constexpr std::string_view kFaults = R"(rule = [
+  { when = "smtp RCPT", do = "reply 451 4.7.1 Greylisted", probability = 0.2, seed = 3 },
+  { when = "smtp MAIL", match = { sender = "*@gmail.com" }, do = "reply 550 5.7.1 Not you", probability = 0.3 },
+  { when = "smtp DATA", do = "slow 1000", probability = 0.3, seed = 4 },
+  { when = "smtp end-of-data", do = "reply 552 5.2.2 Mailbox full", probability = 0.3, seed = 5 },
+  { when = "smtp end-of-data", do = "delay 10", probability = 0.3, seed = 6 },
+  { when = "smtp end-of-data", do = "drop", probability = 0.1, seed = 7 },
+  { when = "smtp NOOP", do = "drop", probability = 0.2, seed = 8 },
+  { when = "smtp EHLO", do = "reply 421 4.3.2 Go away", probability = 0.05, seed = 9 },
+  { when = "smtp AUTH", do = "reply 454 4.7.0 Later", probability = 0.2, seed = 10 },
+])";
 
 // A reply as the server writes it: a code, printable lines, and the client reads back the same reply.
 void check_reply(const smtp::Reply& r) {
@@ -143,6 +157,16 @@ struct Harness {
     auto step = s.on_line(line.text, line.too_long);
     std::size_t replies = step.replies.size();
     for (const auto& r : step.replies) check_reply(r);
+    if (step.fault && (step.fault->kind == fault::Kind::reply || step.fault->kind == fault::Kind::drop)) {
+      // In place of the command: one reply (none for a drop); 421 and drop close.
+      const bool drop = step.fault->kind == fault::Kind::drop;
+      FUZZ_CHECK(replies == (drop ? 0u : 1u));
+      const bool closes = drop || step.replies[0].code == 421;
+      FUZZ_CHECK((step.effect == smtp::Effect::close) == closes && (s.phase() == smtp::Phase::closed) == closes);
+      if (closes) return false;
+      check_session(s);
+      return true;
+    }
     FUZZ_CHECK(replies <= 1 || (replies == 2 && step.effect == smtp::Effect::close));
     switch (step.effect) {
       case smtp::Effect::none:
@@ -218,7 +242,13 @@ struct Harness {
     sp.set_max(command_line);
     auto step = s.end_of_data();
     for (const auto& r : step.replies) check_reply(r);
-    if (expected.too_long || expected.size > limits.message_size) {
+    if (step.fault && step.fault->kind == fault::Kind::drop) {
+      FUZZ_CHECK(step.effect == smtp::Effect::close && step.replies.empty() && s.phase() == smtp::Phase::closed);
+      return false;
+    }
+    if (step.fault && step.fault->kind == fault::Kind::reply) {  // nothing is stored
+      FUZZ_CHECK(step.effect == smtp::Effect::none && step.replies.size() == 1 && step.replies[0].code == 552);
+    } else if (expected.too_long || expected.size > limits.message_size) {
       FUZZ_CHECK(step.effect == smtp::Effect::none && step.replies.size() == 1 && step.replies[0].code == 552);
     } else {
       FUZZ_CHECK(step.effect == smtp::Effect::deliver && step.replies.empty());
@@ -254,6 +284,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   h.piece = 16 + (lengths >> 4) * 16;
   h.outcomes = fuzz::Bits(bits);
 
+  fault::Injector faults(fuzz::fault_rules(kFaults));
+  h.info.faults = &faults;
   smtp::ServerSession s(h.info, h.limits, kDir);
   check_reply(s.greeting());
   Splitter sp(h.command_line);

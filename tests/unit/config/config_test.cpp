@@ -123,6 +123,15 @@ submission = 1587
   CHECK(q->smtps == 0);
 }
 
+TEST_CASE("[mailsrv.NAME] faults: the fault rule file of one server, as written") {
+  auto c = config::parse(std::string(kCourse) + "[mailsrv.\"gmail.com\"]\nfaults = \"faults/gmail.toml\"\n", "w.toml");
+  REQUIRE(c);
+  CHECK(c->server_settings("gmail.com")->faults == "faults/gmail.toml");
+  CHECK(c->server_settings("exmail.qq.com")->faults.empty());
+  CHECK(error_of(std::string(kCourse) + "[mailsrv.\"gmail.com\"]\nfaults = \"\"\n").find(
+            "mailsrv.\"gmail.com\".faults: must not be empty") != std::string::npos);
+}
+
 TEST_CASE("TOML errors name the file, the line and the key") {
   CHECK(error_of("[limits]\nrecipients = 10\nrecipents = 5\n") ==
         "w.toml:3: limits.recipents: unknown key (allowed here: command_line, text_line, message_size, recipients, "
