@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -178,6 +179,8 @@ class Supervisor:
         self.out_lock = threading.Lock()
         self.lock = threading.Lock()  # one control command at a time
         self.report_lock = threading.Lock()
+        self.spawn_lock = threading.Lock()
+        self.closed = False  # set once the world stops: no program is started any more
         self.stopping = threading.Event()
         self.listener = None
 
@@ -217,7 +220,10 @@ class Supervisor:
         with prog.cond:
             prog.listening, prog.fault_events, prog.data = 0, [], prog.default_data
         prog.ctl_stop = prog.reported = False
-        prog.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        with self.spawn_lock:  # a `ctl start` racing the world's stop would leave an orphan
+            if self.closed:
+                raise OSError("the world is stopping")
+            prog.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
         prog.reader = threading.Thread(target=self.read_log, args=(prog, prog.popen.stderr), daemon=True)
         prog.reader.start()
 
@@ -277,7 +283,11 @@ class Supervisor:
         status = 0
         try:
             for prog in self.order:
-                self.start(prog)
+                try:
+                    self.start(prog)
+                except (OSError, ValueError) as e:
+                    self.say(f"{prog.name}: {e}; stopping the others")
+                    return 1
             self.open_socket()
             starting_until = time.monotonic() + START_WAIT
             while not self.stopping.is_set():
@@ -297,6 +307,8 @@ class Supervisor:
                         prog.initial = False
                 self.stopping.wait(0.1)
         finally:
+            with self.spawn_lock:
+                self.closed = True
             self.close_socket()
             self.terminate(self.order)
             shutil.rmtree(self.rundir, ignore_errors=True)
@@ -311,18 +323,21 @@ class Supervisor:
                 probe.connect(path)
             self.say(f"{path}: another world answers there; this one has no control socket")
             return
-        except FileNotFoundError:
-            pass
         except OSError:
-            os.unlink(path)  # left by a supervisor that was killed
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+            pass  # none, one left by a supervisor that was killed, or not a socket: bind says which
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o077)  # only this user may steer the world
         try:
+            if os.path.exists(path) and stat.S_ISSOCK(os.lstat(path).st_mode):
+                os.unlink(path)
             listener.bind(path)
+            listener.listen(16)
+        except OSError as e:  # a path too long for a socket, a read-only folder: the world runs on
+            listener.close()
+            self.say(f"{path}: {e.strerror or e}; this world has no control socket")
+            return
         finally:
             os.umask(old)
-        listener.listen(16)
         self.listener, self.socket_ino = listener, os.stat(path).st_ino
         threading.Thread(target=self.serve, daemon=True).start()
         self.say(f"control socket {path} (scripts/world ctl status)")

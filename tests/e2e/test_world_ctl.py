@@ -22,9 +22,9 @@ MSG = "Subject: hello\r\n\r\nworld control\r\n"
 class RunningWorld:
     """scripts/run-world on the course's world (fdns + exmail.qq.com + gmail.com) with free ports."""
 
-    def __init__(self, test, w):
+    def __init__(self, test, w, cw=None):
         self.test, self.w = test, w
-        self.cw = CourseWorld(w, resolver="zone")  # writes config and zone; run-world starts every program
+        self.cw = cw or CourseWorld(w, resolver="zone")  # writes config and zone; run-world starts them all
         self.p = subprocess.Popen([os.path.join(SOURCE, "scripts", "run-world"), "-c", self.cw.cfg, "-z", self.cw.zone,
                                    "-b", BUILD], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -126,6 +126,21 @@ class WorldCtlTest(unittest.TestCase):
             self.assertEqual(r.returncode, 2, r.stderr)
             self.assertIn("no world running", r.stderr)
             self.assertEqual(rw.interrupt(), 0)
+
+    def test_a_socket_left_by_a_killed_world_is_replaced(self):
+        with World() as w:
+            rw = RunningWorld(self, w)
+            pids = [int(s["pid"]) for s in rw.status().values()]
+            os.kill(rw.p.pid, signal.SIGKILL)  # the supervisor only: its socket file stays
+            rw.p.wait(5)
+            for pid in pids:
+                os.kill(pid, signal.SIGTERM)
+            for pid in pids:
+                wait_for(lambda: gone(pid), 5, f"pid {pid} to stop")
+            self.assertTrue(os.path.exists(w.path("var/world.ctl")))
+            again = RunningWorld(self, w, cw=rw.cw)
+            self.assertEqual(again.status()[GM]["state"], "running")
+            self.assertEqual(again.interrupt(), 0)
 
     def test_mail_queued_while_a_server_is_stopped_is_delivered_after_start(self):
         with World() as w:
