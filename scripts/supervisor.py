@@ -293,8 +293,8 @@ class Supervisor:
             while not self.stopping.is_set():
                 starting = time.monotonic() < starting_until and not all(p.ready() for p in self.order)
                 for prog in self.order:
-                    if prog.popen.poll() is None or prog.reported:
-                        continue
+                    if prog.popen.poll() is None or prog.reported or self.stopping.is_set():
+                        continue  # (Ctrl-C reaches the programs too: their exits then are the world's stop)
                     if prog.initial and not prog.ready() and starting and not prog.ctl_stop:
                         # A bad config or a busy port: the world stops at once, so a typo fails fast.
                         self.report(prog, "; stopping the others")

@@ -116,11 +116,11 @@ class Command:
         ok, line = self.sup.reload_faults(prog)
         if ok:
             return [f"{prog.name} {word} faults_loaded {kv('rules', log_value(line, 'rules'))}"], 0
+        _, is_json, shown = prog.faults
+        if shown and not prog.paused and not is_json:  # the copy holds the user's lines as written
+            line = line.replace(prog.faults_path, shown)
         undo()
         prog.write_faults()
-        shown = prog.faults[2]
-        if shown and not prog.paused and not prog.faults[1]:  # the copy holds the user's lines as written
-            line = line.replace(prog.faults_path, shown)
         return [f"failed: {prog.name} {line}"], 1
 
 

@@ -16,6 +16,8 @@ from world import BUILD, GM, QQ, SOURCE, CourseWorld, World, binary, wait_for
 
 FAULTS = "--faults" in subprocess.run([binary("mailsrv"), "--help"], capture_output=True, text=True).stdout
 needs_faults = unittest.skipUnless(FAULTS, "this build's mailsrv has no --faults yet (issue 13, item 1)")
+DNS_FAULTS = "--faults" in subprocess.run([binary("fdns"), "--help"], capture_output=True, text=True).stdout
+needs_dns_faults = unittest.skipUnless(DNS_FAULTS, "this build's fdns has no --faults yet (issue 13, item 1)")
 MSG = "Subject: hello\r\n\r\nworld control\r\n"
 
 
@@ -179,6 +181,22 @@ class WorldCtlTest(unittest.TestCase):
             with smtplib.SMTP("127.0.0.1", rw.cw.ports[GM][0], timeout=10) as s:
                 self.assertEqual(s.noop()[0], 250)
             self.assertEqual(rw.cw.messages("usr@gmail.com", "pass", GM), [])
+            self.assertEqual(rw.interrupt(), 0)
+
+    @needs_dns_faults
+    def test_a_paused_fdns_answers_servfail(self):
+        with World() as w:
+            rw = RunningWorld(self, w)
+
+            def dig():
+                return subprocess.run(["dig", "@127.0.0.1", "-p", str(rw.cw.dns), "+tries=1", "+time=5", "gmail.com", "MX"],
+                                      capture_output=True, text=True, timeout=15).stdout
+
+            self.assertIn("status: NOERROR", dig())
+            self.assertRegex(rw.ctl("pause", "fdns"), r"^fdns paused faults_loaded rules=1\n$")
+            self.assertIn("status: SERVFAIL", dig())
+            rw.ctl("resume", "fdns")
+            self.assertIn("status: NOERROR", dig())
             self.assertEqual(rw.interrupt(), 0)
 
     @needs_faults
