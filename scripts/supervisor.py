@@ -132,6 +132,7 @@ class Program:
         self.listening = 0
         self.fault_events = []  # event=faults_loaded / faults_rejected lines since its start
         self.reader = None
+        self.note = None  # said with its PID when the world starts it (run-hosts: its address)
 
     def running(self):
         return self.popen is not None and self.popen.poll() is None
@@ -170,9 +171,51 @@ class Program:
         return " ".join(parts)
 
 
+PAUSE_DNS = [{"name": "pause", "when": "dns query", "do": "servfail"}]
+
+
+def pause_mail(name):
+    return [{"name": "pause-smtp", "when": "smtp connect", "do": f"reply 421 4.3.2 {name} paused, try again later"},
+            {"name": "pause-pop3", "when": "pop3 connect", "do": f"reply -ERR [SYS/TEMP] {name} paused, try again later"}]
+
+
+def world_programs(cfg, build, config, zone, rundir, ephemeral=False, wrap=lambda host, argv: argv):
+    """fdns, then a mailsrv per [server] entry, each with its ports and its copy of its fault file;
+    `wrap(host, argv)` runs it elsewhere (scripts/run-hosts: in its network namespace)."""
+    var = cfg.get("paths", {}).get("var", "var")
+    fdns_faults = has_faults_flag(f"{build}/apps/fdns")
+    mail_faults = has_faults_flag(f"{build}/apps/mailsrv")
+    listen = cfg.get("fdns", {}).get("listen", "127.0.0.1:10053")
+    out = [(Program("fdns", wrap("fdns", [f"{build}/apps/fdns", "-z", zone, "-c", config]), 2,
+                    f"addr={listen.rsplit(':', 1)[0]} ports=dns:{listen.rsplit(':', 1)[1]}", PAUSE_DNS,
+                    os.path.join(rundir, "fdns.faults.toml") if fdns_faults else None),
+            cfg.get("fdns", {}).get("faults"))]
+    for name, entry in cfg.get("server", {}).items():
+        table = cfg.get("mailsrv", {}).get(name, {})
+        ports = [("smtp", entry.get("smtp")), ("pop3", entry.get("pop"))]
+        ports += [(k, table[k]) for k in ("smtps", "pop3s", "submission") if table.get(k)]
+        argv = [f"{build}/apps/mailsrv", "-n", name, "-c", config] + (["--ephemeral"] if ephemeral else [])
+        out.append((Program(name, wrap(name, argv), len(ports),
+                            f"addr={table.get('listen', '127.0.0.1')} ports=" + ",".join(f"{k}:{v}" for k, v in ports),
+                            pause_mail(name), os.path.join(rundir, f"{name}.faults.toml") if mail_faults else None,
+                            data=os.path.join(var, name)),
+                    table.get("faults")))
+    for prog, faults in out:
+        if faults and prog.faults_path:  # the configured rules are where its own copy starts
+            with open(faults, encoding="utf-8") as f:
+                prog.faults = (f.read(), faults.endswith(".json"), faults)
+            try:
+                compose_faults(*prog.faults[:2], [])  # JSON is written as TOML: it must parse here
+            except ValueError as e:
+                raise ValueError(f"{faults}: {e}") from None
+    return [prog for prog, _ in out]
+
+
 class Supervisor:
-    def __init__(self, tag, programs, rundir, socket_path):
+    def __init__(self, tag, programs, rundir, socket_path, wait_first=(), on_up=None):
         self.tag = tag  # "run-world": the prefix of the supervisor's own lines
+        self.wait_first = set(wait_first)  # programs that must listen before the next one starts
+        self.on_up = on_up  # called once every program listens
         self.programs = {p.name: p for p in programs}
         self.order = programs
         self.rundir, self.socket_path = rundir, socket_path
@@ -288,10 +331,21 @@ class Supervisor:
                 except (OSError, ValueError) as e:
                     self.say(f"{prog.name}: {e}; stopping the others")
                     return 1
+                if prog.note:
+                    self.say(f"{prog.name} {prog.note} pid {prog.popen.pid}")
+                if prog.name in self.wait_first and not self.wait_listening(prog, START_WAIT):
+                    self.report(prog)
+                    self.say(f"{prog.name} did not listen within {START_WAIT:g} s (its log lines above say why);"
+                             " stopping the others")
+                    return 1
             self.open_socket()
-            starting_until = time.monotonic() + START_WAIT
+            starting_until, up = time.monotonic() + START_WAIT, False
             while not self.stopping.is_set():
-                starting = time.monotonic() < starting_until and not all(p.ready() for p in self.order)
+                ready = all(p.ready() for p in self.order)
+                if ready and not up and self.on_up:
+                    self.on_up()
+                up = up or ready
+                starting = time.monotonic() < starting_until and not ready
                 for prog in self.order:
                     if prog.popen.poll() is None or prog.reported or self.stopping.is_set():
                         continue  # (Ctrl-C reaches the programs too: their exits then are the world's stop)
