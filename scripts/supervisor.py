@@ -321,8 +321,9 @@ class Supervisor:
     # ---- the world -------------------------------------------------------------------------------
     def run(self):
         """Starts every program and runs until SIGINT/SIGTERM (0) or an exit while starting (1)."""
-        signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
-        signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
+        # SIGHUP too (the terminal closed): the programs themselves take theirs as "reload the faults".
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, lambda *_: self.stopping.set())
         status = 0
         try:
             for prog in self.order:

@@ -30,12 +30,24 @@ class RunningWorld:
         self.p = subprocess.Popen([os.path.join(SOURCE, "scripts", "run-world"), "-c", self.cw.cfg, "-z", self.cw.zone,
                                    "-b", BUILD], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        test.addCleanup(self.p.stdout.close)
-        test.addCleanup(lambda: self.p.poll() is None and os.killpg(self.p.pid, signal.SIGKILL) or self.p.wait())
+        self.pids = set()  # every program PID `status` showed: a failed test still stops them
         self.lines, self.cond = [], threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        test.addCleanup(self._cleanup)
         self.wait_for("event=listening", 6)  # fdns: UDP and TCP; each mailsrv: SMTP and POP3
         self.wait_for("run-world: control socket")
+
+    def _cleanup(self):
+        if self.p.poll() is None:
+            os.killpg(self.p.pid, signal.SIGKILL)
+        self.p.wait()
+        for pid in self.pids:
+            if not gone(pid):
+                os.kill(pid, signal.SIGKILL)
+        self.reader.join(5)  # ends once no program holds the output pipe
+        if not self.reader.is_alive():
+            self.p.stdout.close()
 
     def _read(self):
         for line in iter(self.p.stdout.readline, ""):
@@ -65,6 +77,8 @@ class RunningWorld:
         for line in self.ctl("status").splitlines():
             name, *pairs = shlex.split(line)
             out[name] = dict(p.split("=", 1) for p in pairs)
+            if out[name]["pid"] != "-":
+                self.pids.add(int(out[name]["pid"]))
         return out
 
     def interrupt(self):
@@ -105,6 +119,16 @@ class WorldCtlTest(unittest.TestCase):
             for name in ("fdns", QQ):
                 wait_for(lambda: gone(pids[name]), 2, f"{name} (pid {pids[name]}) to be gone")
             self.assertFalse(os.path.exists(w.path("var/world.ctl")), "the control socket is left behind")
+
+    def test_sighup_to_run_world_stops_every_program(self):
+        # The terminal closing: the programs would take their own SIGHUP as a fault-rule reload.
+        with World() as w:
+            rw = RunningWorld(self, w)
+            pids = [int(s["pid"]) for s in rw.status().values()]
+            rw.p.send_signal(signal.SIGHUP)
+            self.assertEqual(rw.p.wait(5), 0, rw.output())
+            for pid in pids:
+                wait_for(lambda: gone(pid), 2, f"pid {pid} to be gone")
 
     def test_status_lists_every_program_with_pid_ports_and_queue(self):
         with World() as w:
