@@ -428,8 +428,8 @@ class Supervisor:
                     data += chunk
                 request = json.loads(data)
                 lines, code = Command(self, request).run()
-            except (OSError, ValueError) as e:
-                lines, code = [f"failed: bad request: {e}"], 2
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+                lines, code = [f"failed: bad request: {e!r}"], 2
             try:
                 conn.sendall("".join(l + "\n" for l in lines).encode() + f"exit={code}\n".encode())
             except OSError:
