@@ -1,16 +1,20 @@
+#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include <array>
 #include <cerrno>
+#include <list>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/udp.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include "dns/respond.hpp"
+#include "net/fault_file.hpp"
 #include "services.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
@@ -18,6 +22,22 @@
 namespace fdns {
 
 using namespace mail;
+
+namespace {
+
+// Answers a `delay` rule holds back at once, at most: beyond, they are dropped (the client asks again).
+constexpr std::size_t kMaxDelayed = 4096;
+
+std::string ip_of(const sockaddr_storage& peer) {
+  char text[INET6_ADDRSTRLEN] = "";
+  if (peer.ss_family == AF_INET)
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(peer).sin_addr, text, sizeof text);
+  else if (peer.ss_family == AF_INET6)
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr, text, sizeof text);
+  return text;
+}
+
+}  // namespace
 
 // One recvmmsg/sendmmsg round: up to kBatch queries in, their answers out.
 struct Batch {
@@ -27,14 +47,23 @@ struct Batch {
   std::array<sockaddr_storage, kBatch> peer;
   std::array<iovec, kBatch> rx_iov, tx_iov;
   std::array<mmsghdr, kBatch> rx, tx;
-  /// true when more datagrams may be waiting
-  bool exchange(int fd, const dns::Zone& zone);
+};
+
+// An answer a `delay` rule holds back, and the timer that sends it.
+struct Delayed {
+  Delayed(const asio::any_io_executor& ex, std::vector<std::uint8_t> b, const sockaddr_storage& p, socklen_t l)
+      : timer(ex), bytes(std::move(b)), peer(p), len(l) {}
+  asio::steady_timer timer;
+  std::vector<std::uint8_t> bytes;
+  sockaddr_storage peer;
+  socklen_t len;
 };
 
 struct UdpService::Impl : std::enable_shared_from_this<Impl> {
-  Impl(asio::io_context& io, std::shared_ptr<const dns::Zone> z) : sock(io), zone(std::move(z)) {}
+  Impl(asio::io_context& io, Answers a) : sock(io), answers(std::move(a)) {}
   asio::ip::udp::socket sock;
-  std::shared_ptr<const dns::Zone> zone;
+  Answers answers;
+  std::list<Delayed> delayed;
   std::string addr_text;
   bool stopped = false;
 
@@ -46,41 +75,70 @@ struct UdpService::Impl : std::enable_shared_from_this<Impl> {
     auto batch = std::make_unique<Batch>();
     while (!stopped) {
       for (int round = 0; round < 16 && !stopped; ++round) {  // then let TCP sessions and signals have a turn
-        if (!batch->exchange(sock.native_handle(), *zone)) break;
+        if (!exchange(*batch)) break;
       }
       if (stopped) break;
       co_await sock.async_wait(asio::ip::udp::socket::wait_read, tuple);
     }
   }
+
+  /// true when more datagrams may be waiting
+  bool exchange(Batch& b);
+
+  // A timer per held-back answer, so that other queries are answered meanwhile.
+  void send_later(std::vector<std::uint8_t> bytes, const sockaddr_storage& peer, socklen_t len,
+                  std::chrono::milliseconds delay) {
+    if (delayed.size() >= kMaxDelayed) {
+      log::warn("dns", "fault_delay_full", {{"held", delayed.size()}});
+      return;
+    }
+    auto it = delayed.emplace(delayed.end(), sock.get_executor(), std::move(bytes), peer, len);
+    it->timer.expires_after(delay);
+    it->timer.async_wait([self = shared_from_this(), it](const std::error_code& ec) {
+      if (!ec && !self->stopped)
+        ::sendto(self->sock.native_handle(), it->bytes.data(), it->bytes.size(), MSG_DONTWAIT,
+                 reinterpret_cast<const sockaddr*>(&it->peer), it->len);  // lost if the kernel refuses: UDP
+      self->delayed.erase(it);
+    });
+  }
 };
 
-bool Batch::exchange(int fd, const dns::Zone& zone) {
-  for (int i = 0; i < kBatch; ++i) {
-    rx_iov[i] = {in[i].data(), in[i].size()};
-    rx[i].msg_hdr = {};
-    rx[i].msg_hdr.msg_name = &peer[i];
-    rx[i].msg_hdr.msg_namelen = sizeof(peer[i]);
-    rx[i].msg_hdr.msg_iov = &rx_iov[i];
-    rx[i].msg_hdr.msg_iovlen = 1;
+bool UdpService::Impl::exchange(Batch& b) {
+  int fd = sock.native_handle();
+  for (int i = 0; i < Batch::kBatch; ++i) {
+    b.rx_iov[i] = {b.in[i].data(), b.in[i].size()};
+    b.rx[i].msg_hdr = {};
+    b.rx[i].msg_hdr.msg_name = &b.peer[i];
+    b.rx[i].msg_hdr.msg_namelen = sizeof(b.peer[i]);
+    b.rx[i].msg_hdr.msg_iov = &b.rx_iov[i];
+    b.rx[i].msg_hdr.msg_iovlen = 1;
   }
-  int n = ::recvmmsg(fd, rx.data(), kBatch, MSG_DONTWAIT, nullptr);
+  int n = ::recvmmsg(fd, b.rx.data(), Batch::kBatch, MSG_DONTWAIT, nullptr);
   if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK;  // e.g. an ICMP error of an earlier reply: go on
   if (n == 0) return false;
+  bool rules = answers.faults && !answers.faults->empty();  // the client's address only when a rule may ask
   unsigned m = 0;
   for (int i = 0; i < n; ++i) {
+    std::string client = rules ? ip_of(b.peer[i]) : std::string();
     // A datagram larger than the buffer is cut (MSG_TRUNC): what remains is answered as malformed.
-    dns::respond(zone, std::span<const std::uint8_t>(in[i].data(), rx[i].msg_len), dns::Transport::udp, out[i]);
-    if (out[i].empty()) continue;
-    tx_iov[m] = {out[i].data(), out[i].size()};
-    tx[m].msg_hdr = {};
-    tx[m].msg_hdr.msg_name = &peer[i];
-    tx[m].msg_hdr.msg_namelen = rx[i].msg_hdr.msg_namelen;
-    tx[m].msg_hdr.msg_iov = &tx_iov[m];
-    tx[m].msg_hdr.msg_iovlen = 1;
+    auto fate = dns::respond(*answers.zone, std::span<const std::uint8_t>(b.in[i].data(), b.rx[i].msg_len),
+                             dns::Asker{dns::Transport::udp, client, answers.faults}, b.out[i]);
+    if (fate.fault) net::log_fault("dns", *fate.fault);
+    if (!fate.send) continue;
+    if (fate.delay.count() > 0) {
+      send_later(std::move(b.out[i]), b.peer[i], b.rx[i].msg_hdr.msg_namelen, fate.delay);
+      continue;
+    }
+    b.tx_iov[m] = {b.out[i].data(), b.out[i].size()};
+    b.tx[m].msg_hdr = {};
+    b.tx[m].msg_hdr.msg_name = &b.peer[i];
+    b.tx[m].msg_hdr.msg_namelen = b.rx[i].msg_hdr.msg_namelen;
+    b.tx[m].msg_hdr.msg_iov = &b.tx_iov[m];
+    b.tx[m].msg_hdr.msg_iovlen = 1;
     ++m;
   }
   for (unsigned sent = 0; sent < m;) {
-    int k = ::sendmmsg(fd, tx.data() + sent, m - sent, MSG_DONTWAIT);
+    int k = ::sendmmsg(fd, b.tx.data() + sent, m - sent, MSG_DONTWAIT);
     if (k > 0) {
       sent += static_cast<unsigned>(k);
     } else if (k < 0 && errno == EINTR) {
@@ -89,13 +147,12 @@ bool Batch::exchange(int fd, const dns::Zone& zone) {
       ++sent;  // UDP: a reply the kernel will not take now is dropped, the client asks again
     }
   }
-  return n == kBatch;  // a full batch: more may be waiting
+  return n == Batch::kBatch;  // a full batch: more may be waiting
 }
 
 mail::Result<std::unique_ptr<UdpService>> UdpService::bind(asio::io_context& io, const std::string& address,
-                                                           std::uint16_t port,
-                                                           std::shared_ptr<const dns::Zone> zone) {
-  auto impl = std::make_shared<Impl>(io, std::move(zone));
+                                                           std::uint16_t port, Answers answers) {
+  auto impl = std::make_shared<Impl>(io, std::move(answers));
   std::string where = util::format_host_port(address, port);
   std::error_code ec;
   auto addr = asio::ip::make_address(address, ec);
@@ -120,6 +177,7 @@ void UdpService::start() {
 void UdpService::stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
+  for (auto& d : impl_->delayed) d.timer.cancel();
   std::error_code ec;
   impl_->sock.cancel(ec);
   impl_->sock.close(ec);

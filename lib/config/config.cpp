@@ -163,11 +163,15 @@ Config build(const Document& doc) {
   Node root = root_node(doc);
   root.only_keys({"agent", "server", "accounts", "fdns", "paths", "limits", "queue", "tls", "policy", "mailsrv"});
   if (auto t = root.find("fdns")) {
-    t->only_keys({"listen"});
+    t->only_keys({"listen", "faults"});
     if (auto n = t->find("listen")) {
       c.fdns_listen = n->as_string();
       auto hp = util::parse_host_port(c.fdns_listen);
       if (!hp || !util::is_ip_literal(hp->host)) n->fail("expected IP:PORT such as \"127.0.0.1:10053\"");
+    }
+    if (auto n = t->find("faults")) {
+      c.fdns_faults = n->as_string();
+      if (c.fdns_faults.empty()) n->fail("must not be empty");
     }
   }
   if (auto t = root.find("paths")) {

@@ -104,6 +104,7 @@ struct MailsrvTable {
 struct Config {
   std::string file;                       // where it was read from ("" for defaults)
   std::string fdns_listen = "127.0.0.1:10053";
+  std::string fdns_faults;                // [fdns] faults: fdns's fault rule file ("" = none)
   std::string var = "var";
   Limits limits;
   Queue queue;

@@ -51,6 +51,10 @@ const RecordType* find_record_type(std::string_view name);
 /// The descriptor of this RDATA's alternative; null for OpaqueRecord.
 const RecordType* record_type_of(const Rdata& data);
 
+/// The mnemonic of a type: "MX", "P", "A", the common ones without a descriptor ("NS", "SOA", "TXT",
+/// "AAAA", "ANY", ...), else "TYPE99" (RFC 3597 5). Fault rules match on it.
+std::string type_name(std::uint16_t type);
+
 /// "MX 10 mx.example.org"; a type without a descriptor as "TYPE99" (RFC 3597 5), without its RDATA.
 std::string to_text(std::uint16_t type, const Rdata& data);
 

@@ -1,6 +1,7 @@
 // The registry of record types. Its order is the order of the zone file's tables (as listed in
 // errors) and of the records in an ANY answer.
 #include <array>
+#include <utility>
 
 #include "dns/record_type.hpp"
 
@@ -36,6 +37,17 @@ const RecordType* record_type_of(const Rdata& data) {
   for (const RecordType* t : kRegistry)
     if (t->rdata_index == data.index()) return t;
   return nullptr;
+}
+
+std::string type_name(std::uint16_t type) {
+  if (const RecordType* t = find_record_type(type)) return std::string(t->name);
+  static constexpr std::pair<std::uint16_t, std::string_view> kOthers[] = {
+      {type::NS, "NS"},     {type::CNAME, "CNAME"}, {type::SOA, "SOA"},   {type::TXT, "TXT"},
+      {type::AAAA, "AAAA"}, {type::OPT, "OPT"},     {type::IXFR, "IXFR"}, {type::AXFR, "AXFR"},
+      {type::ANY, "ANY"}};
+  for (const auto& [code, name] : kOthers)
+    if (code == type) return std::string(name);
+  return "TYPE" + std::to_string(type);
 }
 
 std::string to_text(std::uint16_t type, const Rdata& data) {

@@ -102,7 +102,7 @@ void set_sink(std::function<void(std::string_view)> sink) {
 
 namespace {
 
-void append_fields(std::string& out, Fields fields) {
+void append_fields(std::string& out, std::span<const Field> fields) {
   for (const auto& f : fields) {
     out += ' ';
     out += f.key;
@@ -111,7 +111,10 @@ void append_fields(std::string& out, Fields fields) {
   }
 }
 
-std::string format_line(Level level, std::string_view svc, Fields before, std::string_view event, Fields after) {
+std::span<const Field> span_of(Fields fields) { return {fields.begin(), fields.size()}; }
+
+std::string format_line(Level level, std::string_view svc, Fields before, std::string_view event,
+                        std::span<const Field> after) {
   std::string out;
   out.reserve(160);
   out += "ts=";
@@ -124,7 +127,7 @@ std::string format_line(Level level, std::string_view svc, Fields before, std::s
     out += " svc=";
     append_value(out, svc);
   }
-  append_fields(out, before);
+  append_fields(out, span_of(before));
   out += " event=";
   append_value(out, event);
   append_fields(out, after);
@@ -134,17 +137,21 @@ std::string format_line(Level level, std::string_view svc, Fields before, std::s
 }  // namespace
 
 std::string format(Level level, std::string_view svc, std::string_view event, Fields fields) {
-  return format_line(level, svc, {}, event, fields);
+  return format_line(level, svc, {}, event, span_of(fields));
 }
 
 void write(Level level, std::string_view svc, std::string_view event, Fields fields) {
+  write(level, svc, event, span_of(fields));
+}
+
+void write(Level level, std::string_view svc, std::string_view event, std::span<const Field> fields) {
   if (!enabled(level)) return;
   emit(format_line(level, svc, {}, event, fields));
 }
 
 void Context::write(Level level, std::string_view event, Fields fields) const {
   if (!enabled(level)) return;
-  emit(format_line(level, svc_, {{"sid", sid_}, {"peer", peer_}}, event, fields));
+  emit(format_line(level, svc_, {{"sid", sid_}, {"peer", peer_}}, event, span_of(fields)));
 }
 
 }  // namespace mail::log

@@ -5,6 +5,7 @@
 #include <concepts>
 #include <functional>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,8 @@ void set_sink(std::function<void(std::string_view)> sink);
 /// Formats one line without the trailing newline (exposed for tests).
 std::string format(Level level, std::string_view svc, std::string_view event, Fields fields);
 void write(Level level, std::string_view svc, std::string_view event, Fields fields);
+/// The same with fields known only at run time (a fault rule's `event=fault` line).
+void write(Level level, std::string_view svc, std::string_view event, std::span<const Field> fields);
 
 inline void error(std::string_view svc, std::string_view event, Fields f = {}) { write(Level::error, svc, event, f); }
 inline void warn(std::string_view svc, std::string_view event, Fields f = {}) { write(Level::warn, svc, event, f); }

@@ -3,12 +3,15 @@
 // responses; otherwise the answer decodes, is a response to the same id and opcode, fits the
 // transport (512 octets, or the client's EDNS size up to 1232, over UDP), echoes the question as sent,
 // carries EDNS when the query did, and for a proper query holds exactly the zone's records (or TC).
+// Under fault rules: a rule applies only to a proper query, and its answer is its action's (no answer
+// for drop, the rcode and no records, TC only over UDP, the zone's answer for delay).
 //
-// Input: flags (bit 0: TCP), then the query bytes.
+// Input: flags (bit 0: TCP; bits 1-3: which rule set, 0 = none), then the query bytes.
 #include <algorithm>
 #include <span>
 #include <vector>
 
+#include "config/document.hpp"
 #include "dns/respond.hpp"
 #include "fuzz.hpp"
 
@@ -44,6 +47,35 @@ const dns::Zone& zone() {
   return z;
 }
 
+// One rule set per value of the flags' bits 1-3 (no counters: each input is judged on its own).
+fault::Injector* rules(unsigned set) {
+  static const char* kSets[] = {
+      "",
+      "rule = [{ when = \"dns query\", match = { name = \"*gmail*\" }, do = \"servfail\" }]",
+      "rule = [{ when = \"dns query\", match = { type = \"MX\" }, do = \"nxdomain\" }]",
+      "rule = [{ when = \"dns tcp\", match = { client = \"127.0.0.0/8\" }, do = \"refused\" }]",
+      "rule = [{ when = \"dns query\", do = \"truncate\" }]",
+      "rule = [{ when = \"dns udp\", do = \"drop\" }]",
+      "rule = [{ when = \"dns query\", match = { type = \"?\" }, do = \"delay 10\" }]",
+      "rule = [{ when = \"dns query\", match = { name = \"*.example\" }, do = \"truncate\" },\n"
+      "        { when = \"dns query\", match = { name = \"*.com\", type = \"P\" }, do = \"drop\" },\n"
+      "        { when = \"dns query\", match = { name = \"*.*\" }, do = \"refused\" }]",
+  };
+  static fault::Injector injectors[8];
+  static bool loaded = [] {
+    for (unsigned i = 1; i < 8; ++i) {
+      auto doc = config::Document::parse(kSets[i], "rules.toml", config::Format::toml);
+      if (!doc) fuzz::fail(__FILE__, __LINE__, doc.error().detail.c_str());
+      auto r = fault::Rules::parse(*doc);
+      if (!r) fuzz::fail(__FILE__, __LINE__, r.error().detail.c_str());
+      injectors[i].replace(std::move(*r));
+    }
+    return true;
+  }();
+  (void)loaded;
+  return set == 0 ? nullptr : &injectors[set];
+}
+
 bool same_records(const std::vector<dns::Record>& got, const std::vector<dns::Record>& want) {
   if (got.size() != want.size()) return false;
   for (std::size_t i = 0; i < got.size(); ++i) {
@@ -60,9 +92,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto transport = (data[0] & 1) ? dns::Transport::tcp : dns::Transport::udp;
   std::span<const std::uint8_t> query(data + 1, size - 1);
   std::vector<std::uint8_t> answer;
-  dns::respond(zone(), query, transport, answer);
+  auto fate = dns::respond(zone(), query, dns::Asker{transport, "127.0.0.1", rules((data[0] >> 1) & 7)}, answer);
 
   bool is_query = query.size() >= dns::kHeaderSize && (query[2] & 0x80) == 0;
+  auto q = dns::decode(query);
+  bool proper = q && q->header.opcode == 0 && q->questions.size() == 1;
+  FUZZ_CHECK(proper || !fate.fault);
+  FUZZ_CHECK(answer.empty() == !fate.send);
+  auto kind = fate.fault ? fate.fault->action->kind : fault::Kind::reply;
+  FUZZ_CHECK((fate.delay.count() > 0) == (kind == fault::Kind::delay));
+  if (fate.fault && kind == fault::Kind::drop) {
+    FUZZ_CHECK(answer.empty());
+    return 0;
+  }
   FUZZ_CHECK(answer.empty() == !is_query);
   if (!is_query) return 0;
 
@@ -71,7 +113,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   dns::Header h;
   FUZZ_CHECK(dns::decode_header(query, h));
   FUZZ_CHECK(a->header.qr && a->header.id == h.id && a->header.opcode == h.opcode && a->header.rd == h.rd);
-  auto q = dns::decode(query);
   std::size_t limit = 65535;
   if (transport == dns::Transport::udp)
     limit = q && q->edns ? std::clamp<std::size_t>(q->edns->udp_size, dns::kClassicUdpSize, dns::kEdnsUdpSize)
@@ -82,8 +123,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   FUZZ_CHECK(a->edns.has_value() == q->edns.has_value());
-  bool proper = q->header.opcode == 0 && q->questions.size() == 1 && (!q->edns || q->edns->version == 0);
-  if (!proper) {
+  if (fate.fault && kind != fault::Kind::delay) {
+    FUZZ_CHECK(a->questions.size() == 1 && a->questions[0].name.wire() == q->questions[0].name.wire());
+    FUZZ_CHECK(a->answers.empty() && a->additional.empty());
+    FUZZ_CHECK(a->header.tc == (kind == fault::Kind::truncate));
+    FUZZ_CHECK(kind != fault::Kind::truncate || transport == dns::Transport::udp);
+    auto want = kind == fault::Kind::servfail   ? dns::Rcode::servfail
+                : kind == fault::Kind::nxdomain ? dns::Rcode::nxdomain
+                : kind == fault::Kind::refused  ? dns::Rcode::refused
+                                                : dns::Rcode::noerror;
+    FUZZ_CHECK(a->header.rcode == want);
+    return 0;
+  }
+  if (!proper || (q->edns && q->edns->version != 0)) {
     FUZZ_CHECK(a->header.rcode != dns::Rcode::noerror && a->answers.empty());
     return 0;
   }

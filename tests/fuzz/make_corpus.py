@@ -226,6 +226,40 @@ def line_splitter():
     seed("line_splitter", "split-16-bytewise", b"\x01\x8f" + text)
 
 
+def fault():
+    # flags (bit 0: JSON), number of events, then the rule file; see fault.cpp.
+    seed("fault", "rules.toml", b"\x00\x40" + b'''
+[[rule]]
+name = "greylist"
+when = "smtp RCPT"
+match = { sender = "*@gmail.com", client = ["127.0.0.0/8", "::1"] }
+do = "reply 451 4.7.1 Greylisted, try again later"
+first = 1
+per = ["client", "sender", "recipient"]
+
+[[rule]]
+when = "smtp end-of-data"
+match = { recipient = "usr2@*" }
+do = "reply 552 5.2.2 Mailbox full"
+every = 2
+
+[[rule]]
+when = "pop3 RETR"
+do = "reply -ERR [SYS/TEMP] busy"
+probability = 0.3
+seed = 7
+''')
+    seed("fault", "dns.toml", b"\x00\x40" + b'''rule = [
+  { when = "dns udp", match = { name = "gmail.com", type = "MX" }, do = "truncate" },
+  { when = "dns query", match = { name = "*.qq.com" }, do = "servfail", first = 3 },
+  { when = "smtp connect", do = "delay 10" },
+  { when = "smtp DATA", do = "slow 1000" },
+  { when = "pop3 connect", do = "drop" },
+]
+''')
+    seed("fault", "rules.json", b"\x01\x20" + b'{"rule": [{"when": "smtp MAIL", "do": "drop", "every": 3}]}')
+
+
 def main():
     build = sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "build-fuzz")
     smtp_server()
@@ -234,6 +268,7 @@ def main():
     dns_seeds(build)
     zone()
     config()
+    fault()
     mime()
     dot_stuffer()
     line_splitter()

@@ -30,6 +30,14 @@ std::string error_of(std::string_view text, bool json = false) {
 
 }  // namespace
 
+TEST_CASE("[fdns] faults names fdns's fault rule file") {
+  auto c = config::parse("[fdns]\nfaults = \"tests/dns-faults.toml\"\n", "w.toml");
+  REQUIRE(c);
+  CHECK(c->fdns_faults == "tests/dns-faults.toml");
+  CHECK(error_of("[fdns]\nfaults = 3\n").rfind("w.toml:2: fdns.faults: ", 0) == 0);
+  CHECK(error_of("[fdns]\nfaults = \"\"\n") == "w.toml:2: fdns.faults: must not be empty");
+}
+
 TEST_CASE("the course's file is complete: every extension key has its default") {
   auto c = config::parse(kCourse, "config.toml");
   REQUIRE(c);
@@ -39,6 +47,7 @@ TEST_CASE("the course's file is complete: every extension key has its default") 
   CHECK(c->server.at("gmail.com").pop == 2110);
   REQUIRE(c->accounts.at("exmail.qq.com").size() == 2);
   CHECK(c->fdns_listen == "127.0.0.1:10053");
+  CHECK(c->fdns_faults.empty());  // no fault rules
   CHECK(c->var == "var");
   CHECK(c->limits.command_line == 512);
   CHECK(c->limits.text_line == 0);  // no limit (RFC 5321 4.5.3.1: impose none where possible)
