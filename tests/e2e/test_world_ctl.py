@@ -223,6 +223,29 @@ class WorldCtlTest(unittest.TestCase):
             self.assertIn("status: NOERROR", dig())
             self.assertEqual(rw.interrupt(), 0)
 
+    @needs_dns_faults
+    def test_fault_on_fdns_installs_rejects_and_clears(self):
+        with World() as w:
+            rw = RunningWorld(self, w)
+
+            def status():
+                out = subprocess.run(["dig", "@127.0.0.1", "-p", str(rw.cw.dns), "+tries=1", "+time=5", "gmail.com", "MX"],
+                                     capture_output=True, text=True, timeout=15).stdout
+                return out.split("status: ")[1].split(",")[0]
+
+            good = w.write("nx.toml", 'rule = [ { name = "gone", when = "dns query", match = { name = "gmail.com" }, '
+                                      'do = "nxdomain" } ]\n')
+            bad = w.write("bad.toml", '[[rule]]\nwhen = "dns query"\ndo = "explode"\n')
+            self.assertRegex(rw.ctl("fault", "fdns", good), r"^fdns faults installed faults_loaded rules=1\n$")
+            self.assertEqual(status(), "NXDOMAIN")
+            rw.wait_for("event=fault rule=gone")
+            out = rw.ctl("fault", "fdns", bad, code=1)
+            self.assertRegex(out, rf"^failed: fdns .*event=faults_rejected .*{bad}:3: ")  # the user's file and line
+            self.assertEqual(status(), "NXDOMAIN", "a rejected file keeps the old rules")
+            self.assertRegex(rw.ctl("fault", "fdns", "clear"), r"^fdns faults cleared faults_loaded rules=0\n$")
+            self.assertEqual(status(), "NOERROR")
+            self.assertEqual(rw.interrupt(), 0)
+
     @needs_faults
     def test_fault_installs_a_rule_file_and_a_rejected_one_keeps_the_old_rules(self):
         with World() as w:
