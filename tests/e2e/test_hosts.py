@@ -226,7 +226,8 @@ class RunHostsTest(unittest.TestCase):
         with World() as w:
             os.chmod(w.dir, 0o755)
             # Copies nobody can read wherever the repository is (a checkout in a 0700 home folder).
-            for rel in ("scripts/run-hosts", "scripts/hostnet.py", "config/hosts.toml", "fdns/hosts.toml"):
+            for rel in ("scripts/run-hosts", "scripts/hostnet.py", "scripts/supervisor.py", "config/hosts.toml",
+                        "fdns/hosts.toml"):
                 os.makedirs(w.path(os.path.dirname(rel)), exist_ok=True)
                 shutil.copy(os.path.join(SOURCE, rel), w.path(rel))
             r = subprocess.run([w.path("scripts/run-hosts"), "-c", "config/hosts.toml", "-z", "fdns/hosts.toml"],
@@ -258,6 +259,14 @@ class RunHostsTest(unittest.TestCase):
                 r = subprocess.run(["ip", "netns", "exec", f"{prefix}-postfix", "dig", "+short", "MX", "gmail.com"],
                                    capture_output=True, text=True)
                 self.assertEqual(r.stdout, "10 gmail-smtp-in.l.google.com.\n")  # resolv.conf names fdns
+                # One host stopped and started again through the world's control socket; the world runs on.
+                ctl = [os.path.join(SOURCE, "scripts", "world"), "ctl", "-s", w.path("var/world.ctl")]
+                for cmd, said in (("stop", "gmail.com stopped"), ("start", "gmail.com started pid=")):
+                    r = subprocess.run(ctl + [cmd, "gmail.com"], capture_output=True, text=True, timeout=30)
+                    self.assertIn(said, r.stdout, r.stdout + r.stderr + "".join(seen))
+                r = subprocess.run(ctl + ["status"], capture_output=True, text=True, timeout=10)
+                self.assertRegex(r.stdout, r"gmail\.com state=running pid=\d+ addr=198\.18\.0\.\d+ ports=smtp:25,", r.stderr)
+                self.assertIsNone(p.poll(), "".join(seen))
                 p.send_signal(signal.SIGINT)
                 p.wait(15)
                 reader.join(5)

@@ -4,14 +4,14 @@ README.md marks each example transcript with a line `<!-- example ... -->` right
 a transcript, a line starting with `$ ` is a command (continued on the next line after a trailing
 `\\`); the lines up to the next command are what it prints, standard output and error together, as a
 terminal shows them (the commands run on a pseudo-terminal). In the printed lines `<date>` stands for
-an RFC 5322 date, `<id>` for a queue id, `<size>` for a number of octets, and a line `...` for any
+an RFC 5322 date, `<id>` for a queue id, `<size>` for a number of octets, `<pid>` for a process id, and a line `...` for any
 number of lines left out; everything else must match exactly (trailing blanks aside). An agent
 started without a command is interactive: in its transcript, what follows a prompt (`To: `, ...) is
 what the user typed, and it is given to the agent on standard input. Every command must exit 0.
 
 The world is the README's run command, scripts/run-world, on the real config/config.toml and
 fdns/fdns.toml, in a temporary folder laid out like the repository (config/, fdns/,
-scripts/run-world, build -> $MW_BUILD, an empty var/), with every port of the files replaced by a
+scripts/run-world and what it uses, build -> $MW_BUILD, an empty var/), with every port of the files replaced by a
 free one, in the commands and in the expected output too (also as the 4 hex digits dig shows for a
 P record). After each command the test waits until every relay queue is empty, as a reader would
 after a moment.
@@ -43,6 +43,7 @@ PLACEHOLDERS = {
     "<date>": r"[A-Z][a-z]{2}, \d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d [+-]\d{4}",
     "<id>": r"[0-9A-Za-z]+",
     "<size>": r"\d+",
+    "<pid>": r"\d+",
 }
 COMMAND_TIMEOUT = 15  # seconds; the whole test stays far below 30 s
 
@@ -255,7 +256,8 @@ class ReadmeExamplesTest(unittest.TestCase):
         w.write("repo/config/config.toml", config)
         w.write("repo/fdns/fdns.toml", substitute(zone, ports))
         os.makedirs(os.path.join(root, "scripts"))
-        shutil.copy2(os.path.join(SOURCE, "scripts", "run-world"), os.path.join(root, "scripts", "run-world"))
+        for script in ("run-world", "supervisor.py", "worldctl.py", "world"):  # run-world, its modules, `world ctl`
+            shutil.copy2(os.path.join(SOURCE, "scripts", script), os.path.join(root, "scripts", script))
         os.symlink(os.path.abspath(BUILD), os.path.join(root, "build"))
         listeners = 2 + 2 * len(cfg.get("server", {}))  # fdns: UDP and TCP; each mailsrv: SMTP and POP3
         return root, ports, listeners
