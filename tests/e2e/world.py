@@ -12,6 +12,7 @@ Binaries come from $MW_BUILD (the CMake build folder), the sources from $MW_SOUR
 """
 import email
 import os
+import re
 import poplib
 import select
 import shutil
@@ -251,10 +252,19 @@ def chown_tree(path, uid, gid):
             os.chown(p, uid, gid)
 
 
+def maildir_order(name):
+    """The order POP3 lists Maildir messages in (lib/store/maildrop.cpp): by the seconds and microseconds
+    of the name `SECS.MUSECSP...`, then by name. Plain string order is wrong when the microseconds
+    change their number of digits within a second (M99999 after M100000)."""
+    m = re.match(r"(\d+)\.M(\d+)", name)
+    return (int(m.group(1)), int(m.group(2)), name) if m else (float("inf"), 0, name)
+
+
 def maildir_files(data, address, sub="new"):
-    """Sorted paths of the messages in an account's Maildir folder."""
+    """The paths of the messages in an account's Maildir folder, in POP3's order."""
     d = os.path.join(data, "mail", address, sub)
-    return sorted(os.path.join(d, f) for f in os.listdir(d)) if os.path.isdir(d) else []
+    return sorted((os.path.join(d, f) for f in os.listdir(d)), key=lambda p: maildir_order(os.path.basename(p))) \
+        if os.path.isdir(d) else []
 
 
 class Smtp:
