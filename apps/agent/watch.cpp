@@ -79,6 +79,10 @@ std::optional<mime::RecipientStatus> bounce_for(const std::string& raw, std::str
   return *r;
 }
 
+bool refusal_is_temporary(std::string_view why) {
+  return why.find("-ERR [IN-USE]") != std::string_view::npos || why.find("-ERR [SYS/TEMP]") != std::string_view::npos;
+}
+
 void show_bounce(const mime::RecipientStatus& r, const View& v) {
   if (v.json) {
     v.out << nlohmann::json{{"recipient", r.recipient}, {"original_recipient", r.original_recipient},

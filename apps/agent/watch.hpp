@@ -40,6 +40,10 @@ std::vector<std::string> unseen_messages(const std::vector<std::string>& uidl_li
 /// The failed-recipient group for `address` in a retrieved message; nullopt when it is no such bounce.
 std::optional<mail::mime::RecipientStatus> bounce_for(const std::string& raw, std::string_view address);
 
+/// Is a refused login (`why` holds the server's -ERR line) temporary, so the next look may get in:
+/// `[IN-USE]` (another client holds the maildrop) or `[SYS/TEMP]` (RFC 2449 8, RFC 3206)?
+bool refusal_is_temporary(std::string_view why);
+
 /// Prints the group found: Recipient, Action, Status, Remote MTA, Diagnostic lines (or one JSON object).
 void show_bounce(const mail::mime::RecipientStatus& r, const View& v);
 /// The one line after the timeout: "wait: timed out after 5 s: ..." (`why` says what was last seen).

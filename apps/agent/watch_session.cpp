@@ -70,7 +70,7 @@ asio::awaitable<int> run_watch(Agent& a, const std::vector<std::string>& args) {
     a.io_timeout = std::clamp(left, std::chrono::milliseconds(100), std::chrono::milliseconds(60000));
     PopClient pop(a);
     auto opened = co_await pop.open();
-    if (!opened && pop.login_refused()) {
+    if (!opened && pop.login_refused() && !refusal_is_temporary(opened.error().detail)) {
       complain(opened.error().detail);
       co_return 1;
     }

@@ -60,6 +60,7 @@ Result<std::vector<UserLine>> parse_userinfo(std::string_view text, const std::s
                                              const std::string& domain) {
   std::vector<UserLine> out;
   std::uint32_t number = 0;
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // a UTF-8 byte order mark (Windows Notepad)
   while (!text.empty()) {
     auto nl = text.find('\n');
     std::string_view line = text.substr(0, nl);

@@ -91,6 +91,9 @@ class LineSession {
   asio::awaitable<bool> perform_fault(const Step& step) {
     if (step.fault) {
       log_fault(*step.fault);
+      // The replies to the commands before this one were decided already (a 250 for a stored message
+      // may wait behind pipelined input): they go out first, so a drop or delay touches this one only.
+      if (step.fault->kind == fault::Kind::drop || step.fault->kind == fault::Kind::delay) co_await flush();
       if (step.fault->kind == fault::Kind::delay) co_await conn.pause(step.fault->delay);
       if (step.fault->kind == fault::Kind::slow) conn.set_rate(step.fault->rate);
     }

@@ -19,6 +19,11 @@ std::optional<Step> ServerSession::consult(std::string_view stage, std::string_v
   e.user = user;
   auto applied = opts_.faults->check(e);
   if (!applied) return std::nullopt;
+  // Before a login the name is only what was typed into the user field, maybe a password: masked in
+  // the event=fault line as in the command log (docs/security.md); the rule matched on it all the same.
+  if (logged_in_.empty())
+    for (auto& [key, value] : applied->fields)
+      if (key == "user") value = "***";
   const fault::Action& action = *applied->action;
   if (action.kind != fault::Kind::reply && action.kind != fault::Kind::drop) {
     pending = fault::Fault::of(std::move(*applied));

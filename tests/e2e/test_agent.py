@@ -4,6 +4,7 @@ other mailers, failures as one line."""
 import email.message
 import json
 import os
+import poplib
 import pty
 import select
 import socket
@@ -282,6 +283,24 @@ class AgentTest(unittest.TestCase):
                 r = self.agent(w, *u, *bad, check=False)
                 self.assertEqual(r.returncode, 2, bad)
                 self.assertTrue(r.stderr.startswith("agent: usage: wait --count N [--timeout S]"), r.stderr)
+
+    def test_wait_looks_again_while_another_client_holds_the_maildrop(self):
+        # -ERR [IN-USE] (RFC 2449) is temporary: a grader's own POP3 check holding the mailbox for a
+        # moment must not end the wait (only a wrong name or password does).
+        with World() as w:
+            world = CourseWorld(w)
+            world.start(QQ)
+            u = ("usr2@mail.sustech.edu.cn", "pass2")
+            holder = poplib.POP3("127.0.0.1", world.ports[QQ][1], timeout=10)
+            holder.user(u[0])
+            holder.pass_(u[1])
+            waiting = self.start_agent(w, *u, "wait", "--count", "1", "--timeout", "20")
+            time.sleep(1)
+            self.agent(w, "usr1@mail.sustech.edu.cn", "pass1", "send", "--to", u[0], "--subject", "one", "--body", "x")
+            holder.quit()
+            rc, out, err = self.finish(waiting)
+            self.assertEqual((rc, err), (0, ""))
+            self.assertRegex(out, r"^1 messages \(\d+ bytes\)\n$")
 
     def test_wait_keeps_its_timeout_against_a_server_that_never_answers(self):
         with World() as w:

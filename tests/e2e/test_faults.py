@@ -117,6 +117,30 @@ rule = [
             results = [l.split("result=")[1].split()[0] for l in gm.log().splitlines() if "event=message " in l]
             self.assertEqual(results, ["dropped", "stored"])
 
+    def test_drop_of_a_pipelined_command_still_sends_the_replies_before_it(self):
+        # RFC 2920: QUIT may follow the final "." in the same packet. The message is stored and its 250
+        # decided before the QUIT is read: a drop at QUIT must not swallow that 250 (the client would
+        # take the message as not delivered and send it again: a duplicate).
+        with World() as w:
+            world = CourseWorld(w, resolver="zone")
+            gm = start_gm(w, world, 'rule = [ { name = "cut", when = "smtp QUIT", do = "drop" } ]')
+            c = Smtp(world.ports[GM][0])
+            self.assertEqual(c.reply()[0], 220)
+            self.assertEqual(c.cmd("EHLO c")[0], 250)
+            self.assertEqual(c.cmd(f"MAIL FROM:<{SENDER}>")[0], 250)
+            self.assertEqual(c.cmd("RCPT TO:<usr@gmail.com>")[0], 250)
+            self.assertEqual(c.cmd("DATA")[0], 354)
+            c.send(MSG + b".\r\nQUIT\r\n")
+            try:
+                code = c.reply()[0]
+            except (EOFError, ConnectionError) as e:
+                code = str(e)
+            c.close()
+            data = w.path(f"var/{GM}")
+            wait_for(lambda: len(fault_lines(gm, "cut")) == 1, 5)
+            self.assertEqual(len(maildir_files(data, "usr@gmail.com")), 1)
+            self.assertEqual(code, 250, "the stored message's 250 reaches the client before the drop")
+
     def test_delay_and_slow(self):
         size, rate = 50000, 20000
         body = b"Subject: big\r\n\r\n" + (b"x" * 98 + b"\r\n") * (size // 100)

@@ -73,3 +73,10 @@ TEST_CASE("bounce_for: the failed recipient's group of a delivery report, printe
   req.timeout = std::chrono::seconds(5);
   CHECK(timeout_message(req, "why") == "wait: timed out after 5 s: why");
 }
+
+TEST_CASE("a refused login is looked at again only when the server says it is temporary") {
+  CHECK(agent::refusal_is_temporary("login as a@b.org failed: -ERR [IN-USE] maildrop already locked by another session"));
+  CHECK(agent::refusal_is_temporary("login as a@b.org failed: -ERR [SYS/TEMP] too many failed logins, try again later"));
+  CHECK_FALSE(agent::refusal_is_temporary("login as a@b.org failed: -ERR [AUTH] invalid user name or password"));
+  CHECK_FALSE(agent::refusal_is_temporary("login as a@b.org failed: -ERR no such user"));
+}

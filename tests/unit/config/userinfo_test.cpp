@@ -144,3 +144,11 @@ TEST_CASE("config::parse reads the users file through the given reader, relative
   CHECK(c->accounts.at("b")[0].address == "ann@B.org");
   CHECK(c->server_settings("b")->domains == std::vector<std::string>{"b.org"});
 }
+
+TEST_CASE("userinfo.txt: a UTF-8 byte order mark (Windows Notepad) is not part of the first login") {
+  auto users = config::parse_userinfo("\xEF\xBB\xBF" "alice pw1\r\nbob pw2\r\n", "userinfo.txt", "example.com");
+  REQUIRE(users);
+  REQUIRE(users->size() == 2);
+  CHECK((*users)[0].address == "alice@example.com");
+  CHECK((*users)[0].line == 1);
+}

@@ -110,11 +110,15 @@ TEST_CASE("pop3 faults: USER and PASS refused by user; the log line masks the se
   CHECK(pass.out == "-ERR [AUTH] not today\r\n");
   CHECK(pass.effect == Effect::none);  // no login attempted
   CHECK(pass.log_line == "PASS ***");
-  CHECK(field(pass, "user") == "usr@gmail.com");
   auto bad = s.on_line("user badguy");
   CHECK(bad.effect == Effect::close);
   CHECK(bad.fault->kind == fault::Kind::drop);
   CHECK(bad.log_line == "USER ***");
+  // Before a login the name is what was typed into the user field (maybe a password): masked in the
+  // event=fault fields as in the command log (docs/security.md "a password typed into the user field
+  // never reaches the log"); the rule still matched on it.
+  CHECK(field(pass, "user") == "***");
+  CHECK(field(bad, "user") == "***");
 }
 
 TEST_CASE("pop3 faults: slow and delay ride on the step of the command, which proceeds") {
