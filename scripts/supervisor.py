@@ -88,6 +88,9 @@ def parse_faults(text, is_json):
         raise ValueError(str(e)) from None
     if not isinstance(doc, dict):
         raise ValueError("not a table of rules")
+    rules = doc.get("rule", [])
+    if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
+        raise ValueError("rule: expected a list of tables ([[rule]])")
     return doc
 
 
@@ -244,14 +247,17 @@ class Supervisor:
         for raw in iter(stream.readline, b""):
             self.write(prefix + raw if raw.endswith(b"\n") else prefix + raw + b"\n")
             line = raw.decode(errors="replace")
-            if "event=" not in line:
+            # The event field, not a substring: a client can put "event=listening" into a logged value
+            # (a sender address), and the program's own event comes before every such value.
+            event = log_value(line, "event")
+            if event not in ("listening", "started", "faults_loaded", "faults_rejected"):
                 continue
             with prog.cond:
-                if "event=listening" in line:
+                if event == "listening":
                     prog.listening += 1
-                elif "event=started" in line and log_value(line, "data"):
+                elif event == "started" and log_value(line, "data"):
                     prog.data = log_value(line, "data")
-                elif "event=faults_loaded" in line or "event=faults_rejected" in line:
+                elif event in ("faults_loaded", "faults_rejected"):
                     prog.fault_events.append(line.strip())
                 prog.cond.notify_all()
         stream.close()
@@ -316,7 +322,7 @@ class Supervisor:
                     return False, f"{prog.name}: no event=faults_loaded or faults_rejected within {FAULT_WAIT:g} s"
                 prog.cond.wait(min(left, 0.1))
             line = prog.fault_events[seen]
-        return "event=faults_loaded" in line, line
+        return log_value(line, "event") == "faults_loaded", line
 
     # ---- the world -------------------------------------------------------------------------------
     def run(self):

@@ -265,3 +265,44 @@ class WorldCtlTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SupervisorLogTest(unittest.TestCase):
+    """The supervisor reads its programs' log lines by their event field, not by substrings: any SMTP
+    client can put `event=listening` or `event=faults_loaded` into a logged value (a sender address)."""
+
+    def setUp(self):
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("supervisor", os.path.join(SOURCE, "scripts", "supervisor.py"))
+        self.sup = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(self.sup)
+
+    def read(self, *lines):
+        import io
+        import types
+        prog = types.SimpleNamespace(name="gmail.com", cond=threading.Condition(), listening=0, data=None,
+                                     fault_events=[])
+        fake = types.SimpleNamespace(write=lambda b: None)
+        self.sup.Supervisor.read_log(fake, prog, io.BytesIO("".join(l + "\n" for l in lines).encode()))
+        return prog
+
+    def test_a_value_that_looks_like_an_event_is_not_one(self):
+        prog = self.read(
+            'ts=x prog=mailsrv lvl=info svc=smtp sid=1 peer=127.0.0.1 event=message from=<event=listening@x.org> '
+            'to=usr@gmail.com result=stored',
+            'ts=x prog=mailsrv lvl=info svc=smtp sid=2 peer=127.0.0.1 event=fault rule=1 when="smtp MAIL" do=drop '
+            'sender=event=faults_loaded@x.org',
+            'ts=x prog=mailsrv lvl=info svc=smtp sid=3 peer=127.0.0.1 event=fault rule=1 when="smtp MAIL" do=drop '
+            'sender="event=started data=/tmp/evil"')
+        self.assertEqual((prog.listening, prog.fault_events, prog.data), (0, [], None))
+
+    def test_real_events_are_read(self):
+        prog = self.read('ts=x prog=mailsrv lvl=info svc=smtp event=listening proto=smtp addr=127.0.0.1:1',
+                         'ts=x prog=mailsrv lvl=info event=started name=gmail.com data=/var/gm ephemeral=no',
+                         'ts=x prog=mailsrv lvl=info event=faults_loaded file=f rules=1')
+        self.assertEqual((prog.listening, prog.data, len(prog.fault_events)), (1, "/var/gm", 1))
+
+    def test_a_rule_list_that_is_not_a_list_of_tables_is_a_reason_not_a_crash(self):
+        for text in ('{"rule": {"when": "smtp MAIL", "do": "drop"}}', '{"rule": ["drop"]}'):
+            with self.assertRaises(ValueError, msg=text):
+                self.sup.compose_faults(text, True, [])
