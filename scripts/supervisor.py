@@ -341,9 +341,12 @@ class Supervisor:
                 if prog.note:
                     self.say(f"{prog.name} {prog.note} pid {prog.popen.pid}")
                 if prog.name in self.wait_first and not self.wait_listening(prog, START_WAIT):
-                    self.report(prog)
-                    self.say(f"{prog.name} did not listen within {START_WAIT:g} s (its log lines above say why);"
-                             " stopping the others")
+                    if prog.popen.poll() is not None:
+                        prog.reader.join(1)  # its last lines (why it failed) come first
+                        self.report(prog, "; stopping the others")
+                    else:
+                        self.say(f"{prog.name} did not listen within {START_WAIT:g} s (its log lines above say "
+                                 "why); stopping the others")
                     return 1
             self.open_socket()
             starting_until, up = time.monotonic() + START_WAIT, False
