@@ -315,6 +315,25 @@ Result<Rules> Rules::load(const std::filesystem::path& file, std::span<const Pro
   return rules;
 }
 
+std::string tuple_key(std::span<const std::string> per, const Event& event) {
+  std::string key;
+  for (const auto& k : per) key += value_of(k, event) + '\0';
+  if (key.size() <= kMaxKeyLength) return key;
+  // A long tuple (up to 100 recipients at end-of-data) is kept as two independent 64-bit hashes: a
+  // client choosing many long tuples costs 16 octets a key, not kilobytes.
+  std::uint64_t a = 0xcbf29ce484222325ULL, b = 0x9e3779b97f4a7c15ULL;
+  for (unsigned char c : key) {
+    a = (a ^ c) * 0x100000001b3ULL;
+    b = splitmix64(b) ^ c;
+  }
+  std::string digest(16, '\0');
+  for (int i = 0; i < 8; ++i) {
+    digest[i] = static_cast<char>(a >> (8 * i));
+    digest[8 + i] = static_cast<char>(b >> (8 * i));
+  }
+  return digest;
+}
+
 void Injector::replace(Rules rules) {
   rules_ = std::move(rules);
   states_.assign(rules_.rules().size(), State{});
@@ -339,9 +358,7 @@ std::optional<Applied> Injector::check(const Event& event) {
   for (std::size_t i = 0; i < rules.size(); ++i) {
     const Rule& r = rules[i];
     if (!matches(r, event)) continue;
-    std::string key;
-    for (const auto& k : r.per) key += value_of(k, event) + '\0';
-    Counter& c = counter(i, key);
+    Counter& c = counter(i, tuple_key(r.per, event));
     ++c.matches;
     bool applies = true;
     if (r.first != 0) applies = c.matches <= r.first;

@@ -99,6 +99,11 @@ class Rules {
 /// True when `text` matches the glob `pattern` (`*` any run, `?` one character), ignoring ASCII case.
 bool glob_match(std::string_view pattern, std::string_view text);
 
+/// The key an event is counted under for a rule's `per` list: the values joined, or, when longer than
+/// kMaxKeyLength octets, a 16-octet digest of them (so memory per key stays small whatever the client sends).
+std::string tuple_key(std::span<const std::string> per, const Event& event);
+constexpr std::size_t kMaxKeyLength = 64;
+
 /// What applied: the rule (for the log) and its action. Valid until the next replace().
 struct Applied {
   const Rule* rule = nullptr;

@@ -270,3 +270,17 @@ TEST_CASE("per-tuple counters are bounded: the oldest are forgotten") {
   CHECK(inj.check(smtp("MAIL", senders.front())));
   CHECK_FALSE(inj.check(smtp("MAIL", senders.back())));
 }
+
+TEST_CASE("per-tuple keys stay small: a long tuple is kept as a 16-octet digest, and distinct tuples stay distinct") {
+  std::vector<std::string> per{"sender", "recipient"};
+  std::vector<std::string> many, reordered;
+  for (int i = 0; i < 100; ++i) many.push_back("recipient-with-a-long-local-part-" + std::to_string(i) + "@example.org");
+  reordered = many;
+  std::swap(reordered[0], reordered[1]);
+  auto key = fault::tuple_key(per, smtp("end-of-data", "a@b.c", &many));
+  CHECK(key.size() <= fault::kMaxKeyLength);
+  CHECK(key != fault::tuple_key(per, smtp("end-of-data", "a@b.c", &reordered)));
+  CHECK(key == fault::tuple_key(per, smtp("end-of-data", "a@b.c", &many)));
+  std::vector<std::string> one{"u@x.y"};
+  CHECK(fault::tuple_key(per, smtp("RCPT", "a@b.c", &one)) == std::string("a@b.c\0u@x.y\0", 12));
+}
