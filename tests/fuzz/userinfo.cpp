@@ -15,10 +15,12 @@ using namespace mail;
 
 namespace {
 
-// The input's lines as the file format sees them (split at LF, one CR before it dropped), and
-// whether each holds an account (neither blank nor a comment): a model computed from the raw text.
+// The input's lines as the file format sees them (a UTF-8 byte order mark at the very start skipped,
+// split at LF, one CR before it dropped), and whether each holds an account (neither blank nor a
+// comment): a model computed from the raw text.
 std::vector<std::pair<std::string_view, bool>> model_lines(std::string_view text) {
   std::vector<std::pair<std::string_view, bool>> out;
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
   while (!text.empty()) {
     auto nl = text.find('\n');
     auto line = text.substr(0, nl);
