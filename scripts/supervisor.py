@@ -108,22 +108,13 @@ def compose_faults(text, is_json, pause):
     return "".join(out)
 
 
-def has_faults_flag(binary):
-    """Whether this build's program takes --faults (and so reloads its rules on SIGHUP)."""
-    try:
-        out = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return "--faults" in out.stdout + out.stderr
-
-
 class Program:
     """One program of the world: how to start it, its ports, its fault file, its current process."""
 
     def __init__(self, name, argv, listeners, ports, pause_rules, faults_path, data=None):
         self.name, self.argv, self.listeners, self.ports = name, argv, listeners, ports
         self.pause_rules = pause_rules  # the rules `pause` puts first
-        self.faults_path = faults_path  # RUNDIR/NAME.faults.toml, or None without --faults
+        self.faults_path = faults_path  # RUNDIR/NAME.faults.toml
         self.faults = ("", False, None)  # the installed rules: (text, is_json, file name shown)
         self.paused = False
         self.default_data = self.data = data  # the data folder: as logged in event=started
@@ -145,12 +136,11 @@ class Program:
             return self.listening >= self.listeners
 
     def write_faults(self):
-        if self.faults_path:
-            text, is_json, _ = self.faults
-            tmp = self.faults_path + ".tmp"
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(compose_faults(text, is_json, self.pause_rules if self.paused else []))
-            os.replace(tmp, self.faults_path)  # never half a file for a SIGHUP to read
+        text, is_json, _ = self.faults
+        tmp = self.faults_path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(compose_faults(text, is_json, self.pause_rules if self.paused else []))
+        os.replace(tmp, self.faults_path)  # never half a file for a SIGHUP to read
 
     def queue_depth(self):
         """Relay entries waiting in its data folder (queue/<id>.json), or None (no such folder)."""
@@ -186,12 +176,10 @@ def world_programs(cfg, build, config, zone, rundir, ephemeral=False, wrap=lambd
     """fdns, then a mailsrv per [server] entry, each with its ports and its copy of its fault file;
     `wrap(host, argv)` runs it elsewhere (scripts/run-hosts: in its network namespace)."""
     var = cfg.get("paths", {}).get("var", "var")
-    fdns_faults = has_faults_flag(f"{build}/apps/fdns")
-    mail_faults = has_faults_flag(f"{build}/apps/mailsrv")
     listen = cfg.get("fdns", {}).get("listen", "127.0.0.1:10053")
     out = [(Program("fdns", wrap("fdns", [f"{build}/apps/fdns", "-z", zone, "-c", config]), 2,
                     f"addr={listen.rsplit(':', 1)[0]} ports=dns:{listen.rsplit(':', 1)[1]}", PAUSE_DNS,
-                    os.path.join(rundir, "fdns.faults.toml") if fdns_faults else None),
+                    os.path.join(rundir, "fdns.faults.toml")),
             cfg.get("fdns", {}).get("faults"))]
     for name, entry in cfg.get("server", {}).items():
         table = cfg.get("mailsrv", {}).get(name, {})
@@ -200,11 +188,11 @@ def world_programs(cfg, build, config, zone, rundir, ephemeral=False, wrap=lambd
         argv = [f"{build}/apps/mailsrv", "-n", name, "-c", config] + (["--ephemeral"] if ephemeral else [])
         out.append((Program(name, wrap(name, argv), len(ports),
                             f"addr={table.get('listen', '127.0.0.1')} ports=" + ",".join(f"{k}:{v}" for k, v in ports),
-                            pause_mail(name), os.path.join(rundir, f"{name}.faults.toml") if mail_faults else None,
+                            pause_mail(name), os.path.join(rundir, f"{name}.faults.toml"),
                             data=os.path.join(var, name)),
                     table.get("faults")))
     for prog, faults in out:
-        if faults and prog.faults_path:  # the configured rules are where its own copy starts
+        if faults:  # the configured rules are where its own copy starts
             with open(faults, encoding="utf-8") as f:
                 prog.faults = (f.read(), faults.endswith(".json"), faults)
             try:
@@ -264,7 +252,7 @@ class Supervisor:
 
     # ---- one program -----------------------------------------------------------------------------
     def start(self, prog):
-        argv = prog.argv + (["--faults", prog.faults_path] if prog.faults_path else [])
+        argv = prog.argv + ["--faults", prog.faults_path]
         prog.write_faults()
         with prog.cond:
             prog.listening, prog.fault_events, prog.data = 0, [], prog.default_data

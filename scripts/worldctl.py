@@ -78,16 +78,12 @@ class Command:
 
     def pause(self, prog, on):
         word = "paused" if on else "resumed"
-        if not prog.faults_path:
-            return [f"failed: {prog.name}: this build's program has no --faults, so it cannot be {word}"], 1
         if prog.paused == on:
             return [f"{prog.name} already {word}"], 0
         prog.paused = on
         return self.apply(prog, word, lambda: setattr(prog, "paused", not on))
 
     def fault(self, prog, what):
-        if not prog.faults_path:
-            return [f"failed: {prog.name}: this build's program has no --faults"], 1
         if what == "clear":
             new = ("", False, None)
         else:
