@@ -34,7 +34,7 @@ run() {
   qps=$(awk '/Queries per second/ {print $4}' <<<"$out")
   done=$(awk '/Queries completed/ {print $3}' <<<"$out")
   lost=$(awk '/Queries lost/ {print $3}' <<<"$out")
-  python3 bench/tsv.py dns $(awk -v n="$1" -v c="$4" -v q="$qps" -v a="$c0" -v b="$c1" -v d="$done" -v l="$lost" \
+  bench/tsv.py dns $(awk -v n="$1" -v c="$4" -v q="$qps" -v a="$c0" -v b="$c1" -v d="$done" -v l="$lost" \
     'BEGIN { printf "server=%s clients=%d qps=%.0f cpu_us_per_query=%.2f completed=%d lost=%d\n", n, c, q, (b-a)*1e6/d, d, l }')
 }
 

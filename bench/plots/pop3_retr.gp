@@ -1,0 +1,12 @@
+# series: RETR, one at a time (poplib) | RETR, pipelined 100 at a time
+load dir."/common.gp"
+set title "POP3: RETR of 2 KB messages in one session, messages/s"
+set style fill solid 0.85 border -1
+set boxwidth 0.38
+set xrange [-0.6:2.6]
+set yrange [0:*]
+set ylabel "messages/second"
+set grid noxtics
+set key top right
+plot med."/pop3_retr.tsv" using ($0 - 0.2):"msgs_per_s":xtic(strcol("server")) with boxes lt MW title "RETR, one at a time (poplib)", \
+     med."/pop3_retrpipe.tsv" using ($0 + 0.2):"msgs_per_s" with boxes lt PEER title "RETR, pipelined 100 at a time"
