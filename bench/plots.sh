@@ -1,7 +1,8 @@
 #!/bin/bash
 # The figures of docs/benchmarks.md: runs the benches at several points, mailworld and its peer in the same
 # run, keeps one TSV row per run under docs/plots/data/ and renders docs/plots/*.svg with gnuplot.
-#   bench/plots.sh [QUICK] [BUILD=build]     measure (about 15 min; QUICK: tiny counts, a few minutes), render
+#   bench/plots.sh [QUICK] [BUILD=build]     measure (about 15 min) and render into docs/plots; QUICK: tiny
+#                                              counts, a few minutes, into /tmp/mw-plots-quick (a smoke test)
 #   bench/plots.sh --render-only [DATA [OUT]]  only render DATA's TSVs (default docs/plots/data) into OUT
 #                                              (default docs/plots) and check every figure
 # Measured: SMTP messages/s and CPU per message at 1, 5, 20, 50, 100 sessions, mailsrv and Postfix
@@ -47,6 +48,8 @@ fi
 QUICK=0
 [ "${1:-}" = QUICK ] && { QUICK=1; shift; }
 BUILD=${1:-build}
+OUT=docs/plots
+[ $QUICK = 1 ] && OUT=/tmp/mw-plots-quick
 need_gnuplot
 [ -x "$BUILD/apps/mailsrv" ] && [ -x "$BUILD/apps/fdns" ] || scripts/build "$BUILD"
 
@@ -77,8 +80,8 @@ mode=full; [ $QUICK = 1 ] && mode=QUICK
   echo "# bench/plots.sh ($mode), started $started, finished $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "# $(nproc) CPUs; 1-minute load average: $loads; $(uname -r)"
 } > "$DATA/README.txt"
-rm -rf docs/plots/data
-mkdir -p docs/plots
-cp -r "$DATA" docs/plots/data
-chmod 755 docs/plots/data
-render docs/plots/data docs/plots
+rm -rf "$OUT/data"
+mkdir -p "$OUT"
+cp -r "$DATA" "$OUT/data"
+chmod 755 "$OUT/data"
+render "$OUT/data" "$OUT"
