@@ -3,16 +3,26 @@
 names (a titled plot group with data in it, not just its key entry), and refers to nothing outside itself.
 Exits non-zero with the reasons otherwise; bench/plots.sh runs it after every rendering."""
 import os
-import re
 import sys
+import xml.etree.ElementTree as ET
 
-GROUP = re.compile(r'<g id="gnuplot_plot_\d+" ><title>(.*?)</title>(.*?)\n\t</g>', re.S)
-# A point marker (lines, linespoints) or a filled box: the key's sample is one of them, data adds more.
-MARK = re.compile(r"<use xlink:href='#gpPt|<polygon ")
+NS = "{http://www.w3.org/2000/svg}"
+XLINK = "{http://www.w3.org/1999/xlink}href"
 
 
-def unescape(t):
-    return t.replace("&lt;", "<").replace("&gt;", ">").replace("&apos;", "'").replace("&quot;", '"').replace("&amp;", "&")
+def series(root):
+    """{title: marks} of the plotted series: gnuplot writes a group per series, and with an opaque key a
+    second one of the same id for its key entry. A mark is a point marker (lines, linespoints) or a filled
+    box; the key's sample is one, so a series with data has at least two."""
+    titles, marks = {}, {}
+    for g in root.iter(NS + "g"):
+        gid = g.get("id", "")
+        if not gid.startswith("gnuplot_plot_"):
+            continue
+        marks[gid] = marks.get(gid, 0) + sum(1 for e in g.iter() if e.tag in (NS + "use", NS + "polygon"))
+        for t in g.iter(NS + "text"):
+            titles.setdefault(gid, "".join(t.itertext()))
+    return {t: marks[gid] for gid, t in titles.items()}
 
 
 def check(out, gp):
@@ -28,14 +38,15 @@ def check(out, gp):
     with open(svg) as f:
         text = f.read()
     errs = []
-    if not text.rstrip().endswith("</svg>"):
-        errs.append(f"{svg}: not a complete SVG")
-    outside = [u for u in re.findall(r'(?:href|src)\s*=\s*["\']([^"\'#][^"\']*)', text)]
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as e:
+        return [f"{svg}: not a complete SVG ({e})"]
+    outside = [v for e in root.iter() for k, v in e.attrib.items()
+               if k in (XLINK, "href", "src") and not v.startswith("#")]
     if outside:
         errs.append(f"{svg}: refers to {outside[:3]}")
-    groups = {}
-    for m in GROUP.finditer(text):
-        groups[unescape(m.group(1))] = len(MARK.findall(m.group(2)))
+    groups = series(root)
     for s in want:
         if s not in groups:
             errs.append(f"{svg}: no series '{s}' (has {sorted(groups)})")
