@@ -5,7 +5,6 @@ set logscale x
 set xlabel "dnsperf clients (-c)"
 set ylabel "queries/second"
 set yrange [0:*]
-set key bottom right
 plot med."/dns.tsv" using "clients":(sel("fdns", "qps")) lt MW title "fdns", \
      ''             using "clients":(sel("nsd", "qps")) lt PEER title "NSD 4.6", \
      raw."/dns.tsv" using "clients":(sel("fdns", "qps")) with points lt MW pt 1 notitle, \

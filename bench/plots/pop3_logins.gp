@@ -5,7 +5,6 @@ set logscale x
 set logscale y
 set xlabel "client processes, one account each"
 set ylabel "sessions/second (log scale)"
-set key bottom right
 plot med."/pop3_login.tsv" using "clients":(sel("mailsrv", "sessions_per_s")) lt MW title "mailsrv", \
      ''                    using "clients":(sel("dovecot-tuned", "sessions_per_s")) lt PEER title "Dovecot 2.3 (tuned)", \
      ''                    using "clients":(sel("dovecot-default", "sessions_per_s")) lt PEER2 title "Dovecot 2.3 (default)"

@@ -8,7 +8,6 @@ set yrange [0:*]
 set ylabel "messages/second"
 set grid noxtics
 set xtics nomirror
-set key below
 set offsets 0, 0, graph 0.05, 0
 lab(s) = (s eq "dovecot-default") ? "Dovecot 2.3 (default)" : (s eq "dovecot-tuned") ? "Dovecot 2.3 (tuned)" : s
 plot med."/pop3_retr.tsv" using ($0 - 0.2):"msgs_per_s":xtic(lab(strcol("server"))) with boxes lt MW title "RETR, one at a time (poplib)", \

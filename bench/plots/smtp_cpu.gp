@@ -4,7 +4,6 @@ set title "SMTP: server CPU (user+system, whole process tree) per message"
 set logscale x
 set xtics (1, 5, 20, 50, 100)
 set logscale y
-set key top right
 set xlabel "concurrent sessions (smtp-source -s)"
 set ylabel "ms of CPU per message (log scale)"
 plot med."/smtp.tsv" using "conc":(sel("mailsrv", "cpu_ms_per_msg")) lt MW title "mailsrv", \

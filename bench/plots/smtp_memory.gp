@@ -3,7 +3,6 @@ load dir."/common.gp"
 set title "SMTP: memory per idle session (EHLO'd, held open), PSS of the whole process tree"
 set logscale x
 set logscale y
-set key top right
 set xlabel "idle sessions held open"
 set ylabel "KB PSS per session (log scale)"
 plot med."/smtp_idle.tsv" using "conns":(sel("mailsrv", "pss_kb_per_conn")) lt MW title "mailsrv", \
