@@ -5,7 +5,7 @@ set terminal svg size 720,430 dynamic noenhanced font "sans,12" background "whit
 set output out
 set datafile separator "\t"
 set datafile columnheaders
-set key below box
+set key tmargin center horizontal box
 set grid
 set style data linespoints
 set pointsize 1.1

@@ -4,6 +4,8 @@ set title "POP3: logins/s (connect, USER, PASS, STAT, QUIT) vs client processes"
 set logscale x
 set logscale y
 set xlabel "client processes, one account each"
+set xtics (1, 5, 20)
+set xrange [0.8:25]
 set ylabel "sessions/second (log scale)"
 plot med."/pop3_login.tsv" using "clients":(sel("mailsrv", "sessions_per_s")) lt MW title "mailsrv", \
      ''                    using "clients":(sel("dovecot-tuned", "sessions_per_s")) lt PEER title "Dovecot 2.3 (tuned)", \

@@ -3,6 +3,7 @@ load dir."/common.gp"
 set title "SMTP: server CPU (user+system, whole process tree) per message"
 set logscale x
 set xtics (1, 5, 20, 50, 100)
+set xrange [0.8:125]
 set logscale y
 set xlabel "concurrent sessions (smtp-source -s)"
 set ylabel "ms of CPU per message (log scale)"

@@ -3,6 +3,7 @@ load dir."/common.gp"
 set title "SMTP into a durable Maildir: messages/s vs concurrent sessions (1 KB, a connection per message)"
 set logscale x
 set xtics (1, 5, 20, 50, 100)
+set xrange [0.8:125]
 set xlabel "concurrent sessions (smtp-source -s)"
 set ylabel "messages/second, end to end"
 set yrange [0:*]
