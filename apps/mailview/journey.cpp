@@ -145,7 +145,7 @@ std::vector<Step> assemble(const Journey& j, const Parties& parties) {
       if (!relay_step.contains(s + "|" + std::string(f.get("sid"))))  // no session seen (it failed to connect)
         out.push_back(step(f, "relay", s, s, std::string(f.get("to")) + " " + std::string(f.get("result")) + " " + std::string(f.get("reply"))));
     } else if (f.event == "bounced") {
-      out.push_back(step(f, "bounce", s, s, "for " + std::string(f.get("to")) + " as " + std::string(f.get("bounce_id"))));
+      out.push_back(step(f, "bounce", s, s, "report to " + std::string(f.get("to")) + " as " + std::string(f.get("bounce_id"))));
     } else if (f.event == "delivered") {
       out.push_back(step(f, "delivery", s, s, "into the mailbox of " + std::string(f.get("to"))));
     } else if (f.event == "retr" || f.event == "dele") {
