@@ -101,6 +101,12 @@ class ViewApiTest(unittest.TestCase):
                 api.raw(f"/api/control/stop/{GM}", method="POST")
             self.assertEqual(e.exception.code, 403)  # read-only without --control
             self.assertIn(b"<html", api.raw("/")[1])
+            # Live updates: the stream starts with the current state; /api/version for polling.
+            with urllib.request.urlopen(api.url + "/api/stream", timeout=10) as stream:
+                self.assertEqual(stream.headers["Content-Type"], "text/event-stream")
+                self.assertEqual(stream.readline(), b"event: change\n")
+                self.assertTrue(stream.readline().startswith(b"data: {"))
+            self.assertIsInstance(api.get("/api/version")["seq"], int)
 
             p = poplib.POP3("127.0.0.1", world.ports[GM][1], timeout=10)
             p.user(USR)
