@@ -48,7 +48,7 @@ class Journeys {
   std::size_t size() const noexcept { return by_msgid_.size(); }
 
   static constexpr std::size_t kMaxJourneys = 10000;
-  static constexpr std::size_t kMaxFacts = 500;  // per journey
+  static constexpr std::size_t kMaxFacts = 64;  // per journey: a few retries of a message with many recipients
 
  private:
   std::string lookup(const std::string& key) const;

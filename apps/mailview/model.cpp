@@ -33,7 +33,7 @@ std::string_view Model::feed(std::string_view line) {
   const auto& f = *parsed;
   const std::string server = str(kv_get(f, "prog")), event = str(kv_get(f, "event")), ts = str(kv_get(f, "ts"));
   const std::string sid = str(kv_get(f, "sid"));
-  if (server.empty() || event.empty()) return {};
+  if (!parties_.known(server) || event.empty()) return {};
   ++received_;
   if (event == "dropped") {
     dropped_ += mail::util::parse_uint(kv_get(f, "lines"), UINT32_MAX).value_or(0);
@@ -75,6 +75,7 @@ std::string_view Model::feed(std::string_view line) {
     note(server, f, "retrieved " + str(kv_get(f, "file")));
   else if (event == "lookup")
     note(server, f, "DNS " + str(kv_get(f, "type")) + " " + str(kv_get(f, "name")) + "? " + str(kv_get(f, "answer")));
+  if (event == "open") return "session";
   return one_of(event, {"queued", "attempt", "lookup", "bounced"}) ? "queue" : "message";
 }
 

@@ -1,5 +1,7 @@
 #include "parties.hpp"
 
+#include <algorithm>
+
 #include "util/text.hpp"
 
 namespace mailview {
@@ -60,6 +62,10 @@ std::string Parties::listener(std::string_view addr) const {
   for (std::size_t i = 0; i < by_port_.size(); ++i)
     if (by_port_[i].second == port && (by_port_[i].first.empty() || by_port_[i].first == ip)) return names_[i];
   return {};
+}
+
+bool Parties::known(std::string_view server) const {
+  return std::find(names_.begin(), names_.end(), server) != names_.end();
 }
 
 std::string Parties::name(std::string_view addr) const {

@@ -37,6 +37,9 @@ class Parties {
   void add_relay_end(const std::string& addr, const std::string& server);
   /// The server listening on `addr`, the server whose relay session used it, else "agent IP".
   std::string name(std::string_view addr) const;
+  /// Whether `server` is a server of the config (events from other names are not kept: the history stays
+  /// bounded whoever writes to the socket).
+  bool known(std::string_view server) const;
   /// Only the servers' ports: "" when no server listens on `addr`.
   std::string listener(std::string_view addr) const;
 

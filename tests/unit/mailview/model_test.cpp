@@ -153,6 +153,9 @@ TEST_CASE("mailview: history bounds: N sessions per server, at most M journeys, 
   m.feed("ts=2026-12-01T10:00:01.000Z prog=gmail.com event=dropped lines=17");
   CHECK(m.dropped() == 17);
   CHECK(m.feed("not a line \"") == "");
+  // Anyone may write to the socket: a name that is no server of the config makes no history.
+  CHECK(m.feed(ev("00.010", "intruder", "open", {{"sid", "x"}, {"proto", "smtp"}, {"side", "server"}})) == "");
+  CHECK(m.sessions("intruder", "", 10).empty());
 }
 
 TEST_CASE("mailview: party names from the config's listeners") {
