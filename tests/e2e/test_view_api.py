@@ -7,13 +7,15 @@ import json
 import os
 import poplib
 import smtplib
+import socket
+import threading
 import unittest
 import urllib.error
 import urllib.parse
 import urllib.request
 from email.message import EmailMessage
 
-from world import GM, QQ, CourseWorld, World, wait_for
+from world import GM, QQ, CourseWorld, World, start_view, wait_for, world_config
 
 USR1, USR = "usr1@mail.sustech.edu.cn", "usr@gmail.com"
 CONFIG = "[queue]\nretry_first = 1\nretry_max = 2\n[tls]\nallow_plaintext_auth = true\n"
@@ -155,6 +157,37 @@ class ViewApiTest(unittest.TestCase):
             for body in api.bodies:
                 for secret in (b"pass1", plain, b"PASS pass"):
                     self.assertNotIn(secret, body)
+
+    def test_control_is_forwarded_to_the_world_control_socket(self):
+        with World() as w:
+            cfg = w.write("config/config.toml", world_config({QQ: (w.free_port(), w.free_port())}))
+            ctl = w.path("world.ctl")
+            got = []
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as srv:
+                srv.bind(ctl)
+                srv.listen(1)
+
+                def serve():  # the supervisor's side, as scripts/worldctl.py expects it
+                    conn, _ = srv.accept()
+                    with conn:
+                        data = b""
+                        while not data.endswith(b"\n"):
+                            data += conn.recv(4096)
+                        got.append(json.loads(data))
+                        conn.sendall(b"stopped exmail.qq.com\nexit=0\n")
+
+                t = threading.Thread(target=serve, daemon=True)
+                t.start()
+                view = start_view(w, cfg, control=ctl)
+                api = Api(view.url)
+                _, body = api.raw(f"/api/control/stop/{QQ}", method="POST")
+                t.join(5)
+            self.assertEqual(got, [{"args": ["stop", QQ]}])
+            self.assertEqual(json.loads(body), {"exit": 0, "lines": [f"stopped {QQ}"]})
+            with self.assertRaises(urllib.error.HTTPError) as e:
+                api.raw("/api/control/explode/" + QQ, method="POST")
+            self.assertEqual(e.exception.code, 404)  # only the world's verbs, only its servers
+            self.assertTrue(api.get("/api/world")["control"])
 
     def count(self, api, server, account):
         return {(b["server"], b["account"]): b["messages"] for b in api.get("/api/mailboxes")}[(server, account)]
