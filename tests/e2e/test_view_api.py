@@ -188,6 +188,9 @@ class ViewApiTest(unittest.TestCase):
                 api.raw("/api/control/explode/" + QQ, method="POST")
             self.assertEqual(e.exception.code, 404)  # only the world's verbs, only its servers
             self.assertTrue(api.get("/api/world")["control"])
+            self.assertEqual(w.stop(view), 0)  # SIGTERM: a clean stop, its socket removed
+            self.assertIn("event=stopped", view.log())
+            self.assertFalse(os.path.exists(view.events))
 
     def count(self, api, server, account):
         return {(b["server"], b["account"]): b["messages"] for b in api.get("/api/mailboxes")}[(server, account)]
