@@ -1,0 +1,68 @@
+"""The browser driver (tests/tools/cdp.py) against the mock API (tests/tools/mock_view.py): the page
+renders each route of the canned data without an error, and the driver does report errors (a page that
+throws, an API that fails), so the real-world browser test (test_view_browser.py) can trust a clean run."""
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import cdp  # noqa: E402
+import mock_view  # noqa: E402
+from world import BUILD  # noqa: E402
+
+OUT = os.path.join(BUILD, "test-output", "cdp")
+
+
+class Driver(unittest.TestCase):
+    def setUp(self):
+        cdp.require_chromium(self)
+
+    def test_page_exception_is_reported(self):
+        with mock_view.MockView() as m, cdp.Browser(OUT) as b:
+            m.extra["/throw.html"] = ("text/html", b"<p id=ok>x</p><script>null.boom()</script>")
+            b.open(m.url + "throw.html")
+            b.wait_for("#ok")
+            self.assertTrue(any("exception" in e and "boom" in e for e in b.errors), b.errors)
+
+    def test_failing_api_is_reported(self):
+        with mock_view.MockView() as m, cdp.Browser(OUT) as b:
+            m.fail.add("/api/world")
+            b.open(m.url + "#/")
+            b.wait_for(".error")
+            self.assertTrue(any("/api/world" in e for e in b.errors), b.errors)
+
+    def test_mock_pages_render_without_errors(self):
+        with mock_view.MockView() as m, cdp.Browser(OUT) as b:
+            b.open(m.url + "#/")
+            b.wait_for("#servers .server", count=3)
+            names = b.eval("[...document.querySelectorAll('#servers .server')].map(e => e.dataset.name)")
+            self.assertEqual(sorted(names), ["exmail.qq.com", "fdns", "gmail.com"])
+            for route, sel in [("#/mailboxes", "a[href^='#/mailbox/']"), ("#/mailbox/gmail.com/usr@gmail.com", "a[href^='#/message/']"),
+                               ("#/queue", "td"), ("#/sessions", "a[href^='#/session/']"), ("#/journeys", "a[href^='#/journey/']")]:
+                b.eval(f"location.hash = {route!r}")
+                b.wait_for(sel)
+            b.eval(f"location.hash = '#/message/gmail.com/usr@gmail.com/{mock_view.FILE}'")
+            b.wait_for("a.attachment")
+            self.assertEqual(b.eval("document.querySelector('pre.text').textContent"), mock_view.MESSAGE["text"])
+            b.eval("location.hash = '#/session/exmail.qq.com/1'")
+            b.wait_for("svg.sequence text.msg", count=10)
+            labels = b.eval("[...document.querySelectorAll('svg.sequence text.msg')].map(t => t.textContent)")
+            self.assertIn("EHLO mail.sustech.edu.cn", labels)
+            self.assertTrue(all(len(l) <= 91 for l in labels), labels)  # truncated, full text in <title>
+            b.eval("location.hash = '#/journey/' + encodeURIComponent(%r)" % mock_view.MSGID)
+            b.wait_for(".journey-step", count=6)
+            kinds = b.eval("[...document.querySelectorAll('.journey-step')].map(e => e.dataset.kind)")
+            self.assertEqual(kinds, ["submission", "dns", "relay", "delivery", "bounce", "pop3"])
+            relay = b.eval("[...document.querySelectorAll('.journey-step[data-kind=relay] .arrow')]"
+                           ".map(a => a.dataset.from + '>' + a.dataset.to)")
+            self.assertIn("exmail.qq.com>gmail.com", relay)
+            self.assertIn("gmail.com>exmail.qq.com", relay)
+            png = b.screenshot("mock-journey.png")
+            print(f"screenshot: {png}")
+            with open(png, "rb") as f:
+                self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+            self.assertEqual(b.errors, [])
+
+
+if __name__ == "__main__":
+    unittest.main()
