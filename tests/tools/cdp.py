@@ -209,6 +209,18 @@ class Browser:
                 raise CdpError(f"no {count} x {selector!r} within {timeout}s (found {n}); errors: {self.errors}")
             time.sleep(0.1)
 
+    def wait_until(self, expression, timeout=None):
+        """Waits until a JS expression is truthy; returns its value."""
+        timeout = timeout or self.timeout
+        deadline = time.monotonic() + timeout
+        while True:
+            v = self.eval(expression)
+            if v:
+                return v
+            if time.monotonic() > deadline:
+                raise CdpError(f"not true within {timeout}s: {expression}; errors: {self.errors}")
+            time.sleep(0.1)
+
     def screenshot(self, name):
         """Writes a PNG of the whole page (not just the window) under out_dir; returns its path."""
         size = self.call("Page.getLayoutMetrics", session=True)["cssContentSize"]
