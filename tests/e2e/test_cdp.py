@@ -31,6 +31,24 @@ class Driver(unittest.TestCase):
             b.wait_for(".error")
             self.assertTrue(any("/api/world" in e for e in b.errors), b.errors)
 
+    def live_update(self, fail_stream):
+        with mock_view.MockView() as m, cdp.Browser(OUT) as b:
+            if fail_stream:
+                m.fail.add("/api/stream")
+            b.open(m.url + "#/")
+            b.wait_for("#servers .server.down[data-name='gmail.com']")
+            b.wait_until(f"document.getElementById('live').textContent === {'polling' if fail_stream else 'live'!r}")
+            m.world["servers"][2]["up"] = True
+            m.notify()
+            b.wait_for("#servers .server.up[data-name='gmail.com']", timeout=6)
+            return b.errors
+
+    def test_live_update_by_server_sent_events(self):
+        self.assertEqual(self.live_update(fail_stream=False), [])
+
+    def test_live_update_by_polling_when_the_stream_fails(self):
+        self.assertTrue(all("/api/stream" in e for e in self.live_update(fail_stream=True)))
+
     def test_mock_pages_render_without_errors(self):
         with mock_view.MockView() as m, cdp.Browser(OUT) as b:
             b.open(m.url + "#/")
@@ -44,6 +62,7 @@ class Driver(unittest.TestCase):
             b.eval(f"location.hash = '#/message/gmail.com/usr@gmail.com/{mock_view.FILE}'")
             b.wait_for("a.attachment")
             self.assertEqual(b.eval("document.querySelector('pre.text').textContent"), mock_view.MESSAGE["text"])
+            self.assertEqual(b.eval("document.querySelectorAll('main b').length"), 0)  # server data stays text
             b.eval("location.hash = '#/session/exmail.qq.com/1'")
             b.wait_for("svg.sequence text.msg", count=10)
             labels = b.eval("[...document.querySelectorAll('svg.sequence text.msg')].map(t => t.textContent)")

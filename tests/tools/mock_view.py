@@ -8,6 +8,7 @@ those paths answer 500, to see the page report it. The data is the issue's scena
 exmail.qq.com sends a mail with an attachment to usr@gmail.com and nobody@gmail.com; gmail.com bounces the
 second; usr retrieves the mail with POP3.
 """
+import copy
 import json
 import os
 import sys
@@ -130,6 +131,8 @@ class MockView:
         self.fail = set()       # paths that answer 500
         self.extra = {}         # path -> (content type, bytes): pages a test adds
         self.seq = 1
+        self.world = copy.deepcopy(WORLD)   # change it, then notify(): the page must show the change
+        self.cond = threading.Condition()
         self.stopping = threading.Event()
         mock = self
 
@@ -161,12 +164,17 @@ class MockView:
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Cache-Control", "no-cache")
                 self.end_headers()
+                seq = 0
                 try:
-                    self.wfile.write(f'event: change\ndata: {{"seq":{mock.seq},"kind":"session"}}\n\n'.encode())
-                    self.wfile.flush()
-                    while not mock.stopping.wait(1):
-                        self.wfile.write(b": keep-alive\n\n")
+                    while not mock.stopping.is_set():
+                        if seq != mock.seq:
+                            seq = mock.seq
+                            self.wfile.write(f'event: change\ndata: {{"seq":{seq},"kind":"session"}}\n\n'.encode())
+                        else:
+                            self.wfile.write(b": keep-alive\n\n")
                         self.wfile.flush()
+                        with mock.cond:
+                            mock.cond.wait_for(lambda: mock.seq != seq or mock.stopping.is_set(), timeout=1)
                 except OSError:
                     pass
 
@@ -175,6 +183,12 @@ class MockView:
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def notify(self):
+        """Something changed: /api/version and /api/stream tell the page."""
+        with self.cond:
+            self.seq += 1
+            self.cond.notify_all()
 
     def route(self, path):
         """(content type, bytes) for a GET path, or None."""
@@ -198,7 +212,7 @@ class MockView:
     def api(self, p):
         head = p[0]
         if head == "world":
-            return WORLD
+            return self.world
         if head == "version":
             return {"seq": self.seq}
         if head == "mailboxes":
@@ -234,7 +248,9 @@ class MockView:
         return self
 
     def __exit__(self, *exc):
-        self.stopping.set()
+        with self.cond:
+            self.stopping.set()
+            self.cond.notify_all()
         self.server.shutdown()
         self.server.server_close()
         return False

@@ -305,26 +305,29 @@ function changed() {  // at most one re-fetch per 300 ms however many changes ar
 const liveBadge = document.getElementById("live");
 function setLive(text) { liveBadge.textContent = text; liveBadge.className = text; }
 
+// The first answer counts as a change too: whatever happened since the page was fetched is shown.
 function poll() {
   setLive("polling");
   let seq = null;
-  setInterval(async () => {
+  const check = async () => {
     try {
       const v = await api("/api/version");
-      if (seq !== null && v.seq !== seq) changed();
+      if (v.seq !== seq) changed();
       seq = v.seq;
       setLive("polling");
     } catch (e) {
       setLive("offline");
     }
-  }, 2000);
+  };
+  check();
+  setInterval(check, 2000);
 }
 
 function live() {
   if (!window.EventSource) return poll();
   const es = new EventSource("/api/stream");
   es.addEventListener("change", changed);
-  es.onopen = () => setLive("live");
+  es.onopen = () => { setLive("live"); changed(); };  // catch up on what happened while not listening
   // The browser reconnects by itself after a dropped stream; CLOSED means it gave up (no stream here).
   es.onerror = () => { if (es.readyState === EventSource.CLOSED) { es.close(); poll(); } else setLive("reconnecting"); };
 }
