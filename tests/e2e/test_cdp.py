@@ -14,25 +14,39 @@ OUT = os.path.join(BUILD, "test-output", "cdp")
 
 
 class Driver(unittest.TestCase):
+    # One browser for all (it takes seconds to start); each test starts from a blank page.
+    @classmethod
+    def setUpClass(cls):
+        cdp.require_chromium()
+        cls.browser = cdp.Browser(OUT)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.browser.close()
+
     def setUp(self):
-        cdp.require_chromium(self)
+        self.browser.open("about:blank")
+        self.browser.errors.clear()
 
     def test_page_exception_is_reported(self):
-        with mock_view.MockView() as m, cdp.Browser(OUT) as b:
+        with mock_view.MockView() as m:
+            b = self.browser
             m.extra["/throw.html"] = ("text/html", b"<p id=ok>x</p><script>null.boom()</script>")
             b.open(m.url + "throw.html")
             b.wait_for("#ok")
             self.assertTrue(any("exception" in e and "boom" in e for e in b.errors), b.errors)
 
     def test_failing_api_is_reported(self):
-        with mock_view.MockView() as m, cdp.Browser(OUT) as b:
+        with mock_view.MockView() as m:
+            b = self.browser
             m.fail.add("/api/world")
             b.open(m.url + "#/")
             b.wait_for(".error")
             self.assertTrue(any("/api/world" in e for e in b.errors), b.errors)
 
     def live_update(self, fail_stream):
-        with mock_view.MockView() as m, cdp.Browser(OUT) as b:
+        with mock_view.MockView() as m:
+            b = self.browser
             if fail_stream:
                 m.fail.add("/api/stream")
             b.open(m.url + "#/")
@@ -50,7 +64,8 @@ class Driver(unittest.TestCase):
         self.assertTrue(all("/api/stream" in e for e in self.live_update(fail_stream=True)))
 
     def test_mock_pages_render_without_errors(self):
-        with mock_view.MockView() as m, cdp.Browser(OUT) as b:
+        with mock_view.MockView() as m:
+            b = self.browser
             b.open(m.url + "#/")
             b.wait_for("#servers .server", count=3)
             names = b.eval("[...document.querySelectorAll('#servers .server')].map(e => e.dataset.name)")

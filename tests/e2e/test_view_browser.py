@@ -38,7 +38,7 @@ def texts(b, selector):
 
 class ViewInBrowser(unittest.TestCase):
     def setUp(self):
-        cdp.require_chromium(self)
+        cdp.require_chromium()
 
     def test_topology_and_journey_in_chromium(self):
         with World(view=True) as w:

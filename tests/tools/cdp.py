@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import unittest
 import base64
 
 CANDIDATES = ["/usr/lib/chromium/chromium", "chromium", "chromium-browser"]
@@ -273,14 +274,14 @@ def installable():
     return True, ""
 
 
-def require_chromium(test):
-    """For a unittest.TestCase: the Chromium path; fails when it is missing but installable (a setup
-    error), skips with the printed reason only when it cannot be installed at all."""
+def require_chromium():
+    """For the browser tests: the Chromium path. Missing but installable is a setup error (AssertionError);
+    only when it cannot be installed at all the test is skipped, with the reason printed."""
     path = find_chromium()
     if path:
         return path
     ok, why = installable()
     if not ok:
         print(f"skipping the browser test: {why}", flush=True)
-        test.skipTest(why)
-    test.fail("chromium is not installed; scripts/setup-deps --test installs it (or set MW_CHROMIUM)")
+        raise unittest.SkipTest(why)
+    raise AssertionError("chromium is not installed; scripts/setup-deps --test installs it (or set MW_CHROMIUM)")
