@@ -51,7 +51,7 @@ async function topology() {
   const w = await api("/api/world");
   const cards = el("div", { id: "servers" });
   for (const s of w.servers) {
-    const ports = Object.entries(s.ports || {}).map(([p, n]) => `${p} ${n}`).join(" · ");
+    const ports = Object.entries(s.ports || {}).filter(([, n]) => n).map(([p, n]) => `${p} ${n}`).join(" · ");
     cards.append(el("section", { class: `server ${s.kind} ${s.up ? "up" : "down"}`, "data-name": s.name },
       el("h2", {}, s.name, el("span", { class: "state" }, s.up ? "up" : "down")),
       el("dl", {},
@@ -115,7 +115,7 @@ async function queue() {
   const entries = await api("/api/queue");
   const rows = [];
   for (const q of entries)
-    for (const r of q.recipients)
+    for (const r of q.recipients || [])
       rows.push([q.server, q.id, q.from, r.address, el("span", { class: `state ${r.state}` }, r.state), r.attempts,
         r.next_retry || "", el("span", { class: "reply" }, r.last || "")]);
   return el("div", {}, el("h2", {}, "Queues"), rows.length
@@ -170,8 +170,9 @@ async function journey(msgid) {
       drawn.add(key);
       rows = sessionRows(s);
     } else {
-      rows = [st.from === st.to ? { note: st.to, text: st.summary, ts: st.ts }
-        : { from: st.from, to: st.to, dir: "c", text: st.summary, ts: st.ts }];
+      // No transcript: one arrow with the summary, or a note where the step stays at one party.
+      rows = [st.from && st.to && st.from !== st.to ? { from: st.from, to: st.to, dir: "x", text: st.summary, ts: st.ts }
+        : { note: st.to || st.from || st.server, text: st.summary, ts: st.ts }];
     }
     return { kind: st.kind, heading: `${i + 1}. ${st.kind}: ${st.from} → ${st.to}`, rows };
   });
