@@ -241,7 +241,7 @@ function sequence(groups, order = []) {
       if (r.note !== undefined) {
         // A note hangs right of its lifeline, or left of it at the rightmost party.
         const w = label.length * CHAR_W + 12;
-        const nx = parties.length > 1 && r.note === parties.at(-1) ? Math.max(4, x(r.note) + 20 - w) : x(r.note) - 20;
+        const nx = parties.length > 1 && r.note === parties.at(-1) ? Math.max(LEFT, x(r.note) + 20 - w) : x(r.note) - 20;
         item.setAttribute("class", "note");
         item.append(svg("rect", { x: nx, y: y - 14, width: w, height: 18, rx: 3 }),
           svg("text", { class: "note", x: nx + 6, y }, label));
