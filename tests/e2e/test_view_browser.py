@@ -41,8 +41,8 @@ class ViewInBrowser(unittest.TestCase):
         cdp.require_chromium()
 
     def test_topology_and_journey_in_chromium(self):
-        with World(view=True) as w:
-            world = CourseWorld(w, queue=CONFIG)
+        with World() as w:
+            world = CourseWorld(w, queue=CONFIG, view=True)  # mailview first, every server sends it events
             world.start(QQ), world.start(GM)
             mail = scenario_mail()
             msgid = mail["Message-ID"]
@@ -54,7 +54,7 @@ class ViewInBrowser(unittest.TestCase):
             wait_for(lambda: world.messages(SENDER, PASSWORD, QQ), what="the bounce for nobody@gmail.com")
 
             with cdp.Browser(OUT) as b:
-                b.open(world.view_url + "#/")
+                b.open(world.view.url + "/#/")
                 b.wait_for("#servers .server", count=3)
                 names = b.eval("[...document.querySelectorAll('#servers .server')].map(e => e.dataset.name)")
                 self.assertEqual(sorted(names), sorted(["fdns", QQ, GM]))
