@@ -155,19 +155,26 @@ async function journey(msgid) {
   // The sessions the steps point to: their lines become the arrows of the step. A session may have left
   // the bounded history (404): the step then shows as one arrow with its summary.
   // A relay hop's receiving session (peer_sid at the receiver) repeats the sender's: drawn once.
-  const drawn = new Set(j.steps.filter(s => s.peer_sid).map(s => `${s.to}\n${s.peer_sid}`));
-  const keys = [...new Set(j.steps.filter(s => s.sid).map(s => `${s.server}\n${s.sid}`))].filter(k => !drawn.has(k));
+  const peers = new Set(j.steps.filter(s => s.peer_sid).map(s => `${s.to}\n${s.peer_sid}`));
+  const keys = [...new Set(j.steps.filter(s => s.sid).map(s => `${s.server}\n${s.sid}`))].filter(k => !peers.has(k));
   const found = new Map(await Promise.all(keys.map(async k => {
     const [server, sid] = k.split("\n");
     const r = await fetch(`/api/sessions/${enc(server)}/${enc(sid)}`);
     return [k, r.ok ? await r.json() : null];
   })));
+  // Each transcript is drawn once, under the first step of its session that is not a DNS lookup (the
+  // relay attempt's lookups carry its sid too, and come before it).
+  const owner = new Map();
+  j.steps.forEach((st, i) => {
+    const key = `${st.server}\n${st.sid}`;
+    if (st.sid && !peers.has(key) && (!owner.has(key) || j.steps[owner.get(key)].kind === "dns" && st.kind !== "dns"))
+      owner.set(key, i);
+  });
   const groups = j.steps.map((st, i) => {
     const key = `${st.server}\n${st.sid}`;
     const s = st.sid && found.get(key);
     let rows;
-    if (s && !drawn.has(key) && s.events && s.events.length) {
-      drawn.add(key);
+    if (s && owner.get(key) === i && s.events && s.events.length) {
       rows = sessionRows(s);
     } else {
       // No transcript: one arrow with the summary, or a note where the step stays at one party.
