@@ -3,6 +3,7 @@ renders each route of the canned data without an error, and the driver does repo
 throws, an API that fails), so the real-world browser test (test_view_browser.py) can trust a clean run."""
 import os
 import sys
+import urllib.parse
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
@@ -72,18 +73,18 @@ class Driver(unittest.TestCase):
             self.assertEqual(sorted(names), ["exmail.qq.com", "fdns", "gmail.com"])
             for route, sel in [("#/mailboxes", "a[href^='#/mailbox/']"), ("#/mailbox/gmail.com/usr@gmail.com", "a[href^='#/message/']"),
                                ("#/queue", "td"), ("#/sessions", "a[href^='#/session/']"), ("#/journeys", "a[href^='#/journey/']")]:
-                b.eval(f"location.hash = {route!r}")
+                b.go(route)
                 b.wait_for(sel)
-            b.eval(f"location.hash = '#/message/gmail.com/usr@gmail.com/{mock_view.FILE}'")
+            b.go(f"#/message/gmail.com/usr@gmail.com/{mock_view.FILE}")
             b.wait_for("a.attachment")
             self.assertEqual(b.eval("document.querySelector('pre.text').textContent"), mock_view.MESSAGE["text"])
             self.assertEqual(b.eval("document.querySelectorAll('main b').length"), 0)  # server data stays text
-            b.eval("location.hash = '#/session/exmail.qq.com/1'")
+            b.go("#/session/exmail.qq.com/1")
             b.wait_for("svg.sequence text.msg", count=10)
             labels = b.eval("[...document.querySelectorAll('svg.sequence text.msg')].map(t => t.textContent)")
             self.assertIn("EHLO mail.sustech.edu.cn", labels)
             self.assertTrue(all(len(l) <= 91 for l in labels), labels)  # truncated, full text in <title>
-            b.eval("location.hash = '#/journey/' + encodeURIComponent(%r)" % mock_view.MSGID)
+            b.go("#/journey/" + urllib.parse.quote(mock_view.MSGID, safe=""))
             b.wait_for(".journey-step", count=6)
             kinds = b.eval("[...document.querySelectorAll('.journey-step')].map(e => e.dataset.kind)")
             self.assertEqual(kinds, ["submission", "dns", "relay", "delivery", "bounce", "pop3"])

@@ -9,6 +9,7 @@ import os
 import re
 import smtplib
 import sys
+import urllib.parse
 import unittest
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -60,10 +61,25 @@ class ViewInBrowser(unittest.TestCase):
                 self.assertEqual(sorted(names), sorted(["fdns", QQ, GM]))
                 print(f"screenshot: {b.screenshot('topology.png')}")
 
-                b.eval("location.hash = '#/journeys'")
+                # The mail as the view reads it from gmail.com's Maildir: text, attachment, raw source.
+                b.go("#/mailboxes")
+                b.wait_for("a[href^='#/mailbox/gmail.com/']")
+                b.go("#/mailbox/gmail.com/usr@gmail.com")
+                b.wait_for("a[href^='#/message/']")
+                b.go(b.eval("document.querySelector(\"a[href^='#/message/']\").hash"))
+                b.wait_for("a.attachment")
+                self.assertIn("Hello from SUSTech", b.eval("document.querySelector('pre.text').textContent"))
+                self.assertEqual(texts(b, "a.attachment"), ["report.pdf"])
+                got = b.eval("fetch(document.querySelector('a.attachment').href).then(r => r.text())")
+                self.assertEqual(got, "%PDF-1.4 a tiny report\n")
+                raw = b.eval("fetch(document.querySelector('a.raw').href).then(r => r.text())")
+                self.assertIn(f"Message-ID: {msgid}", raw)
+                print(f"screenshot: {b.screenshot('message.png')}")
+
+                b.go("#/journeys")
                 b.wait_until("[...document.querySelectorAll(\"a[href^='#/journey/']\")]"
                              f".some(a => decodeURIComponent(a.hash.slice(10)) === {json.dumps(msgid)})")
-                b.eval(f"location.hash = '#/journey/' + encodeURIComponent({json.dumps(msgid)})")
+                b.go("#/journey/" + urllib.parse.quote(msgid, safe=""))
                 b.wait_for("svg.sequence .journey-step[data-kind=relay]", timeout=20)
                 labels = texts(b, "svg.sequence text.msg")
                 for cmd in ("EHLO", "MAIL FROM", "RCPT TO", "DATA"):

@@ -222,6 +222,12 @@ class Browser:
                 raise CdpError(f"not true within {timeout}s: {expression}; errors: {self.errors}")
             time.sleep(0.1)
 
+    def go(self, route, timeout=None):
+        """Sets location.hash on the mailview page and waits until #main shows that route (data-route)."""
+        self.eval(f"location.hash = {json.dumps(route)}")
+        self.wait_until(f"document.getElementById('main').dataset.route === {json.dumps(route.lstrip('#') or '/')}",
+                        timeout)
+
     def screenshot(self, name):
         """Writes a PNG of the whole page (not just the window) under out_dir; returns its path."""
         size = self.call("Page.getLayoutMetrics", session=True)["cssContentSize"]

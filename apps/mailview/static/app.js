@@ -298,6 +298,7 @@ async function render() {
   if (ticket !== rendering) return;  // a newer render started meanwhile
   const keep = shown === path ? window.scrollY : 0;  // a live refresh keeps the reader's place
   main.replaceChildren(node);
+  main.dataset.route = path;  // which route the content shows (tests wait for it after a hash change)
   window.scrollTo(0, keep);
   shown = path;
   const section = "#/" + ({ mailbox: "mailboxes", message: "mailboxes", session: "sessions", journey: "journeys" }[path.split("/")[1]]
