@@ -328,8 +328,10 @@ def wait_for(check, timeout=10.0, what="condition"):
 class CourseWorld:
     """fdns + both servers, with the course's config and zone on free ports."""
 
-    def __init__(self, w, resolver="dns", queue="[queue]\nretry_first = 1\nretry_max = 2\n"):
+    def __init__(self, w, resolver="dns", queue="[queue]\nretry_first = 1\nretry_max = 2\n", events=None):
+        """events: a datagram socket path given to fdns and every mailsrv as --events (the event feed)."""
         self.w = w
+        self.events = ["--events", events] if events else []
         self.dns = w.free_port(udp=True)
         self.ports = {QQ: (w.free_port(), w.free_port()), GM: (w.free_port(), w.free_port())}
         agent = {"mail.sustech.edu.cn": ("smtp.exmail.qq.com", "pop.exmail.qq.com"), "gmail.com": ("smtp.gmail.com", "pop.gmail.com")}
@@ -344,10 +346,10 @@ class CourseWorld:
         self.resolver = ["--zone", self.zone] if resolver == "zone" else []
         self.procs = {}
         if resolver == "dns":
-            self.procs["fdns"] = w.start("fdns", [], listening=2)
+            self.procs["fdns"] = w.start("fdns", self.events, listening=2)
 
     def start(self, name):
-        self.procs[name] = self.w.start("mailsrv", ["-n", name, *self.resolver], listening=2)
+        self.procs[name] = self.w.start("mailsrv", ["-n", name, *self.resolver, *self.events], listening=2)
         return self.procs[name]
 
     def stop(self, name, sig=signal.SIGTERM):
