@@ -126,15 +126,15 @@ class EventFeedTest(unittest.TestCase):
         qid = queued["id"]
         lookups = [e for e in rx.find(event="lookup", prog=QQ) if qid in e["id"].split(",")]
         self.assertEqual([(e["name"], e["type"]) for e in lookups][:3],
-                         [("gmail.com", "MX"), ("gmail-smtp-in.l.google.com.", "P"), ("gmail-smtp-in.l.google.com.", "A")])
-        self.assertIn("gmail-smtp-in.l.google.com.", lookups[0]["answer"])
+                         [("gmail.com", "MX"), ("gmail-smtp-in.l.google.com", "P"), ("gmail-smtp-in.l.google.com", "A")])
+        self.assertIn("gmail-smtp-in.l.google.com", lookups[0]["answer"])
         self.assertEqual(lookups[2]["answer"], "127.0.0.1")
         self.assertEqual(lookups[0]["server"], f"127.0.0.1:{world.dns}")
         relay = [e for e in rx.find(event="open", prog=QQ, proto="relay") if qid in e["id"].split(",")]
         self.assertEqual(len(relay), 1)
         self.assertEqual(relay[0]["sid"], lookups[0]["sid"])  # the attempt's session
         self.assertEqual((relay[0]["side"], relay[0]["host"], relay[0]["domain"]),
-                         ("client", "gmail-smtp-in.l.google.com.", "gmail.com"))
+                         ("client", "gmail-smtp-in.l.google.com", "gmail.com"))
         self.assertEqual(relay[0]["peer"], f"127.0.0.1:{world.ports[GM][0]}")
         hop = rx.session(QQ, relay[0]["sid"])
         hc = lines(hop, "c")
