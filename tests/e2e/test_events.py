@@ -108,12 +108,12 @@ class EventFeedTest(unittest.TestCase):
         self.assertEqual(sub[0]["local"], f"127.0.0.1:{world.ports[QQ][0]}")
         self.assertEqual(kinds[-1], "close")
         self.assertEqual(lines(sub, "s")[0].split()[0], "220")
-        c = lines(sub, "c")
-        self.assertEqual(c[0], "EHLO agent.example")
-        self.assertEqual(c[1], "AUTH PLAIN ***")
-        self.assertIn("DATA", c)
+        c = [x.lower() for x in lines(sub, "c")]  # smtplib writes its verbs in lower case
+        self.assertEqual(c[0], "ehlo agent.example")
+        self.assertEqual(c[1], "auth plain ***")
+        self.assertIn("data", c)
         self.assertIn(f"<message {msg['size']} octets>", c)
-        self.assertEqual(c[-1], "QUIT")
+        self.assertEqual(c[-1], "quit")
         s = lines(sub, "s")
         self.assertTrue(any(x.startswith("250-") for x in s) and any(x.startswith("235") for x in s), s)
         self.assertTrue(any(x.startswith("354") for x in s))
@@ -158,7 +158,7 @@ class EventFeedTest(unittest.TestCase):
         self.assertEqual(gopen["peer"], relay[0]["local"])
 
         # fdns answered those questions.
-        queries = rx.find(event="query", prog="fdns", name="gmail.com.", type="MX")
+        queries = rx.find(event="query", prog="fdns", name="gmail.com", type="MX")
         self.assertTrue(queries)
         self.assertEqual(queries[0]["transport"], "udp")
         self.assertEqual(queries[0]["rcode"], "NOERROR")
