@@ -172,11 +172,12 @@ asio::awaitable<void> over(AttemptContext& x, const queue::Connect& c, const que
       co_return;  // this message's outcome is unknown: it is retried (at most these recipients twice)
     }
     std::string tls = conn->tls_active() ? conn->tls_description() : "none";
-    for (const auto& res : cs.results())
+    for (const auto& res : cs.results()) {
       x.core.result(c.attempt, id, res.address, smtp::outcome_of(res, t.name(), tls), now());
+      // After the core recorded it (a deferred one's next try is set), before the bounce it may bring.
+      if (net::feed::on()) attempt_event(x, conn->log().sid(), id, res);
+    }
     co_await x.perform(x.core.message_done(c.attempt, id, now()));
-    if (net::feed::on())
-      for (const auto& res : cs.results()) attempt_event(x, conn->log().sid(), id, res);
   }
   const std::string quit = cs.quit();
   if (net::feed::on()) net::feed::emit_lines("c", conn->log().sid(), quit);

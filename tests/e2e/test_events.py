@@ -166,6 +166,8 @@ class EventFeedTest(unittest.TestCase):
         # The bounce for nobody@, delivered into usr1's Maildir at exmail.qq.com.
         [bounced] = rx.find(event="bounced", prog=QQ, id=qid)
         [delivered] = rx.find(event="delivered", prog=QQ, id=bounced["bounce_id"])
+        order = [e for e in rx.events if e.get("prog") == QQ and e["event"] in ("attempt", "bounced")]
+        self.assertEqual([e["event"] for e in order], ["attempt", "attempt", "bounced"])  # the reply, then its bounce
         self.assertTrue(delivered["files"])
 
         # The POP3 retrieval at gmail.com: USER, PASS masked, RETR of the file the message event named.
