@@ -9,6 +9,7 @@
 
 #include "config/config.hpp"
 #include "dns/zone.hpp"
+#include "net/event_feed.hpp"
 #include "net/fault_file.hpp"
 #include "net/reload_signal.hpp"
 #include "net/stopper.hpp"
@@ -26,6 +27,7 @@ constexpr util::OptSpec kOptions[] = {
     {'l', "listen", "IP:PORT", "address for UDP and TCP (default [fdns] listen, else 127.0.0.1:10053)"},
     {'c', "config", "FILE", "world config, for [fdns] listen and faults (default config/config.toml)"},
     {'f', "faults", "FILE", "fault rules (default [fdns] faults, else none); re-read on SIGHUP"},
+    {0, "events", "PATH", "publish each answered question to the datagram socket PATH (docs/reference.md \"Event feed\")"},
     {'v', "verbose", "", "log every TCP connection"},
     {'h', "help", "", "show this help"},
 };
@@ -41,7 +43,7 @@ int main(int argc, char** argv) {
   auto args = util::parse_args(kOptions, argc, argv);
   if (!args) die(args.error().detail);
   if (args->has("help")) {
-    std::cout << util::usage_text("fdns [-z fdns/fdns.toml] [-l 127.0.0.1:10053] [-c config/config.toml] [-f FILE] [-v]", kOptions);
+    std::cout << util::usage_text("fdns [-z fdns/fdns.toml] [-l 127.0.0.1:10053] [-c config/config.toml] [-f FILE] [--events PATH] [-v]", kOptions);
     return 0;
   }
   if (!args->positional.empty()) die("unexpected argument '" + args->positional.front() + "' (see --help)");
@@ -68,6 +70,8 @@ int main(int argc, char** argv) {
   fdns::Answers answers{shared_zone, &fault_file.injector()};
 
   asio::io_context io(1);
+  if (args->has("events"))
+    if (auto f = net::feed::start(io, args->get("events"), "fdns"); !f) die(f.error().detail);
   auto udp = fdns::UdpService::bind(io, hp->host, hp->port, answers);
   if (!udp) die(udp.error().detail);
   auto tcp = fdns::listen_tcp(io, hp->host, hp->port, answers);
@@ -78,10 +82,12 @@ int main(int argc, char** argv) {
   stopper.add([&] { hup.stop(); });
   stopper.add([&] { (*udp)->stop(); });
   stopper.add([&] { (*tcp)->stop(); }, [&] { return (*tcp)->active() == 0; });
+  stopper.add([] { net::feed::stop(); });
   stopper.arm();
   log::info("dns", "zone_loaded", {{"names", shared_zone->size()}, {"ttl", shared_zone->ttl()}});
   (*udp)->start();
   (*tcp)->start();
   io.run();
+  net::feed::finish();
   return 0;
 }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "dns/zone.hpp"
@@ -36,6 +37,9 @@ class UdpService {
   explicit UdpService(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<Impl> impl_;
 };
+
+/// With --events: the `query` event of one answer fdns sends (docs/reference.md "Event feed").
+void query_event(const std::string& peer, const char* transport, std::span<const std::uint8_t> answer);
 
 /// DNS over TCP (RFC 7766): two-octet length, then the message; several queries per connection.
 mail::Result<std::unique_ptr<mail::net::TcpServer>> listen_tcp(asio::io_context& io, const std::string& address,

@@ -4,7 +4,9 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "dns/answer.hpp"
 #include "dns/respond.hpp"
+#include "net/event_feed.hpp"
 #include "net/fault_file.hpp"
 #include "services.hpp"
 
@@ -35,6 +37,7 @@ asio::awaitable<void> serve(net::Conn& conn, Answers answers) {
       conn.log().debug("unanswerable", {{"octets", n}});
       break;  // no header to answer to: the stream cannot be trusted any more
     }
+    if (net::feed::on()) query_event(conn.peer(), "tcp", answer);
     if (fate.delay.count() > 0) {
       // Later queries on this connection wait behind it (answers stay in order); other connections and
       // UDP do not.
@@ -48,6 +51,13 @@ asio::awaitable<void> serve(net::Conn& conn, Answers answers) {
 }
 
 }  // namespace
+
+void query_event(const std::string& peer, const char* transport, std::span<const std::uint8_t> answer) {
+  auto s = dns::summarize(answer);
+  if (!s) return;
+  net::feed::emit("query", {{"peer", peer}, {"transport", transport}, {"name", s->name}, {"type", s->type},
+                            {"rcode", s->rcode}, {"answer", s->answer}});
+}
 
 mail::Result<std::unique_ptr<net::TcpServer>> listen_tcp(asio::io_context& io, const std::string& address,
                                                          std::uint16_t port, Answers answers) {

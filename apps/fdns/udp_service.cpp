@@ -14,6 +14,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include "dns/respond.hpp"
+#include "net/event_feed.hpp"
 #include "net/fault_file.hpp"
 #include "services.hpp"
 #include "util/log.hpp"
@@ -35,6 +36,12 @@ std::string ip_of(const sockaddr_storage& peer) {
   else if (peer.ss_family == AF_INET6)
     ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr, text, sizeof text);
   return text;
+}
+
+std::uint16_t port_of(const sockaddr_storage& peer) {
+  if (peer.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(peer).sin_port);
+  if (peer.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(peer).sin6_port);
+  return 0;
 }
 
 }  // namespace
@@ -125,6 +132,10 @@ bool UdpService::Impl::exchange(Batch& b) {
                              dns::Asker{dns::Transport::udp, client, answers.faults}, b.out[i]);
     if (fate.fault) net::log_fault("dns", *fate.fault);
     if (!fate.send) continue;
+    if (net::feed::on()) {
+      std::string from = ip_of(b.peer[i]);
+      query_event(util::format_host_port(from, port_of(b.peer[i])), "udp", b.out[i]);
+    }
     if (fate.delay.count() > 0) {
       send_later(std::move(b.out[i]), b.peer[i], b.rx[i].msg_hdr.msg_namelen, fate.delay);
       continue;

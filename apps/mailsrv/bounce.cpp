@@ -1,5 +1,7 @@
 #include "bounce.hpp"
 
+#include "net/event_feed.hpp"
+
 #include <ctime>
 
 #include "services.hpp"
@@ -23,6 +25,7 @@ asio::awaitable<Result<std::optional<store::QueueEnvelope>>> store_bounce(Servic
   store::MessageInfo info;
   info.id = svc.next_id();
   info.unique = svc.next_unique();
+  const std::string unique = info.unique;
   info.sender = "";
   info.helo = svc.settings.name;
   info.when = now;
@@ -39,6 +42,12 @@ asio::awaitable<Result<std::optional<store::QueueEnvelope>>> store_bounce(Servic
   auto stored = co_await svc.store->commit(std::move(*d));
   if (!stored) co_return stored.error();
   log::info("relay", "bounced", {{"id", env.id}, {"to", env.sender}, {"bounce_id", stored->id}, {"failed", b.failed.size()}});
+  if (net::feed::on() && !stored->queued) {
+    // A local sender: the bounce went straight into its Maildir (a remote one's is `queued` by the relay).
+    net::feed::emit("bounced", {{"id", env.id}, {"bounce_id", stored->id}, {"to", "<" + env.sender + ">"}});
+    net::feed::emit("delivered", {{"id", stored->id}, {"msgid", "<" + in.message_id + ">"}, {"to", env.sender},
+                                  {"files", unique}});
+  }
   co_return std::move(stored->queued);  // set when the sender is remote: the bounce is queued for it
 }
 

@@ -17,6 +17,7 @@
 #include "config/config.hpp"
 #include "util/auth.hpp"
 #include "cert_refresh.hpp"
+#include "net/event_feed.hpp"
 #include "net/fault_file.hpp"
 #include "net/reload_signal.hpp"
 #include "net/stopper.hpp"
@@ -41,6 +42,7 @@ constexpr util::OptSpec kOptions[] = {
     {0, "ephemeral", "", "state in a new temporary folder, removed at exit: every start begins empty"},
     {0, "listen", "ADDR", "address of every listener (default [mailsrv.NAME] listen, else 127.0.0.1)"},
     {0, "faults", "FILE", "fault rules for the SMTP and POP3 sessions (default [mailsrv.NAME] faults); SIGHUP re-reads it"},
+    {0, "events", "PATH", "publish sessions, messages and relay attempts to the datagram socket PATH (docs/reference.md \"Event feed\")"},
     {0, "commit-threads", "N", "fsyncs that may run at once when making messages durable (default 8)"},
     {0, "hash-password", "", "read a password on standard input, print its {SHA512-CRYPT} hash, exit"},
     {'v', "verbose", "", "log every command and reply"},
@@ -86,7 +88,7 @@ int main(int argc, char** argv) {
   if (args->has("help")) {
     std::cout << util::usage_text(
         "mailsrv -n NAME [-c config/config.toml] [-s SMTP_PORT] [-p POP_PORT] [--dns HOST:PORT | --zone FILE] "
-        "[--data DIR | --ephemeral] [--listen ADDR] [--faults FILE] [-v]",
+        "[--data DIR | --ephemeral] [--listen ADDR] [--faults FILE] [--events PATH] [-v]",
         kOptions);
     return 0;
   }
@@ -143,6 +145,8 @@ int main(int argc, char** argv) {
   if (!built) die(built.error().detail);
   // Declared after the services: the listeners go before them (and before their event loop).
   mailsrv::Services& svc = **built;
+  if (args->has("events"))
+    if (auto f = net::feed::start(*svc.io, args->get("events"), svc.settings.name); !f) die(f.error().detail);
   svc.faults = &fault_file.injector();
   auto smtp = mailsrv::listen_smtp(svc);
   if (!smtp) die(smtp.error().detail);
@@ -170,6 +174,7 @@ int main(int argc, char** argv) {
   });
   for (auto& s : implicit) stopper.add([&s] { s->stop(); }, [&s] { return s->active() == 0; });
   stopper.add([&svc] { svc.cancel_login_waits(); });  // after the sessions were told to stop
+  stopper.add([] { net::feed::stop(); });
   stopper.arm();
   // SIGHUP re-reads the fault rules (event=faults_loaded, or event=faults_rejected keeping the old ones).
   net::ReloadSignal hup(*svc.io, [&] { fault_file.reload(); });
@@ -182,6 +187,7 @@ int main(int argc, char** argv) {
   (*pop3)->start();
   for (auto& s : implicit) s->start();
   svc.io->run();
+  net::feed::finish();  // while the event loop its timer belongs to exists
   auto st = svc.committer->stats();
   log::info("store", "commit_stats", {{"jobs", st.jobs}, {"batches", st.batches}, {"largest_batch", st.largest_batch}});
   // Now, while the stopper still catches signals: a second one (Ctrl-C reaches every program of the

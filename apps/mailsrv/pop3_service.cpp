@@ -33,6 +33,9 @@ namespace {
 
 constexpr std::size_t kChunk = 64 * 1024;
 
+// The Maildir unique name in a file name "UNIQUE,S=...:2,S".
+std::string_view unique_of(std::string_view name) { return name.substr(0, name.find_first_of(",:")); }
+
 struct Pop3Session : net::LineSession<Pop3Session, pop3::ServerSession> {
   Services& svc;
   std::string account;
@@ -40,7 +43,9 @@ struct Pop3Session : net::LineSession<Pop3Session, pop3::ServerSession> {
   std::optional<store::MessageFinder> finder;  // from login: RETR/TOP find renamed messages
 
   Pop3Session(net::Conn& c, Services& s, pop3::ServerSession core)
-      : LineSession(c, std::move(core), {s.tls_server.get(), s.settings.limits.pop3_idle, s.verbose, kChunk}), svc(s) {}
+      : LineSession(c, std::move(core),
+                    {s.tls_server.get(), s.settings.limits.pop3_idle, s.verbose, kChunk, c.tls_active() ? "pop3s" : "pop3"}),
+        svc(s) {}
 
   static net::StepKind kind(const pop3::Step& step) {
     switch (step.effect) {
@@ -70,26 +75,26 @@ struct Pop3Session : net::LineSession<Pop3Session, pop3::ServerSession> {
     auto login = co_await check_login(svc, conn, core.login_user(), core.login_password());
     const auto& found = login.account;
     if (!found) {
-      out += core.on_login(login.refused ? pop3::LoginResult::throttled : pop3::LoginResult::bad_credentials).out;
+      add(core.on_login(login.refused ? pop3::LoginResult::throttled : pop3::LoginResult::bad_credentials));
       co_return;
     }
     auto guard = svc.maildrop_locks.try_lock(*found);
     if (!guard) {
       conn.log().info("login", {{"user", *found}, {"result", "in_use"}});
-      out += core.on_login(pop3::LoginResult::in_use).out;
+      add(core.on_login(pop3::LoginResult::in_use));
       co_return;
     }
     auto listing = store::open_maildrop(svc.layout->maildir(*found));
     if (!listing) {
       conn.log().error("maildrop_failed", {{"user", *found}, {"why", listing.error().detail}});
-      out += core.on_login(pop3::LoginResult::failed).out;
+      add(core.on_login(pop3::LoginResult::failed));
       co_return;
     }
     account = *found;
     lock = std::move(guard);
     finder.emplace(svc.layout->maildir(account));
     auto messages = listing->size();
-    out += core.on_login(pop3::LoginResult::ok, std::move(*listing)).out;
+    add(core.on_login(pop3::LoginResult::ok, std::move(*listing)));
     conn.log().debug("maildrop", {{"user", account}, {"messages", messages}});
   }
 
@@ -115,6 +120,13 @@ struct Pop3Session : net::LineSession<Pop3Session, pop3::ServerSession> {
     util::DotStuffer stuffer(core.send_body_lines());
     bool ok = co_await stream_message(conn, fd, stuffer, out);
     ::close(fd);
+    if (net::feed::on()) {
+      // The status line and the size only: a message's content never goes into the feed.
+      net::feed::emit_lines("s", conn.log().sid(), ok_line);
+      feed_line("s", "<message " + std::to_string(core.listing().octets(index)) + " octets>");
+      net::feed::emit("retr", {{"sid", conn.log().sid()}, {"user", account}, {"n", index + 1},
+                               {"file", unique_of(core.listing().name(index))}});
+    }
     co_return ok;
   }
 
@@ -127,7 +139,13 @@ struct Pop3Session : net::LineSession<Pop3Session, pop3::ServerSession> {
     if (!r.failed.empty()) conn.log().error("remove_failed", {{"user", account}, {"why", r.failed}});
     conn.log().info("logout",
                     {{"user", account}, {"deleted", r.deleted}, {"renamed", r.renamed}, {"gone", r.gone}});
-    out += core.on_updated(r.failed.empty(), r.gone).out;
+    if (net::feed::on()) {
+      // Each message removed at the update, by its Maildir unique name (docs/reference.md "Event feed").
+      for (auto i : core.deleted())
+        net::feed::emit("dele", {{"sid", conn.log().sid()}, {"user", account}, {"n", i + 1},
+                                 {"file", unique_of(core.listing().name(i))}});
+    }
+    add(core.on_updated(r.failed.empty(), r.gone));
   }
 };
 

@@ -11,6 +11,8 @@
 #include <asio/use_awaitable.hpp>
 
 #include "bounce.hpp"
+#include "net/event_feed.hpp"
+#include "smtp/message_id.hpp"
 #include "queue/core.hpp"
 #include "relay_connection.hpp"
 #include "services.hpp"
@@ -64,6 +66,27 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
     return {std::move(env), hops};
   }
 
+  // A new entry for the core (from an SMTP session or a bounce); with --events its `queued` event.
+  queue::Effects submit(store::QueueEnvelope env) {
+    if (net::feed::on()) {
+      std::string to;
+      for (const auto& r : env.recipients) to += (to.empty() ? "" : ",") + r.address;
+      net::feed::emit("queued", {{"id", env.id}, {"msgid", message_id(env.id)}, {"from", "<" + env.sender + ">"}, {"to", to}});
+    }
+    return core.submitted(entry_of(std::move(env)), now());
+  }
+
+  std::string message_id(const std::string& id) const {
+    auto headers = store::read_headers(svc.layout->queue() / (id + ".eml"));
+    return headers ? smtp::message_id_of(*headers) : std::string();
+  }
+
+  // With --events: the bounce made for entry `b`, queued (`r` holds its envelope) or delivered here.
+  void bounce_events(const queue::Bounce& b, const std::optional<store::QueueEnvelope>& queued) {
+    if (!queued) return;  // delivered locally: store_bounce emits `delivered`
+    net::feed::emit("bounced", {{"id", b.env.id}, {"bounce_id", queued->id}, {"to", "<" + b.env.sender + ">"}});
+  }
+
   asio::awaitable<void> loop() {
     auto self = shared_from_this();
     while (!stopping) {
@@ -113,7 +136,8 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
         more = core.saved(*s, r, now());
       } else if (auto* b = std::get_if<queue::Bounce>(&e)) {
         auto r = co_await store_bounce(svc, *b);
-        if (r && *r) wakes(core.submitted(entry_of(std::move(**r)), now()));  // the bounce to a remote sender
+        if (r && *r && net::feed::on()) bounce_events(*b, **r);
+        if (r && *r) wakes(submit(std::move(**r)));  // the bounce to a remote sender
         more = core.bounced(*b, r ? Result<void>() : Result<void>(r.error()), now());
       } else if (auto* rm = std::get_if<queue::Remove>(&e)) {
         auto r = co_await svc.store->remove(rm->id);
@@ -151,7 +175,7 @@ void Relay::start() {
 }
 
 void Relay::add(store::QueueEnvelope env) {
-  impl_->wakes(impl_->core.submitted(impl_->entry_of(std::move(env)), now()));
+  impl_->wakes(impl_->submit(std::move(env)));
 }
 
 void Relay::stop() {

@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "dns/answer.hpp"
+#include "net/event_feed.hpp"
 #include "net/smtp_client.hpp"
 #include "services.hpp"
 #include "store/maildrop.hpp"
@@ -23,6 +24,14 @@ constexpr std::chrono::seconds kSmtpTimeout{60};
 
 std::time_t now() { return std::time(nullptr); }
 
+std::string iso_time(std::time_t t) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 // The names or addresses a lookup found, as text.
 template <class T, class F>
 Result<std::vector<std::string>> as_text(const Result<std::vector<T>>& r, F text) {
@@ -32,15 +41,41 @@ Result<std::vector<std::string>> as_text(const Result<std::vector<T>>& r, F text
   return out;
 }
 
-asio::awaitable<queue::Route> route(net::Resolver& resolver, const std::string& domain) {
+// The event feed's `lookup` events of one attempt (docs/reference.md "Event feed"): its sid (the
+// attempt's, which its first connection takes), queue ids and DNS server.
+struct Lookups {
+  std::string sid, ids, server;
+
+  void emit(const std::string& name, const char* type, const Result<std::vector<std::string>>& found) const {
+    std::string answer, rcode = "NOERROR";
+    if (!found) rcode = found.error().code == Errc::not_found ? "NXDOMAIN" : found.error().detail;
+    else
+      for (const auto& a : *found) answer += (answer.empty() ? "" : ",") + a;
+    net::feed::emit("lookup", {{"sid", sid}, {"id", ids}, {"name", name}, {"type", type}, {"server", server},
+                               {"answer", answer}, {"rcode", rcode}});
+  }
+};
+
+asio::awaitable<queue::Route> route(net::Resolver& resolver, const std::string& domain, const Lookups& feed) {
   auto mx = co_await resolver.mx(domain);
-  auto hosts = queue::mail_hosts(domain, as_text(mx, [](const dns::MxRecord& m) { return m.exchange.to_text(); }));
+  auto mx_text = as_text(mx, [](const dns::MxRecord& m) { return m.exchange.to_text(); });
+  if (net::feed::on())
+    feed.emit(domain, "MX", as_text(mx, [](const dns::MxRecord& m) { return std::to_string(m.preference) + " " + m.exchange.to_text(); }));
+  auto hosts = queue::mail_hosts(domain, mx_text);
   if (hosts.failure) co_return queue::Route{{}, hosts.failure};
   std::vector<queue::HostLookup> found;
   for (const auto& host : hosts.names) {
     auto port = co_await resolver.port(host);
     auto addrs = co_await resolver.addresses(host);
-    found.push_back({host, std::move(port), as_text(addrs, [](const dns::Ipv4& a) { return dns::to_string(a); })});
+    auto addr_text = as_text(addrs, [](const dns::Ipv4& a) { return dns::to_string(a); });
+    if (net::feed::on()) {
+      Result<std::vector<std::string>> port_text = std::vector<std::string>{};
+      if (!port) port_text = port.error();
+      else if (*port) port_text->push_back(std::to_string(**port));
+      feed.emit(host, "P", port_text);
+      feed.emit(host, "A", addr_text);
+    }
+    found.push_back({host, std::move(port), std::move(addr_text)});
   }
   co_return queue::route_of(domain, found);
 }
@@ -83,13 +118,39 @@ asio::awaitable<std::optional<std::string>> secure(AttemptContext& x, net::Conn&
   co_return conn.tls_description() + (verified ? " verified" : " unverified");
 }
 
-// Every message of the attempt the core still wants sent, over one connection to `t`.
-asio::awaitable<void> over(AttemptContext& x, const queue::Connect& c, const queue::Target& t) {
+// The event feed's `attempt` event of one recipient's reply (docs/reference.md "Event feed").
+void attempt_event(AttemptContext& x, const std::string& sid, const std::string& id, const smtp::RecipientResult& res) {
+  const char* result = res.reply.code >= 200 && res.reply.code < 300 ? "delivered"
+                       : res.reply.code >= 500 && res.reply.code < 600 ? "bounced" : "deferred";
+  std::string next, attempts;
+  if (const auto* env = x.core.envelope(id))
+    for (const auto& r : env->recipients)
+      if (r.address == res.address && std::string_view(result) == "deferred") {
+        next = iso_time(r.next_try);
+        attempts = std::to_string(r.attempts);
+      }
+  net::feed::emit("attempt", {{"sid", sid}, {"id", id}, {"to", res.address}, {"result", result},
+                              {"reply", std::to_string(res.reply.code) + " " + res.reply.text()}, {"next", next},
+                              {"attempts", attempts}});
+}
+
+// Every message of the attempt the core still wants sent, over one connection to `t`. `sid`: the
+// session id to take (the attempt's, for its first connection), else a new one.
+asio::awaitable<void> over(AttemptContext& x, const queue::Connect& c, const queue::Target& t, std::string sid) {
   net::ConnOptions opts{4096, kSmtpTimeout};
-  auto conn = co_await net::Conn::connect(t.ip, t.port, opts, "relay", queue::source_address(x.svc.settings.listen, t.ip));
+  auto conn = co_await net::Conn::connect(t.ip, t.port, opts, "relay", queue::source_address(x.svc.settings.listen, t.ip),
+                                          std::move(sid));
   if (!conn) {
     x.core.host_failed(c.attempt, queue::connect_failed(t, conn.error().detail));
     co_return;
+  }
+  net::feed::CloseOnExit closed_event;
+  if (net::feed::on()) {
+    closed_event.arm(conn->log().sid());
+    std::string ids;
+    for (const auto& id : c.ids) ids += (ids.empty() ? "" : ",") + id;
+    net::feed::emit("open", {{"sid", conn->log().sid()}, {"proto", "relay"}, {"side", "client"}, {"local", conn->local()},
+                             {"peer", conn->peer()}, {"host", t.host}, {"domain", c.domain}, {"id", ids}});
   }
   smtp::ClientSession cs(x.svc.settings.name, "host " + t.name());
   smtp::ReplyParser parser;
@@ -111,23 +172,34 @@ asio::awaitable<void> over(AttemptContext& x, const queue::Connect& c, const que
       co_return;  // this message's outcome is unknown: it is retried (at most these recipients twice)
     }
     std::string tls = conn->tls_active() ? conn->tls_description() : "none";
-    for (const auto& res : cs.results())
+    for (const auto& res : cs.results()) {
       x.core.result(c.attempt, id, res.address, smtp::outcome_of(res, t.name(), tls), now());
+      // After the core recorded it (a deferred one's next try is set), before the bounce it may bring.
+      if (net::feed::on()) attempt_event(x, conn->log().sid(), id, res);
+    }
     co_await x.perform(x.core.message_done(c.attempt, id, now()));
   }
-  co_await conn->write(cs.quit());
+  const std::string quit = cs.quit();
+  if (net::feed::on()) net::feed::emit_lines("c", conn->log().sid(), quit);
+  co_await conn->write(quit);
 }
 
 }  // namespace
 
 asio::awaitable<void> run_attempt(AttemptContext& x, const queue::Connect& c) {
-  auto r = co_await route(x.resolver, c.domain);
+  Lookups lookups;
+  if (net::feed::on()) {
+    lookups = {net::feed::next_sid(), {}, x.svc.dns_server};
+    for (const auto& id : c.ids) lookups.ids += (lookups.ids.empty() ? "" : ",") + id;
+  }
+  auto r = co_await route(x.resolver, c.domain, lookups);
   if (r.failure) x.core.route_failed(c.attempt, std::move(*r.failure));
   else x.core.route_found(c.attempt, std::move(r.targets));
+  std::string sid = lookups.sid;  // the first connection's; later ones get their own
   while (!x.stopping) {
     auto t = x.core.next_host(c.attempt, now());
     if (!t) break;
-    co_await over(x, c, *t);
+    co_await over(x, c, *t, std::exchange(sid, {}));
   }
 }
 

@@ -98,6 +98,7 @@ Result<std::unique_ptr<Services>> build_services(const config::Config& cfg, conf
   auto svc = std::make_unique<Services>();
   svc->settings = std::move(settings);
   svc->verbose = o.verbose;
+  svc->dns_server = o.zone.empty() ? o.dns : "zone " + o.zone;
   auto lock = store::DataLock::acquire(o.data);  // before anything touches the data: one mailsrv per folder
   if (!lock) return lock.error();
   svc->data_lock.emplace(std::move(*lock));

@@ -84,6 +84,7 @@ struct Services {
   std::unique_ptr<mail::net::Resolver> resolver;  // the relay's lookups (--dns or --zone)
   std::unique_ptr<Relay> relay;                   // takes the queue entries the SMTP side commits
   std::unique_ptr<CertRefresh> cert_refresh;      // null unless the certificate waits for MX names
+  std::string dns_server;  // where relay lookups go ("127.0.0.1:10053", or "zone FILE"): the feed's `server`
   mail::fault::Injector* faults = nullptr;        // --faults / [mailsrv."NAME"] faults (main's net::FaultFile)
 
   /// The server is stopping: logins waiting for the throttle are answered now (refused).

@@ -23,8 +23,9 @@ constexpr std::size_t kPiece = 16 * 1024;  // a long DATA line goes to disk in p
 struct Session : net::LineSession<Session, smtp::ServerSession> {
   Services& svc;
 
-  Session(net::Conn& c, Services& s, smtp::ServerSession core)
-      : LineSession(c, std::move(core), {s.tls_server.get(), s.settings.limits.smtp_idle, s.verbose, kFlushAt}), svc(s) {}
+  Session(net::Conn& c, Services& s, smtp::ServerSession core, const char* proto)
+      : LineSession(c, std::move(core), {s.tls_server.get(), s.settings.limits.smtp_idle, s.verbose, kFlushAt, proto}),
+        svc(s) {}
 
   static net::StepKind kind(const smtp::Step& step) {
     switch (step.effect) {
@@ -98,9 +99,11 @@ struct Session : net::LineSession<Session, smtp::ServerSession> {
       ended = d.end;
     }
     conn.end_data_deadline();
+    const std::string msgid = core.message_id();  // before end_of_data() resets the transaction
     conn.set_max_line(svc.settings.limits.command_line);
 
     const auto size = core.data_size();
+    if (net::feed::on()) feed_line("c", "<message " + std::to_string(size) + " octets>");
     const bool body_8bit = core.envelope().body_8bit();
     if (core.envelope().eight_bit_unannounced()) conn.log().info("eight_bit_unannounced", {{"id", msg.id()}});
     auto step = core.end_of_data();
@@ -121,10 +124,21 @@ struct Session : net::LineSession<Session, smtp::ServerSession> {
                                 {"local", env.local.size()}, {"queued", env.remote.size()}, {"size", size},
                                 {"result", result},
                                 {"ms", std::to_string(ms / 1000) + "." + std::to_string(ms % 1000 / 100)}});
+    if (net::feed::on())
+      net::feed::emit("message", {{"sid", conn.log().sid()}, {"id", msg.id()}, {"msgid", msgid}, {"from", "<" + env.sender + ">"},
+                                  {"to", rcpts}, {"local", env.local.size()}, {"queued", env.remote.size()},
+                                  {"files", result == std::string_view("stored") && !env.local.empty() ? msg.unique() : ""},
+                                  {"result", result}, {"size", size}});
     add(step);
     co_return go_on;
   }
 };
+
+// The event feed's proto of a session (docs/reference.md "Event feed").
+const char* proto_of(smtp::Listener listener, bool implicit_tls) {
+  if (listener == smtp::Listener::submission) return "submission";
+  return implicit_tls ? "smtps" : "smtp";
+}
 
 asio::awaitable<void> serve(net::Conn& conn, Services& svc, smtp::Listener listener) {
   const auto& limits = svc.settings.limits;
@@ -132,7 +146,8 @@ asio::awaitable<void> serve(net::Conn& conn, Services& svc, smtp::Listener liste
             smtp::ServerSession({svc.settings.name, conn.peer_ip(), svc.settings.policy.submission_requires_auth,
                                  svc.tls_server != nullptr, conn.tls_active(), svc.settings.tls.allow_plaintext_auth,
                                  listener, svc.faults},
-                                smtp::Limits{limits.recipients, limits.message_size, limits.errors}, *svc.accounts));
+                                smtp::Limits{limits.recipients, limits.message_size, limits.errors}, *svc.accounts),
+            proto_of(listener, conn.tls_active()));
   co_await s.run();
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "dns/record_type.hpp"
+
 namespace mail::dns {
 
 std::vector<MxRecord> mx_of(const Answer& a) {
@@ -35,6 +37,23 @@ std::uint32_t min_ttl(const Answer& a) {
 
 std::string to_string(const Ipv4& a) {
   return std::to_string(a[0]) + "." + std::to_string(a[1]) + "." + std::to_string(a[2]) + "." + std::to_string(a[3]);
+}
+
+}  // namespace mail::dns
+
+namespace mail::dns {
+
+std::optional<ReplySummary> summarize(std::span<const std::uint8_t> reply) {
+  auto m = decode(reply);
+  if (!m || m->questions.empty()) return std::nullopt;
+  const auto& q = m->questions.front();
+  ReplySummary s{q.name.to_text(), type_name(q.type), rcode_name(m->header.rcode), {}};
+  for (const auto& r : m->answers) {
+    if (!s.answer.empty()) s.answer += ',';
+    auto text = to_text(r.type, r.data);  // "MX 10 mx.example.org": the type is the question's
+    s.answer += text.substr(text.find(' ') == std::string::npos ? 0 : text.find(' ') + 1);
+  }
+  return s;
 }
 
 }  // namespace mail::dns

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "dns/message.hpp"
@@ -25,5 +27,13 @@ std::vector<Ipv4> addresses_of(const Answer& a);
 std::uint32_t min_ttl(const Answer& a);
 
 std::string to_string(const Ipv4& a);
+
+/// A reply as the event feed shows it (docs/reference.md "Event feed", fdns's `query`): the question,
+/// the rcode's name, and the answer records' text ("10 mx1.qq.com", "127.0.0.1"), comma-separated.
+struct ReplySummary {
+  std::string name, type, rcode, answer;
+};
+/// nullopt when `reply` does not decode or has no question.
+std::optional<ReplySummary> summarize(std::span<const std::uint8_t> reply);
 
 }  // namespace mail::dns

@@ -96,13 +96,24 @@ void request_shutdown(ConnState& st) {
   if (st.pausing != nullptr) st.pausing->cancel();
 }
 
-std::string peer_of(const asio::ip::tcp::socket& s) {
-  std::error_code ec;
-  auto ep = s.remote_endpoint(ec);
-  if (ec) return "?";
+namespace {
+std::string endpoint_text(const asio::ip::tcp::endpoint& ep) {
   auto addr = ep.address().to_string();
   if (ep.address().is_v6()) addr = "[" + addr + "]";
   return addr + ":" + std::to_string(ep.port());
+}
+}  // namespace
+
+std::string peer_of(const asio::ip::tcp::socket& s) {
+  std::error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  return ec ? "?" : endpoint_text(ep);
+}
+
+std::string local_of(const asio::ip::tcp::socket& s) {
+  std::error_code ec;
+  auto ep = s.local_endpoint(ec);
+  return ec ? "?" : endpoint_text(ep);
 }
 
 std::string ip_of(const std::string& peer) {
@@ -278,7 +289,7 @@ asio::awaitable<void> Conn::finish() {
 }
 
 asio::awaitable<Result<Conn>> Conn::connect(std::string host, std::uint16_t port, ConnOptions opts,
-                                            std::string_view svc, std::string source) {
+                                            std::string_view svc, std::string source, std::string sid) {
   auto ex = co_await asio::this_coro::executor;
   std::error_code ec;
   auto addr = asio::ip::make_address(host, ec);
@@ -303,7 +314,7 @@ asio::awaitable<Result<Conn>> Conn::connect(std::string host, std::uint16_t port
   }
   sock.set_option(asio::ip::tcp::no_delay(true), ec);
   auto peer = detail::peer_of(sock);
-  auto st = std::make_shared<ConnState>(std::move(sock), opts, log::Context(svc, detail::next_sid(), peer));
+  auto st = std::make_shared<ConnState>(std::move(sock), opts, log::Context(svc, sid.empty() ? detail::next_sid() : std::move(sid), peer));
   detail::start_watchdog(st);
   co_return Conn(std::move(st));
 }
@@ -460,5 +471,7 @@ const log::Context& Conn::log() const noexcept { return st_->log; }
 const std::string& Conn::peer() const noexcept { return st_->log.peer(); }
 
 std::string Conn::peer_ip() const { return detail::ip_of(peer()); }
+
+std::string Conn::local() const { return detail::local_of(st_->sock); }
 
 }  // namespace mail::net

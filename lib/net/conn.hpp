@@ -45,9 +45,10 @@ class Conn {
   ~Conn();
 
   /// Connects to host:port (an IP address) within `opts.idle`. `svc` names the log service. A
-  /// non-empty `source` is the local address to connect from (queue::source_address).
+  /// non-empty `source` is the local address to connect from (queue::source_address). A non-empty
+  /// `sid` is the session id to log with (a relay attempt's, which its DNS lookups carried too).
   static asio::awaitable<Result<Conn>> connect(std::string host, std::uint16_t port, ConnOptions opts,
-                                               std::string_view svc, std::string source = {});
+                                               std::string_view svc, std::string source = {}, std::string sid = {});
 
   /// The next line, never holding more than max_line octets of it.
   asio::awaitable<LineRead> read_line();
@@ -95,6 +96,8 @@ class Conn {
 
   const log::Context& log() const noexcept;
   const std::string& peer() const noexcept;
+  /// This end's "127.0.0.1:2525" (the event feed's `local`).
+  std::string local() const;
   /// The peer's address without the port ("127.0.0.1", "::1").
   std::string peer_ip() const;
 

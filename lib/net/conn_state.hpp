@@ -54,6 +54,8 @@ void start_watchdog(const std::shared_ptr<ConnState>& st);
 void request_shutdown(ConnState& st);
 /// "127.0.0.1:51234", or "?" when the socket has no peer.
 std::string peer_of(const asio::ip::tcp::socket& s);
+/// The same for the socket's own end.
+std::string local_of(const asio::ip::tcp::socket& s);
 /// The address part of peer_of(): "127.0.0.1", "::1".
 std::string ip_of(const std::string& peer);
 /// A short session id, unique in this process: "7f3a".

@@ -6,6 +6,8 @@
 // What one protocol alone does (SMTP DATA and AUTH, POP3 login, RETR and update) is its `perform`.
 // A fault rule the core applied (issue 13) is logged here and its delay, drop or slow performed.
 // No verbs here: the core decides every reply (docs/development.md "Protocol cores and drivers").
+// With --events, each session is published here too (docs/reference.md "Event feed"): open, each
+// command as the core masked it for the log (c), each reply line (s), tls, close.
 #pragma once
 
 #include <chrono>
@@ -19,6 +21,7 @@
 
 #include "fault/fault.hpp"
 #include "net/conn.hpp"
+#include "net/event_feed.hpp"
 #include "net/tls.hpp"
 
 namespace mail::net {
@@ -36,6 +39,7 @@ struct LineSessionOptions {
   std::chrono::seconds idle{0};      // the per-command deadline, as event=timeout names it
   bool verbose = false;              // -v: event=command (masked by the core) and event=phase
   std::size_t flush_at = 16 * 1024;  // output that waits behind pipelined commands is written past this
+  const char* proto = "";            // the event feed's proto: smtp, submission, smtps, pop3, pop3s
 };
 
 /// The driver. `Protocol` derives from LineSession<Protocol, Core> and provides
@@ -54,6 +58,13 @@ class LineSession {
 
   /// The whole session, greeting to end (TcpServer closes the connection afterwards).
   asio::awaitable<void> run() {
+    feed::CloseOnExit closed_event;
+    if (feed::on()) {
+      closed_event.arm(conn.log().sid());
+      feed::emit("open", {{"sid", conn.log().sid()}, {"proto", opts_.proto}, {"side", "server"},
+                          {"local", conn.local()}, {"peer", conn.peer()}});
+      if (conn.tls_active()) feed::emit("tls", {{"sid", conn.log().sid()}, {"cipher", conn.tls_description()}});
+    }
     if (opts_.verbose) {
       const log::Context& log = conn.log();
       core.watch_phases([&log](auto from, auto to) { log.debug("phase", {{"from", to_string(from)}, {"to", to_string(to)}}); });
@@ -74,7 +85,16 @@ class LineSession {
   Core core;
   std::string out;  // replies not yet written
 
-  void add(const Step& step) { self().write(step); }
+  void add(const Step& step) {
+    if (!feed::on()) return self().write(step);
+    const std::size_t before = out.size();
+    self().write(step);
+    feed::emit_lines("s", conn.log().sid(), std::string_view(out).substr(before));
+  }
+  /// A line for the event feed (call only when feed::on()): c from the client, s from the server.
+  void feed_line(const char* dir, std::string_view line) const {
+    feed::emit(dir, {{"sid", conn.log().sid()}, {"line", line}});
+  }
 
   asio::awaitable<bool> flush() {
     if (out.empty()) co_return true;
@@ -133,6 +153,7 @@ class LineSession {
     }
     Step step = core.on_line(line.text, line.status == ReadStatus::too_long);
     if (opts_.verbose && !step.log_line.empty()) conn.log().debug("command", {{"line", step.log_line}});
+    if (feed::on() && !step.log_line.empty()) feed_line("c", step.log_line);
     if (step.fault && !co_await perform_fault(step)) co_return false;
     switch (Protocol::kind(step)) {
       case StepKind::reply:
@@ -170,6 +191,7 @@ class LineSession {
     }
     core.on_tls_started();
     conn.log().debug("tls", {{"cipher", conn.tls_description()}});
+    if (feed::on()) feed::emit("tls", {{"sid", conn.log().sid()}, {"cipher", conn.tls_description()}});
     co_return true;
   }
 

@@ -12,9 +12,15 @@ namespace {
 class StoreMessage final : public MessageSink::Message {
  public:
   StoreMessage(Store& store, const StoreSink::Options& options, const log::Context& log, store::Delivery delivery)
-      : store_(&store), options_(&options), log_(&log), id_(delivery.info().id), delivery_(std::move(delivery)) {}
+      : store_(&store),
+        options_(&options),
+        log_(&log),
+        id_(delivery.info().id),
+        unique_(delivery.info().unique),
+        delivery_(std::move(delivery)) {}
 
   const std::string& id() const noexcept override { return id_; }
+  const std::string& unique() const noexcept override { return unique_; }
 
   void write_line(std::string_view text) override {
     if (error_ || !delivery_) return;
@@ -44,6 +50,7 @@ class StoreMessage final : public MessageSink::Message {
   const StoreSink::Options* options_;
   const log::Context* log_;
   std::string id_;
+  std::string unique_;
   std::optional<store::Delivery> delivery_;
   std::optional<Error> error_;
 };

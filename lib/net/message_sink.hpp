@@ -24,6 +24,8 @@ class MessageSink {
     virtual ~Message() = default;  // an unfinished message is abandoned: its staged copies go
     /// The queue id (in the Received field and the logs).
     virtual const std::string& id() const noexcept = 0;
+    /// The Maildir unique name of its local copies (the event feed's `files`).
+    virtual const std::string& unique() const noexcept = 0;
     /// A line of the content without its ending; a piece of a long line (no LF in it). The first
     /// write error is kept for finish(); later writes do nothing.
     virtual void write_line(std::string_view text) = 0;

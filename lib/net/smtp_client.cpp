@@ -1,11 +1,28 @@
 #include "net/smtp_client.hpp"
 
+#include "net/event_feed.hpp"
+
 namespace mail::net {
+
+namespace {
+// Writes commands; with --events each line is published as `c` (docs/reference.md "Event feed"), an
+// AUTH exchange as its verb and mechanism only: its data is a secret.
+asio::awaitable<bool> send(Conn& conn, std::string_view out, bool secret = false) {
+  if (feed::on()) {
+    if (!secret) feed::emit_lines("c", conn.log().sid(), out);
+    else
+      feed::emit("c", {{"sid", conn.log().sid()},
+                       {"line", out.starts_with("AUTH ") ? std::string(out.substr(0, out.find(' ', 5))) + " ***" : "***"}});
+  }
+  co_return co_await conn.write(out);
+}
+}  // namespace
 
 asio::awaitable<std::optional<smtp::Reply>> read_reply(Conn& conn, smtp::ReplyParser& parser) {
   while (true) {
     auto line = co_await conn.read_line();
     if (line.status != ReadStatus::line) co_return std::nullopt;
+    if (feed::on()) feed::emit("s", {{"sid", conn.log().sid()}, {"line", line.text}});
     if (auto r = parser.feed(line.text)) co_return r;
     if (parser.error()) co_return std::nullopt;
   }
@@ -21,16 +38,16 @@ asio::awaitable<bool> smtp_hello(Conn& conn, smtp::ClientSession& session, smtp:
     auto step = session.on_reply(*reply);
     if (step.event == smtp::ClientEvent::failed) co_return false;
     if (step.event == smtp::ClientEvent::ready) co_return true;
-    if (!co_await conn.write(step.out)) co_return false;
+    if (!co_await send(conn, step.out)) co_return false;
   }
 }
 
 namespace {
 // Writes `out` and feeds replies until `until` (or failed).
 asio::awaitable<smtp::ClientEvent> exchange(Conn& conn, smtp::ClientSession& session, smtp::ReplyParser& parser,
-                                            std::string out, smtp::ClientEvent until) {
+                                            std::string out, smtp::ClientEvent until, bool secret = false) {
   while (true) {
-    if (!out.empty() && !co_await conn.write(out)) co_return smtp::ClientEvent::failed;
+    if (!out.empty() && !co_await send(conn, out, secret)) co_return smtp::ClientEvent::failed;
     auto reply = co_await read_reply(conn, parser);
     if (!reply) co_return smtp::ClientEvent::failed;
     auto step = session.on_reply(*reply);
@@ -51,6 +68,7 @@ asio::awaitable<Result<void>> smtp_starttls(Conn& conn, smtp::ClientSession& ses
   parser = smtp::ReplyParser{};
   auto r = co_await conn.start_tls(tls, TlsRole::client, host);
   if (!r) co_return r.error();
+  if (feed::on()) feed::emit("tls", {{"sid", conn.log().sid()}, {"cipher", conn.tls_description()}});
   ev = co_await exchange(conn, session, parser, session.restart(), smtp::ClientEvent::ready);
   if (ev != smtp::ClientEvent::ready) co_return fail(Errc::io, "EHLO after STARTTLS failed");
   co_return Result<void>();
@@ -58,7 +76,8 @@ asio::awaitable<Result<void>> smtp_starttls(Conn& conn, smtp::ClientSession& ses
 
 asio::awaitable<Result<void>> smtp_auth(Conn& conn, smtp::ClientSession& session, smtp::ReplyParser& parser,
                                         const std::string& user, const std::string& password) {
-  auto ev = co_await exchange(conn, session, parser, session.authenticate(user, password), smtp::ClientEvent::auth_done);
+  auto ev = co_await exchange(conn, session, parser, session.authenticate(user, password), smtp::ClientEvent::auth_done,
+                           true);
   if (ev != smtp::ClientEvent::auth_done) co_return fail(Errc::io, "connection lost during AUTH");
   if (!session.authenticated())
     co_return fail(Errc::refused, std::to_string(session.failure().code) + " " + session.failure().text());
@@ -67,17 +86,29 @@ asio::awaitable<Result<void>> smtp_auth(Conn& conn, smtp::ClientSession& session
 
 asio::awaitable<bool> smtp_send(Conn& conn, smtp::ClientSession& session, smtp::ReplyParser& parser,
                                 smtp::Outgoing message, BodyWriter body) {
+  const auto size = message.size;
   auto step = session.begin(std::move(message));
   std::string out = std::move(step.out);
+  bool content = false;  // `out` ends the message's content: not published line by line
   while (step.event != smtp::ClientEvent::message_done) {
-    if (!out.empty() && !co_await conn.write(out)) co_return false;
+    if (!out.empty()) {
+      bool ok = false;  // no co_await inside ?: (g++ 12, docs/development.md)
+      if (content) ok = co_await conn.write(out);
+      else ok = co_await send(conn, out);
+      if (!ok) co_return false;
+    }
     out.clear();
+    content = false;
     auto reply = co_await read_reply(conn, parser);
     if (!reply) co_return false;
     step = session.on_reply(*reply);
     if (step.event == smtp::ClientEvent::failed) co_return false;
     out = std::move(step.out);
-    if (step.event == smtp::ClientEvent::send_body && !co_await body(out)) co_return false;
+    if (step.event == smtp::ClientEvent::send_body) {
+      if (!co_await body(out)) co_return false;
+      content = true;
+      if (feed::on()) feed::emit("c", {{"sid", conn.log().sid()}, {"line", "<message " + std::to_string(size) + " octets>"}});
+    }
   }
   co_return true;
 }

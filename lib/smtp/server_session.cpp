@@ -339,6 +339,7 @@ Step ServerSession::on_data_started(bool ok) {
   enter(Phase::data);
   last_crlf_ = true;
   mid_line_ = false;
+  message_id_.reset();
   return {{catalog::start_data()}};
 }
 
@@ -360,6 +361,7 @@ DataLine ServerSession::on_data_line(std::string_view text, util::LineSplitter::
       return d;
     }
     if (!text.empty() && text.front() == '.') text.remove_prefix(1);  // RFC 5321 4.5.2
+    message_id_.line(text);  // only while the header lasts
   }
   data_size_ += text.size() + (partial ? 0 : 2);
   if (data_size_ > limits_.message_size || data_too_long_line_) return d;  // read on, store no more

@@ -14,6 +14,7 @@
 
 #include "fault/fault.hpp"
 #include "smtp/command.hpp"
+#include "smtp/message_id.hpp"
 #include "smtp/reply.hpp"
 #include "util/line_splitter.hpp"
 #include "util/result.hpp"
@@ -188,6 +189,9 @@ class ServerSession {
   const Envelope& envelope() const noexcept { return env_; }
   /// Octets of the message so far as SMTP counts them (CRLF line ends, before dot-stuffing).
   std::uint64_t data_size() const noexcept { return data_size_; }
+  /// The message's Message-ID header value (with its <>, unfolded, trimmed), noted while its header
+  /// lines went by; "" when it had none. For the event feed (docs/reference.md "Event feed").
+  const std::string& message_id() const noexcept { return message_id_.value(); }
 
  private:
   static const Row* find(Verb verb) noexcept;
@@ -238,6 +242,7 @@ class ServerSession {
   std::optional<std::string> authenticated_;
   int errors_ = 0;
   std::uint64_t data_size_ = 0;
+  MessageIdScanner message_id_;
   bool data_too_long_line_ = false;
   bool last_crlf_ = true;  // did the previous line end with CRLF? (the DATA command did)
   bool mid_line_ = false;  // the previous piece was partial: the next one continues its line

@@ -136,6 +136,16 @@ std::string format_line(Level level, std::string_view svc, Fields before, std::s
 
 }  // namespace
 
+void append_event(std::string& out, std::string_view prog, std::string_view event, std::span<const Field> fields) {
+  out += "ts=";
+  append_timestamp(out);
+  out += " prog=";
+  append_value(out, prog);
+  out += " event=";
+  append_value(out, event);
+  append_fields(out, fields);
+}
+
 std::string format(Level level, std::string_view svc, std::string_view event, Fields fields) {
   return format_line(level, svc, {}, event, span_of(fields));
 }

@@ -33,6 +33,9 @@ void set_sink(std::function<void(std::string_view)> sink);
 
 /// Formats one line without the trailing newline (exposed for tests).
 std::string format(Level level, std::string_view svc, std::string_view event, Fields fields);
+/// Appends an event line for the event feed (docs/reference.md "Event feed"): the log's format and
+/// quoting without `lvl=` and `svc=`, `prog` as given: `ts=... prog=gmail.com event=c sid=7f3a line="EHLO a"`.
+void append_event(std::string& out, std::string_view prog, std::string_view event, std::span<const Field> fields);
 void write(Level level, std::string_view svc, std::string_view event, Fields fields);
 /// The same with fields known only at run time (a fault rule's `event=fault` line).
 void write(Level level, std::string_view svc, std::string_view event, std::span<const Field> fields);

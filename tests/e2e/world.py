@@ -360,7 +360,7 @@ class CourseWorld:
         self.resolver = ["--zone", self.zone] if resolver == "zone" else []
         self.procs = {}
         self.view = start_view(w, self.cfg, self.zone, events) if view else None
-        if view and "--events" in w.run("mailsrv", ["--help"]).stdout:  # a build with the event feed
+        if view:
             self.events = ["--events", self.view.events]
         if resolver == "dns":
             self.procs["fdns"] = w.start("fdns", self.events, listening=2)

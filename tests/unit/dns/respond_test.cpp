@@ -195,3 +195,26 @@ TEST_CASE("random and mutated packets never crash and always stay within the siz
     if (!out.empty()) CHECK(decode(out));
   }
 }
+
+// fdns's `query` event (docs/reference.md "Event feed") describes each reply it sends.
+TEST_CASE("a reply summarized for the event feed: question, rcode, answers as text") {
+  std::vector<std::uint8_t> out;
+  respond(zone(), query("gmail.com", type::MX), Transport::udp, out);
+  auto s = summarize(out);
+  REQUIRE(s);
+  CHECK(s->name == "gmail.com");
+  CHECK(s->type == "MX");
+  CHECK(s->rcode == "NOERROR");
+  CHECK(s->answer == "10 gmail-smtp-in.l.google.com");
+  respond(zone(), query("smtp.gmail.com", type::P), Transport::udp, out);
+  s = summarize(out);
+  REQUIRE(s);
+  CHECK(s->type == "P");
+  CHECK(s->answer == "2025");
+  respond(zone(), query("nowhere.example", type::A), Transport::udp, out);
+  s = summarize(out);
+  REQUIRE(s);
+  CHECK(s->rcode == "NXDOMAIN");
+  CHECK(s->answer == "");
+  CHECK_FALSE(summarize(bytes({1, 2, 3})));
+}

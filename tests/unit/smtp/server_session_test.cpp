@@ -404,3 +404,44 @@ TEST_CASE("without a text_line limit a long line comes in pieces: stored whole, 
   CHECK(t.on_data_line(".", Ending::crlf, false).end);
   CHECK(t.end_of_data().replies.at(0).code == 552);
 }
+
+// The event feed's `message` event names the message by its Message-ID (docs/reference.md "Event feed"):
+// the core notes it while the header lines go by, and only there.
+TEST_CASE("DATA: the Message-ID header is remembered, folded or not, in any case; never from the body") {
+  struct Case {
+    const char* name;
+    std::vector<std::pair<std::string, Ending>> lines;
+    const char* msgid;
+  };
+  const std::vector<Case> cases = {
+      {"plain", {{"From: a@example.org", Ending::crlf}, {"Message-ID: <1@x.org>", Ending::crlf}, {"", Ending::crlf},
+                 {"body", Ending::crlf}}, "<1@x.org>"},
+      {"case and spaces", {{"message-id:   <2@x.org>  ", Ending::crlf}, {"", Ending::crlf}}, "<2@x.org>"},
+      {"folded", {{"Message-Id:", Ending::crlf}, {"\t<3@x.org>", Ending::crlf}, {"Subject: s", Ending::crlf}}, "<3@x.org>"},
+      {"only in the body", {{"Subject: s", Ending::crlf}, {"", Ending::crlf}, {"Message-ID: <4@x.org>", Ending::crlf}}, ""},
+      {"the first of two", {{"Message-ID: <5@x.org>", Ending::crlf}, {"Message-ID: <6@x.org>", Ending::crlf}}, "<5@x.org>"},
+      {"none", {{"Subject: s", Ending::crlf}}, ""},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(std::string(c.name));
+    auto s = make();
+    to_data(s);
+    auto lines = c.lines;
+    lines.emplace_back(".", Ending::crlf);
+    body(s, lines);
+    CHECK(s.message_id() == c.msgid);
+  }
+  // The next transaction starts without the last one's.
+  auto s = make();
+  to_data(s);
+  body(s, {{"Message-ID: <7@x.org>", Ending::crlf}, {".", Ending::crlf}});
+  REQUIRE(s.message_id() == "<7@x.org>");
+  s.end_of_data();
+  s.on_delivered(std::string("id1"));
+  REQUIRE(code(s, "MAIL FROM:<a@example.org>") == 250);
+  REQUIRE(code(s, "RCPT TO:<usr@gmail.com>") == 250);
+  REQUIRE(say(s, "DATA") == "[begin_data]");
+  s.on_data_started(true);
+  body(s, {{"Subject: none", Ending::crlf}, {".", Ending::crlf}});
+  CHECK(s.message_id() == "");
+}

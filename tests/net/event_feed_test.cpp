@@ -1,0 +1,63 @@
+// net::feed on a real datagram socket: nothing before start (one bool), lines sent by the event
+// loop's timer, a missing receiver never blocking and its lost lines reported once one listens.
+#include "net/event_feed.hpp"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+
+#include <doctest/doctest.h>
+
+#include <asio/io_context.hpp>
+
+#include "../temp_dir.hpp"
+
+using namespace mail;
+
+namespace {
+int bind_receiver(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::memcpy(a.sun_path, path.data(), path.size());
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  return fd;
+}
+
+std::string receive(int fd) {
+  char buf[65536];
+  ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+}  // namespace
+
+TEST_CASE("event feed: off until started; a missing receiver costs the lines, counted, never a wait") {
+  CHECK_FALSE(net::feed::on());
+  TempDir dir("mw-feed");
+  const std::string path = (dir.path / "events.sock").string();
+  asio::io_context io;
+  REQUIRE(net::feed::start(io, path, "test.org"));
+  CHECK(net::feed::on());
+  net::feed::emit("open", {{"sid", "1"}});
+  net::feed::emit("c", {{"sid", "1"}, {"line", "EHLO a b"}});
+  auto t0 = std::chrono::steady_clock::now();
+  io.run_for(std::chrono::milliseconds(120));  // the timer tries: nobody listens
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
+  int fd = bind_receiver(path);
+  net::feed::emit("close", {{"sid", "1"}});
+  io.run_for(std::chrono::milliseconds(120));
+  std::string d = receive(fd);
+  CHECK(d.find(" prog=test.org event=dropped lines=2\n") != std::string::npos);
+  CHECK(d.find(" prog=test.org event=close sid=1\n") != std::string::npos);
+  CHECK(d.find("EHLO") == std::string::npos);
+  net::feed::emit("close", {{"sid", "2"}});
+  net::feed::stop();
+  net::feed::finish();  // what waits goes at the end
+  CHECK(receive(fd).find("event=close sid=2\n") != std::string::npos);
+  CHECK_FALSE(net::feed::on());
+  ::close(fd);
+}
