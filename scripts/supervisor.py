@@ -180,7 +180,7 @@ def view_program(build, config, zone, events, listen, control=None):
     `events` that every server then writes to, so it starts first; `control`: the world's control
     socket, for its POST actions."""
     addr, port = listen.rsplit(":", 1)
-    argv = [f"{build}/apps/mailview", "-c", config, "-z", zone, "--events", events, "--listen", addr,
+    argv = [f"{build}/apps/mailview/mailview", "-c", config, "-z", zone, "--events", events, "--listen", addr,
             "--port", port] + (["--control", control] if control else [])
     prog = Program("view", argv, 1, f"addr={addr} ports=http:{port}", [], None)
     prog.announce = f"open http://{listen}/ (the web view: hosts, mailboxes, queues, every exchange)"
