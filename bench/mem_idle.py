@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Memory per idle SMTP session (adapted from the reference set-up's mem_idle_conns.py).
 
-mem_idle.py PORT N ROOTPID: opens N connections, reads the greeting, says EHLO, keeps them idle; sums RSS and
-PSS over the server's process tree before and after (+2 s settle) and prints the delta per connection."""
+mem_idle.py PORT N ROOTPID [NAME]: opens N connections, reads the greeting, says EHLO, keeps them idle; sums RSS
+and PSS over the server's process tree before and after (+2 s settle) and prints the delta per connection (and a
+TSV row "smtp_idle" with BENCH_TSV_DIR, bench/tsv.py)."""
 import os
 import socket
 import sys
@@ -10,8 +11,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cpu import tree_mem  # noqa: E402
+from tsv import emit  # noqa: E402
 
 port, n, root = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+name = sys.argv[4] if len(sys.argv) > 4 else "server"
 
 
 def reply(s):
@@ -38,7 +41,7 @@ for i in range(n):
 opened = time.time() - t0
 time.sleep(2)
 n1, rss1, pss1 = tree_mem({root})
-print(f"conns={n} processes={n0}->{n1} rss_kb_per_conn={(rss1 - rss0) / n:.2f} pss_kb_per_conn={(pss1 - pss0) / n:.2f} "
-      f"open_s={opened:.1f}")
+emit("smtp_idle", [("conns", n), ("processes", f"{n0}->{n1}"), ("rss_kb_per_conn", f"{(rss1 - rss0) / n:.2f}"),
+                   ("pss_kb_per_conn", f"{(pss1 - pss0) / n:.2f}"), ("open_s", f"{opened:.1f}"), ("server", name)])
 for s in socks:
     s.close()

@@ -5,10 +5,14 @@
 #     server CPU per RETR; the same with RETRs pipelined 100 at a time (poplib is the limit above); (b) 20 client processes, one account each, looping USER/PASS/STAT/QUIT for 15 s:
 #     sessions/s and server CPU per session; (c) 500 logged-in idle sessions: memory per session.
 # Loopback only; every server is stopped by its PID. Needs root (Dovecot drops to the mbench user).
+# Environment (bench/plots.sh sets them): LOGIN_CLIENTS="1 5 20" runs (b) at these client counts (default 20,
+# at most 20), LOGIN_SECS (15), RETR_PASSES (10), MEM_SESSIONS (500, at most 500); BENCH_TSV_DIR: every
+# result is also a TSV row there (bench/tsv.py).
 set -u
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 REPS=${1:-3} BUILD=${2:-build}
+LOGIN_CLIENTS=${LOGIN_CLIENTS:-20} LOGIN_SECS=${LOGIN_SECS:-15} RETR_PASSES=${RETR_PASSES:-10} MEM_SESSIONS=${MEM_SESSIONS:-500}
 scripts/setup-deps >/dev/null
 command -v dovecot >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends dovecot-pop3d >/dev/null
 [ -x "$BUILD/apps/mailsrv" ] || scripts/build "$BUILD"
@@ -25,13 +29,15 @@ SPORT=$(free_port) PPORT=$(free_port) DPORT=$(free_port)
 python3 bench/pop3_setup.py "$RUN" "$(id -u mbench)" "$(id -g mbench)" "$SPORT" "$PPORT" >/dev/null || exit 1
 
 measure() {  # NAME PORT PID
-  python3 bench/pop3_load.py retr "$1" "$2" popbig 1 "$3" >/dev/null  # warm-up (first login, indexes)
+  BENCH_TSV_DIR= python3 bench/pop3_load.py retr "$1" "$2" popbig 1 "$3" >/dev/null  # warm-up (first login, indexes)
   for _ in $(seq "$REPS"); do
-    note "$(nice -n -10 python3 bench/pop3_load.py retr "$1" "$2" popbig 10 "$3")"
-    note "$(nice -n -10 python3 bench/pop3_load.py retrpipe "$1" "$2" popbig 10 "$3")"
-    note "$(nice -n -10 python3 bench/pop3_load.py login "$1" "$2" 20 15 "$3")"
+    note "$(nice -n -10 python3 bench/pop3_load.py retr "$1" "$2" popbig "$RETR_PASSES" "$3")"
+    note "$(nice -n -10 python3 bench/pop3_load.py retrpipe "$1" "$2" popbig "$RETR_PASSES" "$3")"
+    for c in $LOGIN_CLIENTS; do
+      note "$(nice -n -10 python3 bench/pop3_load.py login "$1" "$2" "$c" "$LOGIN_SECS" "$3")"
+    done
   done
-  note "$(python3 bench/pop3_mem.py "$1" "$2" 500 "$3" 'mem%03d')"
+  note "$(python3 bench/pop3_mem.py "$1" "$2" "$MEM_SESSIONS" "$3" 'mem%03d')"
 }
 
 echo "== mailsrv"
@@ -55,12 +61,12 @@ for mode in default tuned; do
   sleep 1
 done
 
-echo "== summary (medians of $REPS runs)"
-printf '%s\n' "${results[@]}" | awk '
+echo "== summary (medians of $REPS runs; logins with ${LOGIN_CLIENTS##* } clients)"
+printf '%s\n' "${results[@]}" | awk -v lc="${LOGIN_CLIENTS##* }" '
   { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } s = v["server"] }
   v["test"] == "retr" { n[s, "r"]++; R[s, n[s, "r"]] = v["msgs_per_s"]; M[s, n[s, "r"]] = v["MB_per_s"]; C[s, n[s, "r"]] = v["cpu_us_per_retr"] }
   v["test"] == "retrpipe" { n[s, "p"]++; Q[s, n[s, "p"]] = v["msgs_per_s"]; E[s, n[s, "p"]] = v["cpu_us_per_retr"] }
-  v["test"] == "login" { n[s, "l"]++; L[s, n[s, "l"]] = v["sessions_per_s"]; D[s, n[s, "l"]] = v["cpu_ms_per_session"] }
+  v["test"] == "login" && v["clients"] == lc { n[s, "l"]++; L[s, n[s, "l"]] = v["sessions_per_s"]; D[s, n[s, "l"]] = v["cpu_ms_per_session"] }
   v["test"] == "mem" { P[s] = v["pss_kb_per_session"] }
   function med(A, s, k,   i, j, t, w, c) {
     c = n[s, k]; for (i = 1; i <= c; i++) w[i] = A[s, i]

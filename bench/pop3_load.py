@@ -8,7 +8,8 @@ pop3_load.py retrpipe NAME PORT USER PASSES ROOTPID
     both servers announce) and counts the replies' terminators: shows the server, not poplib, as the limit.
 pop3_load.py login NAME PORT NPROC SECONDS ROOTPID
     NPROC client processes, client k looping connect, USER popKK, PASS, STAT, QUIT for SECONDS.
-Prints one key=value line with the server tree's CPU per RETR or per session."""
+Prints one key=value line with the server tree's CPU per RETR or per session (and a TSV row "pop3_MODE" with
+BENCH_TSV_DIR, bench/tsv.py)."""
 import multiprocessing as mp
 import os
 import poplib
@@ -17,6 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cpu import tree_cpu  # noqa: E402
+from tsv import emit  # noqa: E402
 
 mode, name, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 
@@ -34,8 +36,9 @@ if mode == "retr":
     el = time.perf_counter() - t0
     cpu = tree_cpu({pid}) - c0
     p.quit()
-    print(f"test=retr server={name} msgs={n} passes={passes} msgs_per_s={n * passes / el:.0f} "
-          f"MB_per_s={got / el / 1e6:.2f} cpu_us_per_retr={1e6 * cpu / (n * passes):.1f}")
+    emit("pop3_retr", [("test", "retr"), ("server", name), ("msgs", n), ("passes", passes),
+                       ("msgs_per_s", f"{n * passes / el:.0f}"), ("MB_per_s", f"{got / el / 1e6:.2f}"),
+                       ("cpu_us_per_retr", f"{1e6 * cpu / (n * passes):.1f}")])
 elif mode == "retrpipe":
     import socket
     user, passes, pid = sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
@@ -63,8 +66,9 @@ elif mode == "retrpipe":
     el = time.perf_counter() - t0
     cpu = tree_cpu({pid}) - c0
     s.sendall(b"QUIT\r\n")
-    print(f"test=retrpipe server={name} msgs={n} passes={passes} msgs_per_s={n * passes / el:.0f} "
-          f"MB_per_s={got / el / 1e6:.2f} cpu_us_per_retr={1e6 * cpu / (n * passes):.1f}")
+    emit("pop3_retrpipe", [("test", "retrpipe"), ("server", name), ("msgs", n), ("passes", passes),
+                           ("msgs_per_s", f"{n * passes / el:.0f}"), ("MB_per_s", f"{got / el / 1e6:.2f}"),
+                           ("cpu_us_per_retr", f"{1e6 * cpu / (n * passes):.1f}")])
 else:
     nproc, secs, pid = int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
 
@@ -102,5 +106,5 @@ else:
     lat = sorted(x for r in res for x in r[0])
     errs = sum(r[1] for r in res)
     p50 = lat[len(lat) // 2] * 1000 if lat else float("nan")
-    print(f"test=login server={name} clients={nproc} sessions_per_s={len(lat) / secs:.0f} errors={errs} "
-          f"p50_ms={p50:.1f} cpu_ms_per_session={1000 * cpu / max(1, len(lat)):.3f}")
+    emit("pop3_login", [("test", "login"), ("server", name), ("clients", nproc), ("sessions_per_s", f"{len(lat) / secs:.0f}"),
+                        ("errors", errs), ("p50_ms", f"{p50:.1f}"), ("cpu_ms_per_session", f"{1000 * cpu / max(1, len(lat)):.3f}")])

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """pop3_mem.py NAME PORT N ROOTPID USERFMT: N logged-in idle POP3 sessions (USER/PASS on USERFMT % k, k=1..N),
-then the server tree's RSS/PSS per session (adapted from the reference set-up's mem_idle_conns.py)."""
+then the server tree's RSS/PSS per session (a TSV row "pop3_mem" too with BENCH_TSV_DIR, bench/tsv.py; adapted from the reference set-up's mem_idle_conns.py)."""
 import os
 import socket
 import sys
@@ -8,6 +8,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cpu import tree_mem  # noqa: E402
+from tsv import emit  # noqa: E402
 
 name, port, n, root, fmt = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 
@@ -35,7 +36,7 @@ for k in range(1, n + 1):
     socks.append(s)
 time.sleep(2)
 procs, rss1, pss1 = tree_mem({root})
-print(f"test=mem server={name} sessions={n} processes={procs} rss_kb_per_session={(rss1 - rss0) / n:.2f} "
-      f"pss_kb_per_session={(pss1 - pss0) / n:.2f}")
+emit("pop3_mem", [("test", "mem"), ("server", name), ("sessions", n), ("processes", procs),
+                  ("rss_kb_per_session", f"{(rss1 - rss0) / n:.2f}"), ("pss_kb_per_session", f"{(pss1 - pss0) / n:.2f}")])
 for s in socks:
     s.close()

@@ -7,7 +7,7 @@ smtp_run.py --name NAME [--host 127.0.0.1] --port P --conc C --msgs N --maildir 
 Clears DIR/new and DIR/cur, watches DIR/new with inotify, starts smtp-source (a new connection per message,
 HELO/MAIL/RCPT/DATA/QUIT); accept = smtp-source finished (every message got its 250), e2e = the N-th file
 is in DIR/new. Samples the server tree's memory every 50 ms (peak RSS and PSS sums) and its CPU.
-Prints one line of key=value."""
+Prints one line of key=value (and a TSV row with BENCH_TSV_DIR, bench/tsv.py)."""
 import argparse
 import ctypes
 import os
@@ -19,6 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cpu import tree_cpu, tree_mem  # noqa: E402
+from tsv import emit  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--name", required=True)
@@ -105,8 +106,9 @@ if p.returncode is None:
 files = len(os.listdir(new))
 acc = (t_acc - t0) if t_acc else float("nan")
 e2e = (t_end - t0) if t_end else float("nan")
-print(f"server={a.name} conc={a.conc} msgs={a.msgs} accept_rate={a.msgs / acc:.0f} e2e_rate={a.msgs / e2e:.0f} "
-      f"files={files} cpu_ms_per_msg={1000 * cpu / a.msgs:.3f} peak_rss_kb={peak_rss} peak_pss_kb={peak_pss} "
-      f"base_pss_kb={pss0} smtp_source_rc={p.returncode} inotify_overflow={int(overflow)}")
+emit("smtp", [("server", a.name), ("conc", a.conc), ("msgs", a.msgs), ("accept_rate", f"{a.msgs / acc:.0f}"),
+              ("e2e_rate", f"{a.msgs / e2e:.0f}"), ("files", files), ("cpu_ms_per_msg", f"{1000 * cpu / a.msgs:.3f}"),
+              ("peak_rss_kb", peak_rss), ("peak_pss_kb", peak_pss), ("base_pss_kb", pss0),
+              ("smtp_source_rc", p.returncode), ("inotify_overflow", int(overflow))])
 if p.returncode:
     print("smtp-source:", out.strip()[:500])

@@ -164,6 +164,8 @@ struct Walker {
     HeaderValue disp = parse_header_value(field(e, "Content-Disposition"));
     std::string name = disp.params.count("filename") ? disp.params["filename"] : ct.params.count("name") ? ct.params["name"] : "";
     name = decode_header(name);  // some mailers write RFC 2047 words in parameters
+    const std::size_t self = out.parts.size();
+    out.parts.push_back({where, ct.value, name});
 
     if (ct.value.rfind("multipart/", 0) == 0) {
       if (!ct.params.count("boundary")) {
@@ -185,11 +187,13 @@ struct Walker {
       for (const auto* p : children) walk(*p, where + "." + std::to_string(++i), depth + 1, report);
       return;
     }
+    out.parts[self].size = e.body().size();
     if (report_part(e, ct.value, where, in_report)) return;
     bool attachment = disp.value == "attachment" || !name.empty() ||
                       (ct.value != "text/plain" && ct.value != "text/html" && ct.value.rfind("message/", 0) != 0 &&
                        ct.value.rfind("text/", 0) != 0);
     std::string data = decode_body(e, where);
+    out.parts[self].size = data.size();
     if (!attachment && ct.value == "text/plain" && out.text.empty()) {
       out.text = text_of(std::move(data), ct);
     } else if (!attachment && ct.value == "text/html" && out.html.empty()) {
@@ -197,6 +201,7 @@ struct Walker {
     } else if (!attachment && (ct.value.rfind("text/", 0) == 0 || ct.value.rfind("message/", 0) == 0)) {
       if (out.text.empty()) out.text = text_of(std::move(data), ct);
     } else {
+      out.parts[self].attachment = static_cast<int>(out.attachments.size());
       out.attachments.push_back({name.empty() ? "part" + where : name, ct.value, std::move(data)});
     }
   }

@@ -37,6 +37,16 @@ struct Outgoing {
 /// The message with CRLF line ends, ready for SMTP DATA (before dot-stuffing).
 std::string build(const Outgoing& m);
 
+/// One entity of the MIME tree, numbered as IMAP does (RFC 3501 6.4.5): "1" is the message, "1.2" the
+/// second part of its multipart, "1.2.1" the first part of that.
+struct Part {
+  std::string part;
+  std::string type;      // lowercased "text/plain"
+  std::string filename;  // "" when none
+  std::size_t size = 0;  // decoded octets (leaves; 0 for a multipart)
+  int attachment = -1;   // index in Parsed::attachments, or -1
+};
+
 struct Parsed {
   std::vector<std::pair<std::string, std::string>> headers;  // as in the message (unfolded)
   std::string subject;  // decoded (RFC 2047)
@@ -45,6 +55,7 @@ struct Parsed {
   std::string html;     // the first text/html part
   std::vector<Attachment> attachments;
   std::vector<std::string> problems;  // what could not be read properly
+  std::vector<Part> parts;            // the MIME tree in pre-order (children of "P" are "P.N")
   // A delivery report (RFC 6522, RFC 3464): its first message/delivery-status part, and the header
   // fields of the message it returns (text/rfc822-headers or message/rfc822 in the multipart/report).
   std::optional<DeliveryStatus> delivery_status;

@@ -90,6 +90,18 @@ Result<pop3::Listing> open_maildrop(const fs::path& maildir) {
   return listing;
 }
 
+Result<std::vector<MaildirEntry>> peek_maildrop(const fs::path& maildir) {
+  Result<void> err;
+  std::vector<MaildirEntry> out;
+  for (auto& n : list_messages(maildir / "new", err)) out.push_back({std::move(n), false});
+  if (!err) return err.error();
+  for (auto& n : list_messages(maildir / "cur", err)) out.push_back({std::move(n), true});
+  if (!err) return err.error();
+  std::sort(out.begin(), out.end(),
+            [](const MaildirEntry& a, const MaildirEntry& b) { return order_key(a.name) < order_key(b.name); });
+  return out;
+}
+
 Removal remove_messages(const fs::path& maildir, const std::vector<std::string>& names) {
   MessageFinder finder(maildir);  // one scan at most for the whole update, only when a name is missing
   const auto unlink = [](const char* path) { return ::unlink(path); };

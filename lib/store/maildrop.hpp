@@ -18,6 +18,14 @@ namespace mail::store {
 /// Opens the maildrop at `maildir` (its new/ and cur/).
 Result<pop3::Listing> open_maildrop(const std::filesystem::path& maildir);
 
+/// A message of a Maildir as a reader that changes nothing sees it (the web view, apps/mailview).
+struct MaildirEntry {
+  std::string name;  // the file name in new/ or cur/
+  bool seen = false;  // in cur/: a POP3 client has opened the maildrop since it arrived
+};
+/// The messages of new/ and cur/ in the order a POP3 session would list them, without moving any.
+Result<std::vector<MaildirEntry>> peek_maildrop(const std::filesystem::path& maildir);
+
 /// What the POP3 UPDATE did to the messages marked deleted.
 struct Removal {
   std::size_t deleted = 0;  // unlinked now, under the listed name or a new one

@@ -27,7 +27,8 @@ import time
 
 SOURCE = os.environ.get("MW_SOURCE", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 BUILD = os.environ.get("MW_BUILD", os.path.join(SOURCE, "build"))
-APPS = {"fdns": "apps/fdns", "mailsrv": "apps/mailsrv", "agent": "apps/agent", "mw-resolve": "tests/mw-resolve"}
+APPS = {"fdns": "apps/fdns", "mailsrv": "apps/mailsrv", "agent": "apps/agent", "mw-resolve": "tests/mw-resolve",
+        "mailview": "apps/mailview/mailview"}
 
 
 def binary(name):
@@ -309,6 +310,18 @@ class Smtp:
         self.sock.close()
 
 
+def start_view(w, config, zone=None, events=None, control=None):
+    """Starts mailview (docs/view.md) on a free port, receiving events on `events` (default: events.sock in
+    the test's folder); returns its Proc with .port, .url and .events."""
+    events = events or w.path("events.sock")
+    port = w.free_port()
+    args = ["-c", config, "--events", events, "--port", str(port)] + (["-z", zone] if zone else []) + \
+        (["--control", control] if control else [])
+    proc = w.start("mailview", args)
+    proc.port, proc.url, proc.events = port, f"http://127.0.0.1:{port}", events
+    return proc
+
+
 # ---- the course's world: fdns + exmail.qq.com + gmail.com ---------------------------------------------
 
 QQ, GM = "exmail.qq.com", "gmail.com"
@@ -328,8 +341,11 @@ def wait_for(check, timeout=10.0, what="condition"):
 class CourseWorld:
     """fdns + both servers, with the course's config and zone on free ports."""
 
-    def __init__(self, w, resolver="dns", queue="[queue]\nretry_first = 1\nretry_max = 2\n"):
+    def __init__(self, w, resolver="dns", queue="[queue]\nretry_first = 1\nretry_max = 2\n", events=None, view=False):
+        """events: a datagram socket path given to fdns and every mailsrv as --events (the event feed).
+        view: start mailview (docs/view.md) first, on its own socket, and give that to the servers."""
         self.w = w
+        self.events = ["--events", events] if events else []
         self.dns = w.free_port(udp=True)
         self.ports = {QQ: (w.free_port(), w.free_port()), GM: (w.free_port(), w.free_port())}
         agent = {"mail.sustech.edu.cn": ("smtp.exmail.qq.com", "pop.exmail.qq.com"), "gmail.com": ("smtp.gmail.com", "pop.gmail.com")}
@@ -343,11 +359,14 @@ class CourseWorld:
                "mxbiz1.qq.com.": self.ports[QQ][0], "gmail-smtp-in.l.google.com.": self.ports[GM][0]}))
         self.resolver = ["--zone", self.zone] if resolver == "zone" else []
         self.procs = {}
+        self.view = start_view(w, self.cfg, self.zone, events) if view else None
+        if view and "--events" in w.run("mailsrv", ["--help"]).stdout:  # a build with the event feed
+            self.events = ["--events", self.view.events]
         if resolver == "dns":
-            self.procs["fdns"] = w.start("fdns", [], listening=2)
+            self.procs["fdns"] = w.start("fdns", self.events, listening=2)
 
     def start(self, name):
-        self.procs[name] = self.w.start("mailsrv", ["-n", name, *self.resolver], listening=2)
+        self.procs[name] = self.w.start("mailsrv", ["-n", name, *self.resolver, *self.events], listening=2)
         return self.procs[name]
 
     def stop(self, name, sig=signal.SIGTERM):

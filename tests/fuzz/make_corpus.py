@@ -240,6 +240,13 @@ def line_splitter():
     seed("line_splitter", "split-16-bytewise", b"\x01\x8f" + text)
 
 
+def kv():
+    # mode 0: lengths of svc, event, a, b, then the bytes (c takes the rest); mode 1: any line. See kv.cpp.
+    seed("kv", "round-trip", b"\x00\x04\x04\x09\x05smtpopenQUIT \"x\"a=b\\c\x01\r\n\xe4\xb8\xad")
+    seed("kv", "event-line", b"\x01ts=2026-12-01T10:00:00.123Z prog=gmail.com event=c sid=7 "
+                             b"line=\"AUTH PLAIN ****\" n=\"a\\x0d\\\\\\\"b\"")
+
+
 def fault():
     # flags (bit 0: JSON), number of events, then the rule file; see fault.cpp.
     seed("fault", "rules.toml", b"\x00\x40" + b'''
@@ -287,6 +294,7 @@ def main():
     mime()
     dot_stuffer()
     line_splitter()
+    kv()
     total = sum(f.stat().st_size for f in CORPUS.rglob("*") if f.is_file())
     print(f"make_corpus: {sum(1 for f in CORPUS.rglob('*') if f.is_file())} files, {total} octets in {CORPUS}")
 

@@ -227,3 +227,32 @@ TEST_CASE("text parts keep their trailing blank lines: a CRLF before each bounda
     CHECK(p.problems.empty());
   }
 }
+
+TEST_CASE("the MIME tree: each part numbered, typed and sized, attachments pointing at their part") {
+  auto m = sample();
+  m.html = "<p>Hello</p>";
+  m.attachments = {{"a.bin", "application/octet-stream", random_bytes(1000, 3)}, {"b.txt", "text/plain", "bee\n"}};
+  auto p = parse(build(m));
+  REQUIRE(p.parts.size() == 6);
+  CHECK(p.parts[0].part == "1");
+  CHECK(p.parts[0].type == "multipart/mixed");
+  CHECK(p.parts[1].part == "1.1");
+  CHECK(p.parts[1].type == "multipart/alternative");
+  CHECK(p.parts[2].part == "1.1.1");
+  CHECK(p.parts[2].type == "text/plain");
+  CHECK(p.parts[2].attachment == -1);
+  CHECK(p.parts[3].part == "1.1.2");
+  CHECK(p.parts[3].type == "text/html");
+  CHECK(p.parts[4].part == "1.2");
+  CHECK(p.parts[4].filename == "a.bin");
+  CHECK(p.parts[4].size == 1000);
+  CHECK(p.parts[4].attachment == 0);
+  CHECK(p.parts[5].part == "1.3");
+  CHECK(p.parts[5].attachment == 1);
+  CHECK(p.attachments[1].data == "bee\n");
+  auto plain = parse("Subject: x\r\n\r\nbody\r\n");
+  REQUIRE(plain.parts.size() == 1);
+  CHECK(plain.parts[0].part == "1");
+  CHECK(plain.parts[0].type == "text/plain");
+  CHECK(plain.parts[0].size == 6);
+}

@@ -34,6 +34,27 @@ TEST_CASE("opening moves new/ to cur/ with :2, and lists in delivery order with 
   CHECK(again->uid(2) == l->uid(2));
 }
 
+TEST_CASE("peeking lists new/ and cur/ in POP3's order and moves nothing (the web view)") {
+  TempMaildir m;
+  m.put("new", "1795316800.M5P9Q2.vm,S=5,W=6", "abcd\n");
+  m.put("new", "1795316799.M900P9Q1.vm,S=5,W=6", "efgh\n");
+  m.put("cur", "1795316700.M1P9Q0.vm,S=5,W=6:2,S", "old!\n");
+  m.put("cur", ".hidden", "not a message");
+  auto l = peek_maildrop(m.path);
+  REQUIRE(l);
+  REQUIRE(l->size() == 3);
+  CHECK((*l)[0].name == "1795316700.M1P9Q0.vm,S=5,W=6:2,S");
+  CHECK((*l)[0].seen);
+  CHECK((*l)[1].name == "1795316799.M900P9Q1.vm,S=5,W=6");
+  CHECK(!(*l)[1].seen);
+  CHECK((*l)[2].name == "1795316800.M5P9Q2.vm,S=5,W=6");
+  CHECK(fs::exists(m.path / "new" / "1795316800.M5P9Q2.vm,S=5,W=6"));
+  // The numbers agree with what a POP3 session then lists.
+  auto pop = open_maildrop(m.path);
+  REQUIRE(pop);
+  for (std::size_t i = 0; i < 3; ++i) CHECK(pop->uid(i) == (*l)[i].name.substr(0, uid_length((*l)[i].name)));
+}
+
 TEST_CASE("a file without ,W= (delivered by someone else) is counted as it will be sent") {
   TempMaildir m;
   m.put("cur", "1795316801.foreign:2,", "a\nb\r\nno final newline");  // 2 + 3 + 16, +1 CR, +2 final CRLF
