@@ -127,6 +127,7 @@ class Program:
         self.fault_events = []  # event=faults_loaded / faults_rejected lines since its start
         self.reader = None
         self.note = None  # said with its PID when the world starts it (run-hosts: its address)
+        self.announce = None  # said once it listens at the world's start (the view: its address)
 
     def running(self):
         return self.popen is not None and self.popen.poll() is None
@@ -136,6 +137,8 @@ class Program:
             return self.listening >= self.listeners
 
     def write_faults(self):
+        if self.faults_path is None:
+            return  # a program without fault rules (the web view)
         text, is_json, _ = self.faults
         tmp = self.faults_path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
@@ -172,12 +175,26 @@ def pause_mail(name):
             {"name": "pause-pop3", "when": "pop3 connect", "do": f"reply -ERR [SYS/TEMP] {name} paused, try again later"}]
 
 
-def world_programs(cfg, build, config, zone, rundir, ephemeral=False, wrap=lambda host, argv: argv):
+def view_program(build, config, zone, events, listen, control=None):
+    """The web view (apps/mailview, docs/view.md) on `listen` (IP:PORT): it binds the event socket
+    `events` that every server then writes to, so it starts first; `control`: the world's control
+    socket, for its POST actions."""
+    addr, port = listen.rsplit(":", 1)
+    argv = [f"{build}/apps/mailview/mailview", "-c", config, "-z", zone, "--events", events, "--listen", addr,
+            "--port", port] + (["--control", control] if control else [])
+    prog = Program("view", argv, 1, f"addr={addr} ports=http:{port}", [], None)
+    prog.announce = f"open http://{listen}/ (the web view: hosts, mailboxes, queues, every exchange)"
+    return prog
+
+
+def world_programs(cfg, build, config, zone, rundir, ephemeral=False, wrap=lambda host, argv: argv, events=None):
     """fdns, then a mailsrv per [server] entry, each with its ports and its copy of its fault file;
-    `wrap(host, argv)` runs it elsewhere (scripts/run-hosts: in its network namespace)."""
+    `wrap(host, argv)` runs it elsewhere (scripts/run-hosts: in its network namespace); `events`: the
+    web view's event socket, passed to each as --events."""
     var = cfg.get("paths", {}).get("var", "var")
     listen = cfg.get("fdns", {}).get("listen", "127.0.0.1:10053")
-    out = [(Program("fdns", wrap("fdns", [f"{build}/apps/fdns", "-z", zone, "-c", config]), 2,
+    feed = ["--events", events] if events else []
+    out = [(Program("fdns", wrap("fdns", [f"{build}/apps/fdns", "-z", zone, "-c", config] + feed), 2,
                     f"addr={listen.rsplit(':', 1)[0]} ports=dns:{listen.rsplit(':', 1)[1]}", PAUSE_DNS,
                     os.path.join(rundir, "fdns.faults.toml")),
             cfg.get("fdns", {}).get("faults"))]
@@ -185,7 +202,7 @@ def world_programs(cfg, build, config, zone, rundir, ephemeral=False, wrap=lambd
         table = cfg.get("mailsrv", {}).get(name, {})
         ports = [("smtp", entry.get("smtp")), ("pop3", entry.get("pop"))]
         ports += [(k, table[k]) for k in ("smtps", "pop3s", "submission") if table.get(k)]
-        argv = [f"{build}/apps/mailsrv", "-n", name, "-c", config] + (["--ephemeral"] if ephemeral else [])
+        argv = [f"{build}/apps/mailsrv", "-n", name, "-c", config] + (["--ephemeral"] if ephemeral else []) + feed
         out.append((Program(name, wrap(name, argv), len(ports),
                             f"addr={table.get('listen', '127.0.0.1')} ports=" + ",".join(f"{k}:{v}" for k, v in ports),
                             pause_mail(name), os.path.join(rundir, f"{name}.faults.toml"),
@@ -252,7 +269,7 @@ class Supervisor:
 
     # ---- one program -----------------------------------------------------------------------------
     def start(self, prog):
-        argv = prog.argv + ["--faults", prog.faults_path]
+        argv = prog.argv + (["--faults", prog.faults_path] if prog.faults_path else [])
         prog.write_faults()
         with prog.cond:
             prog.listening, prog.fault_events, prog.data = 0, [], prog.default_data
@@ -336,6 +353,8 @@ class Supervisor:
                         self.say(f"{prog.name} did not listen within {START_WAIT:g} s (its log lines above say "
                                  "why); stopping the others")
                     return 1
+                if prog.announce and prog.name in self.wait_first:
+                    self.say(prog.announce)
             self.open_socket()
             starting_until, up = time.monotonic() + START_WAIT, False
             while not self.stopping.is_set():

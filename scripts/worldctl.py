@@ -41,6 +41,8 @@ class Command:
         if verb == "status":
             return [p.status() for p in self.sup.order if not names or p.name in names], 0
         prog = self.sup.programs[names[0]]
+        if verb in ("fault", "pause", "resume") and prog.faults_path is None:
+            return [f"failed: {prog.name} takes no fault rules (only fdns and the mail servers do)"], 2
         with self.sup.lock:
             if verb == "fault":
                 return self.fault(prog, self.args[2])

@@ -200,22 +200,30 @@ MailsrvTable parse_mailsrv_entry(const Node& e, const Config& c) {
   return m;
 }
 
+// An `IP:PORT` value such as "127.0.0.1:10053" ([fdns] listen, [view] listen).
+std::string ip_port(const Node& n) {
+  std::string v = n.as_string();
+  auto hp = util::parse_host_port(v);
+  if (!hp || !util::is_ip_literal(hp->host)) n.fail("expected IP:PORT such as \"127.0.0.1:10053\"");
+  return v;
+}
+
 Config build(const Document& doc, const ReadFile& read) {
   Config c;
   c.file = doc.file();
   Node root = root_node(doc);
-  root.only_keys({"agent", "server", "accounts", "fdns", "paths", "limits", "queue", "tls", "policy", "mailsrv"});
+  root.only_keys({"agent", "server", "accounts", "fdns", "view", "paths", "limits", "queue", "tls", "policy", "mailsrv"});
   if (auto t = root.find("fdns")) {
     t->only_keys({"listen", "faults"});
-    if (auto n = t->find("listen")) {
-      c.fdns_listen = n->as_string();
-      auto hp = util::parse_host_port(c.fdns_listen);
-      if (!hp || !util::is_ip_literal(hp->host)) n->fail("expected IP:PORT such as \"127.0.0.1:10053\"");
-    }
+    if (auto n = t->find("listen")) c.fdns_listen = ip_port(*n);
     if (auto n = t->find("faults")) {
       c.fdns_faults = n->as_string();
       if (c.fdns_faults.empty()) n->fail("must not be empty");
     }
+  }
+  if (auto t = root.find("view")) {
+    t->only_keys({"listen"});
+    if (auto n = t->find("listen")) c.view_listen = ip_port(*n);
   }
   if (auto t = root.find("paths")) {
     t->only_keys({"var"});

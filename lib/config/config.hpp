@@ -108,6 +108,7 @@ struct Config {
   std::string file;                       // where it was read from ("" for defaults)
   std::string fdns_listen = "127.0.0.1:10053";
   std::string fdns_faults;                // [fdns] faults: fdns's fault rule file ("" = none)
+  std::string view_listen = "127.0.0.1:8025";  // [view] listen: the web view (apps/mailview)
   std::string var = "var";
   Limits limits;
   Queue queue;

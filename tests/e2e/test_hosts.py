@@ -187,13 +187,15 @@ class LoopbackAliasesTest(unittest.TestCase):
         with World() as w:
             # The shipped file, with the state in this test's folder (run-world runs from the repository).
             with open(os.path.join(SOURCE, "config", "aliases.toml")) as f:
-                config = w.write("aliases.toml", f.read() + f'\n[paths]\nvar = "{w.path("var")}"\n')
+                config = w.write("aliases.toml", f.read() + f'\n[paths]\nvar = "{w.path("var")}"\n'
+                                 f'[view]\nlisten = "127.0.0.1:{w.free_port()}"\n')
             p = subprocess.Popen([os.path.join(SOURCE, "scripts", "run-world"), "-c", config, "-z", zone, "-b", BUILD],
                                  cwd=w.dir, stderr=subprocess.PIPE, text=True, start_new_session=True)
             lines = []
             threading.Thread(target=lambda: lines.extend(p.stderr), daemon=True).start()
             try:
-                wait_for(lambda: sum("event=listening" in l for l in lines) >= 10, 15, "2 fdns + 8 mailsrv listeners")
+                wait_for(lambda: sum("event=listening" in l for l in lines) >= 11, 15,
+                         "the view + 2 fdns + 8 mailsrv listeners")
                 r = w.run("agent", ["-c", config, "-e", "usr1@mail.sustech.edu.cn", "-p", "pass1", "send", "--to",
                                     "usr@gmail.com", "--subject", "aliases", "--body", "hi"])
                 self.assertEqual(r.returncode, 0, r.stdout + r.stderr)

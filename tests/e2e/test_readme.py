@@ -17,6 +17,7 @@ P record). After each command the test waits until every relay queue is empty, a
 after a moment.
 """
 import glob
+import json
 import os
 import pty
 import queue
@@ -29,6 +30,7 @@ import threading
 import time
 import tomllib
 import unittest
+import urllib.request
 
 from world import BUILD, SOURCE, World
 
@@ -245,6 +247,8 @@ class ReadmeExamplesTest(unittest.TestCase):
             old += [entry["smtp"], entry["pop"]]
         for entry in cfg.get("mailsrv", {}).values():
             old += [entry[k] for k in ("smtps", "pop3s", "submission") if entry.get(k)]
+        view = cfg.get("view", {}).get("listen", "127.0.0.1:8025")  # the web view (issue 14)
+        old.append(int(view.rsplit(":", 1)[1]))
         ports = {}
         for p in old:
             if p not in ports:
@@ -252,6 +256,8 @@ class ReadmeExamplesTest(unittest.TestCase):
         config = substitute(config, ports)
         if "fdns" not in cfg:
             config += f'\n[fdns]\nlisten = "127.0.0.1:{ports[old[0]]}"\n'
+        if "view" not in cfg:
+            config += f'\n[view]\nlisten = "127.0.0.1:{ports[old[-1]]}"\n'
         root = w.path("repo")
         w.write("repo/config/config.toml", config)
         w.write("repo/fdns/fdns.toml", substitute(zone, ports))
@@ -259,7 +265,9 @@ class ReadmeExamplesTest(unittest.TestCase):
         for script in ("run-world", "supervisor.py", "worldctl.py", "world"):  # run-world, its modules, `world ctl`
             shutil.copy2(os.path.join(SOURCE, "scripts", script), os.path.join(root, "scripts", script))
         os.symlink(os.path.abspath(BUILD), os.path.join(root, "build"))
-        listeners = 2 + 2 * len(cfg.get("server", {}))  # fdns: UDP and TCP; each mailsrv: SMTP and POP3
+        # the view: HTTP; fdns: UDP and TCP; each mailsrv: SMTP and POP3
+        listeners = 1 + 2 + 2 * len(cfg.get("server", {}))
+        self.view_port = ports[old[-1]]
         return root, ports, listeners
 
     def start_world(self, root, listeners):
@@ -335,6 +343,24 @@ class ReadmeExamplesTest(unittest.TestCase):
                 self.wait_for_queues(root)
             self.assertEqual(stop(), 0, "run-world did not stop cleanly")
         self.assertLess(time.monotonic() - started, 30)
+
+    def test_the_run_command_prints_the_view_first_and_it_answers(self):
+        """Issue 14: the run command starts the web view and says where, in its first lines."""
+        with World() as w:
+            root, _, listeners = self.make_tree(w)
+            self.lines = []
+            stop, log_tail = self.start_world(root, listeners)
+            head = log_tail(1000).splitlines()
+            url = f"http://127.0.0.1:{self.view_port}/"
+            where = [i for i, l in enumerate(head) if l.startswith(f"run-world: open {url} ")]
+            self.assertTrue(where, f"no 'run-world: open {url}' line:\n" + "\n".join(head))
+            self.assertLess(where[0], 8, "the view's address is not among the first lines:\n" + "\n".join(head))
+            with urllib.request.urlopen(url + "api/world", timeout=5) as r:
+                names = [s["name"] for s in json.load(r)["servers"]]
+            self.assertEqual(sorted(names), ["exmail.qq.com", "fdns", "gmail.com"])
+            with urllib.request.urlopen(url, timeout=5) as r:
+                self.assertIn("<html", r.read().decode().lower())
+            self.assertEqual(stop(), 0, "run-world did not stop cleanly")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ def running_in_session(sid):
 
 class RunWorldTest(unittest.TestCase):
     def start(self, w, port, servers=None, env=None):
-        extra = f'[fdns]\nlisten = "127.0.0.1:{port}"\n[paths]\nvar = "{w.path("var")}"\n'
+        extra = (f'[fdns]\nlisten = "127.0.0.1:{port}"\n[view]\nlisten = "127.0.0.1:{w.free_port()}"\n'
+                 f'[paths]\nvar = "{w.path("var")}"\n')
         accounts = {name: {f"usr@{name}": "pw"} for name in (servers or {})}
         cfg = w.write("config.toml", world_config(servers or {}, accounts, extra=extra) if servers else extra)
         zone = w.write("fdns.toml", fdns_zone(mx={"gmail.com.": "mx.gmail.com."}, p={"mx.gmail.com.": 2025}))
@@ -48,8 +49,8 @@ class RunWorldTest(unittest.TestCase):
                                       daemon=True)
             reader.start()
             deadline = time.monotonic() + 20
-            # fdns: UDP and TCP; each mailsrv: SMTP and POP3
-            while sum("event=listening" in l for l in lines) < 6 and time.monotonic() < deadline:
+            # the view: HTTP; fdns: UDP and TCP; each mailsrv: SMTP and POP3
+            while sum("event=listening" in l for l in lines) < 7 and time.monotonic() < deadline:
                 try:
                     line = got.get(timeout=max(0.01, deadline - time.monotonic()))
                 except queue.Empty:
@@ -110,7 +111,7 @@ class RunWorldTest(unittest.TestCase):
             lines = []
             for line in first.stdout:  # until the whole first world listens
                 lines.append(line)
-                if sum("event=listening" in l for l in lines) == 6:
+                if sum("event=listening" in l for l in lines) == 7:  # the view, fdns (2), a and b (2 each)
                     break
             tmp = w.path("tmp")
             os.makedirs(tmp)

@@ -33,7 +33,7 @@ class RunningWorld:
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
         test.addCleanup(self._cleanup)
-        self.wait_for("event=listening", 6)  # fdns: UDP and TCP; each mailsrv: SMTP and POP3
+        self.wait_for("event=listening", 7)  # the view: HTTP; fdns: UDP and TCP; each mailsrv: SMTP and POP3
         self.wait_for("run-world: control socket")
 
     def _cleanup(self):

@@ -38,6 +38,14 @@ TEST_CASE("[fdns] faults names fdns's fault rule file") {
   CHECK(error_of("[fdns]\nfaults = \"\"\n") == "w.toml:2: fdns.faults: must not be empty");
 }
 
+TEST_CASE("[view] listen: where the web view serves (issue 14)") {
+  auto c = config::parse("[view]\nlisten = \"127.0.0.1:18025\"\n", "w.toml");
+  REQUIRE(c);
+  CHECK(c->view_listen == "127.0.0.1:18025");
+  CHECK(error_of("[view]\nlisten = \"localhost:8025\"\n").rfind("w.toml:2: view.listen: expected IP:PORT", 0) == 0);
+  CHECK(error_of("[view]\nport = 8025\n").rfind("w.toml:2: view.port: ", 0) == 0);
+}
+
 TEST_CASE("the course's file is complete: every extension key has its default") {
   auto c = config::parse(kCourse, "config.toml");
   REQUIRE(c);
@@ -48,6 +56,7 @@ TEST_CASE("the course's file is complete: every extension key has its default") 
   REQUIRE(c->accounts.at("exmail.qq.com").size() == 2);
   CHECK(c->fdns_listen == "127.0.0.1:10053");
   CHECK(c->fdns_faults.empty());  // no fault rules
+  CHECK(c->view_listen == "127.0.0.1:8025");
   CHECK(c->var == "var");
   CHECK(c->limits.command_line == 512);
   CHECK(c->limits.text_line == 0);  // no limit (RFC 5321 4.5.3.1: impose none where possible)
