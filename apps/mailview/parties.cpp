@@ -33,7 +33,9 @@ std::vector<ServerInfo> servers_of(const config::Config& cfg, std::vector<std::s
     for (auto [key, port] : {std::pair<const char*, std::uint16_t>{"smtp", s->ports.smtp}, {"pop3", s->ports.pop},
                              {"submission", s->submission}, {"smtps", s->smtps}, {"pop3s", s->pop3s}})
       if (port != 0) info.ports.emplace_back(key, port);
-    info.tls = s->smtps != 0 || s->pop3s != 0 || !s->cert.empty();
+    // A mailsrv always offers STARTTLS and STLS (its own certificate or one from the lab CA; it does not
+    // start without), and implicit TLS on smtps/pop3s when configured.
+    info.tls = true;
     out.push_back(std::move(info));
   }
   return out;

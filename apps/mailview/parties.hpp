@@ -22,7 +22,7 @@ struct ServerInfo {
   std::vector<std::string> domains;
   std::string address;  // listening IP
   std::vector<std::pair<std::string, std::uint16_t>> ports;  // ("smtp", 2025)..., only those in use
-  bool tls = false;     // smtps/pop3s ports or a certificate configured
+  bool tls = false;     // offers TLS: every mailsrv (STARTTLS/STLS), not fdns
   std::string data;     // state folder (mailsrv): <paths.var>/NAME
 };
 

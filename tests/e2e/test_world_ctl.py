@@ -104,7 +104,7 @@ class WorldCtlTest(unittest.TestCase):
         with World() as w:
             rw = RunningWorld(self, w)
             pids = {name: int(s["pid"]) for name, s in rw.status().items()}
-            self.assertEqual(set(pids), {"fdns", QQ, GM})
+            self.assertEqual(set(pids), {"view", "fdns", QQ, GM})
             os.kill(pids[GM], signal.SIGKILL)
             rw.wait_for(f"run-world: {GM} killed by signal 9 (SIGKILL)\n")
             self.assertNotIn("stopping the others", rw.output())
@@ -118,7 +118,7 @@ class WorldCtlTest(unittest.TestCase):
             self.assertIsNone(rw.p.poll(), "run-world must keep running")
             # Ctrl-C still stops everything, by PID
             self.assertEqual(rw.interrupt(), 0, rw.output())
-            for name in ("fdns", QQ):
+            for name in ("view", "fdns", QQ):
                 wait_for(lambda: gone(pids[name]), 2, f"{name} (pid {pids[name]}) to be gone")
             self.assertFalse(os.path.exists(w.path("var/world.ctl")), "the control socket is left behind")
 
@@ -138,11 +138,13 @@ class WorldCtlTest(unittest.TestCase):
             t0 = time.monotonic()
             st = rw.status()
             self.assertLess(time.monotonic() - t0, 1.0, "ctl status must answer at once (no setup, no build)")
-            self.assertEqual(list(st), ["fdns", QQ, GM])
+            self.assertEqual(list(st), ["view", "fdns", QQ, GM])  # the view first: the servers send it events
             for name, s in st.items():
                 self.assertEqual(s["state"], "running")
                 with open(f"/proc/{s['pid']}/cmdline", "rb") as f:
-                    self.assertIn(b"fdns" if name == "fdns" else name.encode(), f.read())
+                    self.assertIn({"view": b"mailview", "fdns": b"fdns"}.get(name, name.encode()), f.read())
+            self.assertEqual(st["view"]["ports"], f"http:{rw.cw.view_port}")
+            self.assertIn("view takes no fault rules", rw.ctl("pause", "view", code=2))
             self.assertEqual(st["fdns"]["ports"], f"dns:{rw.cw.dns}")
             self.assertEqual(st[GM]["ports"], f"smtp:{rw.cw.ports[GM][0]},pop3:{rw.cw.ports[GM][1]}")
             self.assertEqual((st[GM]["addr"], st[GM]["queue"]), ("127.0.0.1", "0"))

@@ -350,7 +350,8 @@ class CourseWorld:
         self.ports = {QQ: (w.free_port(), w.free_port()), GM: (w.free_port(), w.free_port())}
         agent = {"mail.sustech.edu.cn": ("smtp.exmail.qq.com", "pop.exmail.qq.com"), "gmail.com": ("smtp.gmail.com", "pop.gmail.com")}
         # [view] listen: the web view scripts/run-world starts on this config (a free port, like every other)
-        extra = (f'[fdns]\nlisten = "127.0.0.1:{self.dns}"\n[view]\nlisten = "127.0.0.1:{w.free_port()}"\n'
+        self.view_port = w.free_port()
+        extra = (f'[fdns]\nlisten = "127.0.0.1:{self.dns}"\n[view]\nlisten = "127.0.0.1:{self.view_port}"\n'
                  f'[paths]\nvar = "{w.path("var")}"\n' + queue)
         self.cfg = w.write("config/config.toml", world_config(self.ports, ACCOUNTS, agent, extra))
         self.zone = w.write("fdns/fdns.toml", fdns_zone(

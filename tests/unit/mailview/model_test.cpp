@@ -169,3 +169,12 @@ TEST_CASE("mailview: party names from the config's listeners") {
   CHECK(p.name("127.0.0.1:43210") == "gmail.com");
   CHECK(p.listener("127.0.0.1:43210") == "");
 }
+
+TEST_CASE("every mail server offers TLS (STARTTLS and STLS with the lab CA); fdns does not") {
+  auto s = servers();
+  REQUIRE(s.size() == 3);
+  CHECK(s[0].name == "fdns");
+  CHECK_FALSE(s[0].tls);
+  CHECK(s[1].tls);  // no smtps/pop3s port, no cert: STARTTLS all the same (apps/mailsrv/services.cpp)
+  CHECK(s[2].tls);
+}
