@@ -10,6 +10,7 @@ import re
 import smtplib
 import sys
 import urllib.parse
+import urllib.request
 import unittest
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -92,6 +93,24 @@ class ViewInBrowser(unittest.TestCase):
                 kinds = b.eval("[...document.querySelectorAll('.journey-step')].map(e => e.dataset.kind)")
                 self.assertEqual(kinds[0], "submission", kinds)
                 print(f"screenshot: {b.screenshot('journey.png')}")
+
+                # A mail sent with the agent (the README's client): its journey too, found by its
+                # Message-ID in gmail.com's mailbox listing.
+                attach = w.write("notes.txt", "notes for the lab\n")
+                r = w.run("agent", ["-c", world.cfg, "-e", SENDER, "-p", PASSWORD, "send", "--to", "usr@gmail.com",
+                                    "--subject", "sent with the agent", "--body", "hi", "--attach", attach])
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                listing = world.view.url + "/api/mailboxes/gmail.com/usr@gmail.com"
+                agent_msgid = wait_for(lambda: next((m["msgid"] for m in json.load(urllib.request.urlopen(listing))
+                                                     ["messages"] if m["subject"] == "sent with the agent"), None),
+                                       what="the agent's mail in gmail.com's mailbox")
+                b.go("#/journey/" + urllib.parse.quote(agent_msgid, safe=""))
+                b.wait_for("svg.sequence .journey-step[data-kind=delivery]", timeout=20)
+                kinds = b.eval("[...document.querySelectorAll('.journey-step')].map(e => e.dataset.kind)")
+                for kind in ("submission", "dns", "relay", "delivery"):
+                    self.assertIn(kind, kinds)
+                self.assertTrue(any(l.upper().startswith("STARTTLS") for l in texts(b, "svg.sequence text.msg")))
+                print(f"screenshot: {b.screenshot('agent_journey.png')}")
 
                 page = b.eval("document.documentElement.outerHTML")
                 plain = base64.b64encode(f"\0{SENDER}\0{PASSWORD}".encode()).decode()
