@@ -1,7 +1,8 @@
 #!/bin/bash
-# The event feed's cost (issue 14): mailsrv without and with --events to a receiver that reads and
-# discards (bench/events_sink.py), A/B alternating in one run, Postfix's smtp-source as the client
-# (bench/smtp_run.py: 1 KB messages into a durable Maildir).
+# The event feed's cost (issue 14): mailsrv without --events, with --events to a receiver that reads
+# and discards (bench/events_sink.py), and with the web view itself attached (apps/mailview, keeping
+# its history), alternating in one run, Postfix's smtp-source as the client (bench/smtp_run.py: 1 KB
+# messages into a durable Maildir). The view's own CPU is said apart: it is another process.
 #   bench/events_bench.sh [MSGS=2000] [REPS=3] [CONC=20] [BUILD=build]
 set -u
 cd "$(dirname "$0")/.."
@@ -11,10 +12,11 @@ MSGS=${1:-2000} REPS=${2:-3} CONC=${3:-20} BUILD=${4:-build}
 [ -x /usr/sbin/smtp-source ] || { echo "needs Postfix's smtp-source (bench/smtp_bench.sh installs it)"; exit 2; }
 
 RUN=$(mktemp -d /tmp/mw-bench-events.XXXX)
-MWPID="" SINKPID=""
+MWPID="" SINKPID="" VIEWPID=""
 cleanup() {
   [ -n "$MWPID" ] && kill "$MWPID" 2>/dev/null
   [ -n "$SINKPID" ] && kill "$SINKPID" 2>/dev/null
+  [ -n "$VIEWPID" ] && kill "$VIEWPID" 2>/dev/null
   wait 2>/dev/null
   rm -rf "$RUN"
 }
@@ -45,8 +47,8 @@ run() {  # run NAME [mailsrv flags...]
   MWPID=""
 }
 
-for rep in $(seq "$REPS"); do
-  run mailsrv
+plain() { run mailsrv; }
+sink() {
   python3 bench/events_sink.py "$RUN/events.sock" > "$RUN/sink.txt" &
   SINKPID=$!
   for _ in $(seq 100); do [ -S "$RUN/events.sock" ] && break; sleep 0.05; done
@@ -55,6 +57,23 @@ for rep in $(seq "$REPS"); do
   wait "$SINKPID" 2>/dev/null
   SINKPID=""
   note "events: $(cat "$RUN/sink.txt")"
+}
+view() {
+  "$BUILD/apps/mailview/mailview" -c "$RUN/config.toml" --events "$RUN/view.sock" --port "$(free_port)" \
+    2>"$RUN/view.log" &
+  VIEWPID=$!
+  for _ in $(seq 100); do grep -q event=listening "$RUN/view.log" && break; sleep 0.05; done
+  run mailsrv+view --events "$RUN/view.sock"
+  # the view's CPU for the whole run (utime+stime of /proc/PID/stat, in clock ticks of 10 ms)
+  note "view: cpu_ms=$(awk '{print ($14+$15)*10}' /proc/$VIEWPID/stat) rss_kb=$(awk '/VmHWM/{print $2}' /proc/$VIEWPID/status)"
+  kill "$VIEWPID"
+  wait "$VIEWPID" 2>/dev/null
+  VIEWPID=""
+}
+# The order turns each rep (the Maildir grows as the run goes on): plain sink view, view plain sink, ...
+order=(plain sink view)
+for rep in $(seq "$REPS"); do
+  for i in 0 1 2; do ${order[$(( (i + rep - 1) % 3 ))]}; done
 done
 echo "== summary"
 printf '%s\n' "${results[@]}"
