@@ -192,6 +192,29 @@ class ViewApiTest(unittest.TestCase):
             self.assertIn("event=stopped", view.log())
             self.assertFalse(os.path.exists(view.events))
 
+    def test_message_files_are_regular_files_in_the_maildir(self):
+        """A symlink in a Maildir does not serve what it points to, and a FIFO does not hang the view."""
+        with World() as w:
+            cfg = w.write("config/config.toml", world_config({GM: (w.free_port(), w.free_port())}, {GM: {USR: "pass"}}))
+            new = w.path(f"var/{GM}/mail/{USR}/new")
+            for sub in ("new", "cur", "tmp"):
+                os.makedirs(w.path(f"var/{GM}/mail/{USR}/{sub}"), exist_ok=True)
+            secret = w.write("secret.txt", "Subject: not mail\r\n\r\nthe world's secrets\r\n")
+            os.symlink(os.path.abspath(secret), os.path.join(new, "1795316797.M1P1Q1.gm"))
+            os.mkfifo(os.path.join(new, "1795316798.M2P2Q2.gm"))
+            with open(os.path.join(new, "1795316799.M3P3Q3.gm"), "w") as f:
+                f.write("Subject: fine\r\n\r\nbody\r\n")
+            view = start_view(w, cfg)
+            api = Api(view.url)
+            base = f"/api/messages/{GM}/{urllib.parse.quote(USR)}/"
+            for name in ("1795316797.M1P1Q1.gm", "1795316798.M2P2Q2.gm"):
+                for tail in ("", "/raw"):
+                    with self.assertRaises(urllib.error.HTTPError, msg=name + tail) as e:
+                        api.raw(base + name + tail)
+                    self.assertEqual(e.exception.code, 404, name + tail)
+            self.assertIn(b"body", api.raw(base + "1795316799.M3P3Q3.gm/raw")[1])
+            self.assertEqual(api.get(base + "1795316799.M3P3Q3.gm")["subject"], "fine")
+
     def count(self, api, server, account):
         return {(b["server"], b["account"]): b["messages"] for b in api.get("/api/mailboxes")}[(server, account)]
 
