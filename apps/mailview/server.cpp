@@ -114,6 +114,18 @@ std::string disposition(const std::string& name) {
   return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + pct;
 }
 
+// Whether a POST is the view's own page's: a browser sends Origin with a cross-site POST (one without a
+// body needs no CORS preflight, so any page could send it), and a DNS name rebound to 127.0.0.1 shows
+// in Host. Clients other than browsers (curl, tests) send no Origin.
+bool own_origin(const httplib::Request& req, const std::string& listen) {
+  const std::string host = req.get_header_value("Host");
+  const auto colon = host.rfind(':');
+  const std::string name = colon == std::string::npos || host.back() == ']' ? host : host.substr(0, colon);
+  if (name != "127.0.0.1" && name != "localhost" && name != "[::1]" && name != listen) return false;
+  const std::string origin = req.get_header_value("Origin");
+  return origin.empty() || origin == "http://" + host;
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -242,6 +254,10 @@ struct HttpServer::Impl {
       if (opts.control.empty()) {
         res.status = 403;
         return res.set_content(R"({"error":"read-only: mailview runs without --control"})", "application/json");
+      }
+      if (!own_origin(req, opts.listen)) {
+        res.status = 403;
+        return res.set_content(R"({"error":"not from this view's own page: Origin or Host differ"})", "application/json");
       }
       bool known = std::any_of(servers.begin(), servers.end(), [&](const ServerInfo& s) { return s.name == name; });
       if (std::find(kVerbs.begin(), kVerbs.end(), verb) == kVerbs.end() || !known) return send_json(res, nullptr);

@@ -29,8 +29,9 @@ class Api:
         self.url = url
         self.bodies = []
 
-    def raw(self, path, method="GET"):
-        req = urllib.request.Request(self.url + path, method=method, data=b"" if method == "POST" else None)
+    def raw(self, path, method="GET", headers=None):
+        req = urllib.request.Request(self.url + path, method=method, data=b"" if method == "POST" else None,
+                                     headers=headers or {})
         with urllib.request.urlopen(req, timeout=10) as r:
             body = r.read()
             self.bodies.append(body)
@@ -188,6 +189,18 @@ class ViewApiTest(unittest.TestCase):
                 api.raw("/api/control/explode/" + QQ, method="POST")
             self.assertEqual(e.exception.code, 404)  # only the world's verbs, only its servers
             self.assertTrue(api.get("/api/world")["control"])
+            # Any web page may POST here (a bodyless POST needs no CORS preflight), and a DNS name rebound
+            # to 127.0.0.1 reaches the view too: only requests of the view's own origin act.
+            port = view.port
+            for hostile in ({"Origin": "http://evil.example"},
+                            {"Host": f"evil.example:{port}", "Origin": f"http://evil.example:{port}"},
+                            {"Host": f"evil.example:{port}"}):
+                with self.assertRaises(urllib.error.HTTPError, msg=hostile) as e:
+                    api.raw(f"/api/control/stop/{QQ}", method="POST", headers=hostile)
+                self.assertEqual(e.exception.code, 403, hostile)
+            with self.assertRaises(urllib.error.HTTPError) as e:  # the page's own POST acts (the socket is gone)
+                api.raw(f"/api/control/stop/{QQ}", method="POST", headers={"Origin": f"http://127.0.0.1:{port}"})
+            self.assertEqual(e.exception.code, 409)
             self.assertEqual(w.stop(view), 0)  # SIGTERM: a clean stop, its socket removed
             self.assertIn("event=stopped", view.log())
             self.assertFalse(os.path.exists(view.events))
