@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <thread>
 
 #include "mime/codec.hpp"
 #include "static_files.hpp"
@@ -135,6 +136,7 @@ struct HttpServer::Impl {
   State& state;
   httplib::Server http;
   std::atomic<int> streams{0};
+  std::atomic<bool> run_over{false};  // run() returned (or will never accept): stop() need not wait
   std::mutex up_mutex;
   std::map<std::string, std::pair<std::chrono::steady_clock::time_point, bool>> up_cache;
 
@@ -293,9 +295,14 @@ bool HttpServer::run(const std::function<void(const std::string& addr)>& on_list
   int port = impl_->opts.port;
   if (port == 0) port = h.bind_to_any_port(impl_->opts.listen);
   else if (!h.bind_to_port(impl_->opts.listen, port)) port = -1;
-  if (port <= 0) return false;
+  if (port <= 0) {
+    impl_->run_over = true;
+    return false;
+  }
   on_listening(impl_->opts.listen + ":" + std::to_string(port));
-  return h.listen_after_bind();
+  bool ok = h.listen_after_bind();
+  impl_->run_over = true;
+  return ok;
 }
 
 void HttpServer::stop() {
@@ -304,6 +311,9 @@ void HttpServer::stop() {
     impl_->state.stopping = true;
     impl_->state.changed.notify_all();
   }
+  // httplib's stop() does nothing before listen_after_bind() has started: a stop asked just after
+  // event=listening (a supervisor giving up on a world) was lost. Wait for the accept loop, or the end.
+  while (!impl_->run_over && !impl_->http.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   impl_->http.stop();
 }
 

@@ -205,6 +205,15 @@ class ViewApiTest(unittest.TestCase):
             self.assertIn("event=stopped", view.log())
             self.assertFalse(os.path.exists(view.events))
 
+    def test_sigterm_just_after_listening_stops_it(self):
+        """A supervisor may stop the view as soon as it says event=listening (a world that fails to start):
+        the signal must not be lost while the HTTP server is between its bind and its accept loop."""
+        with World() as w:
+            cfg = w.write("config/config.toml", world_config({GM: (w.free_port(), w.free_port())}))
+            for _ in range(10):
+                view = start_view(w, cfg)
+                self.assertEqual(w.stop(view, timeout=3), 0)
+
     def test_message_files_are_regular_files_in_the_maildir(self):
         """A symlink in a Maildir does not serve what it points to, and a FIFO does not hang the view."""
         with World() as w:
