@@ -1,6 +1,7 @@
 #include "disk.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -36,10 +37,17 @@ bool plain_name(std::string_view n) {
   return !n.empty() && n.front() != '.' && n.find('/') == std::string_view::npos && n.find('\0') == std::string_view::npos;
 }
 
-// The whole file, at most `max` octets; nullopt when it cannot be read.
+// The whole file, at most `max` octets; nullopt when it cannot be read or is no regular file: as for
+// the Maildir listing (store::list_messages), a symlink does not lead out of the data folder and a FIFO
+// does not hold an HTTP thread forever.
 std::optional<std::string> read_file(const fs::path& p, std::size_t max) {
-  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return std::nullopt;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return std::nullopt;
+  }
   std::string out;
   char buf[65536];
   while (out.size() < max) {

@@ -35,7 +35,10 @@ const Session* History::find(const std::string& server, const std::string& sid) 
 
 void History::add_arrow(Session& s, Arrow a) {
   ++s.lines;
-  if (s.arrows.size() < kMaxArrows) s.arrows.push_back(std::move(a));
+  if (s.arrows.size() >= kMaxArrows || s.octets >= kMaxSessionOctets) return;
+  if (a.line.size() > kMaxSessionOctets - s.octets) a.line.resize(kMaxSessionOctets - s.octets);  // the last one, cut
+  s.octets += a.line.size();
+  s.arrows.push_back(std::move(a));
 }
 
 void History::add_msgid(Session& s, const std::string& msgid) {

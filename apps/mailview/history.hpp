@@ -24,8 +24,9 @@ struct Session {
   std::string host, domain, id;  // relay client sessions: the MX host, its domain, the queue id
   std::string started, ended;
   std::vector<std::string> msgids;
-  std::vector<Arrow> arrows;  // the first kMaxArrows; `lines` counts them all
+  std::vector<Arrow> arrows;  // the first ones (kMaxArrows, kMaxSessionOctets); `lines` counts them all
   std::uint64_t lines = 0;
+  std::size_t octets = 0;  // of the arrows' text kept (History::kMaxSessionOctets at most)
   std::uint64_t seq = 0;  // arrival order, newest highest
 };
 
@@ -44,6 +45,8 @@ class History {
 
   static constexpr std::size_t kMaxArrows = 2000;
   static constexpr std::size_t kMaxMsgids = 100;
+  // Octets of arrow text kept per session: a client's 2000 long lines must not cost N x 2000 x 64 KiB.
+  static constexpr std::size_t kMaxSessionOctets = 64 * 1024;
 
  private:
   struct PerServer {

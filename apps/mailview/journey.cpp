@@ -30,7 +30,16 @@ std::string Journeys::lookup(const std::string& k) const {
 }
 
 void Journeys::index(Journey& j, const std::string& k) {
-  if (index_.insert_or_assign(k, j.msgid).second) j.keys.push_back(k);
+  auto [it, fresh] = index_.try_emplace(k, j.msgid);
+  if (!fresh && it->second == j.msgid) return;
+  // Bounded per journey: many messages may share one Message-ID (the sender picks it); their later ids
+  // then stay unlinked, as facts beyond kMaxFacts stay untold.
+  if (j.keys.size() >= kMaxKeys) {
+    if (fresh) index_.erase(it);
+    return;
+  }
+  it->second = j.msgid;  // an entry taken over from another journey is this one's to remove now
+  j.keys.push_back(k);
 }
 
 Journey& Journeys::make(const std::string& msgid, const std::string& ts) {

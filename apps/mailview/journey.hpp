@@ -49,6 +49,8 @@ class Journeys {
 
   static constexpr std::size_t kMaxJourneys = 10000;
   static constexpr std::size_t kMaxFacts = 64;  // per journey: a few retries of a message with many recipients
+  // Index entries per journey (its ids and Maildir names): many messages may share one Message-ID.
+  static constexpr std::size_t kMaxKeys = 1024;
 
  private:
   std::string lookup(const std::string& key) const;

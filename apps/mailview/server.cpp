@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <thread>
 
 #include "mime/codec.hpp"
 #include "static_files.hpp"
@@ -114,6 +115,18 @@ std::string disposition(const std::string& name) {
   return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + pct;
 }
 
+// Whether a POST is the view's own page's: a browser sends Origin with a cross-site POST (one without a
+// body needs no CORS preflight, so any page could send it), and a DNS name rebound to 127.0.0.1 shows
+// in Host. Clients other than browsers (curl, tests) send no Origin.
+bool own_origin(const httplib::Request& req, const std::string& listen) {
+  const std::string host = req.get_header_value("Host");
+  const auto colon = host.rfind(':');
+  const std::string name = colon == std::string::npos || host.back() == ']' ? host : host.substr(0, colon);
+  if (name != "127.0.0.1" && name != "localhost" && name != "[::1]" && name != listen) return false;
+  const std::string origin = req.get_header_value("Origin");
+  return origin.empty() || origin == "http://" + host;
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -123,6 +136,7 @@ struct HttpServer::Impl {
   State& state;
   httplib::Server http;
   std::atomic<int> streams{0};
+  std::atomic<bool> run_over{false};  // run() returned (or will never accept): stop() need not wait
   std::mutex up_mutex;
   std::map<std::string, std::pair<std::chrono::steady_clock::time_point, bool>> up_cache;
 
@@ -243,6 +257,10 @@ struct HttpServer::Impl {
         res.status = 403;
         return res.set_content(R"({"error":"read-only: mailview runs without --control"})", "application/json");
       }
+      if (!own_origin(req, opts.listen)) {
+        res.status = 403;
+        return res.set_content(R"({"error":"not from this view's own page: Origin or Host differ"})", "application/json");
+      }
       bool known = std::any_of(servers.begin(), servers.end(), [&](const ServerInfo& s) { return s.name == name; });
       if (std::find(kVerbs.begin(), kVerbs.end(), verb) == kVerbs.end() || !known) return send_json(res, nullptr);
       json out = control(opts.control, verb, name);
@@ -277,9 +295,14 @@ bool HttpServer::run(const std::function<void(const std::string& addr)>& on_list
   int port = impl_->opts.port;
   if (port == 0) port = h.bind_to_any_port(impl_->opts.listen);
   else if (!h.bind_to_port(impl_->opts.listen, port)) port = -1;
-  if (port <= 0) return false;
+  if (port <= 0) {
+    impl_->run_over = true;
+    return false;
+  }
   on_listening(impl_->opts.listen + ":" + std::to_string(port));
-  return h.listen_after_bind();
+  bool ok = h.listen_after_bind();
+  impl_->run_over = true;
+  return ok;
 }
 
 void HttpServer::stop() {
@@ -288,6 +311,9 @@ void HttpServer::stop() {
     impl_->state.stopping = true;
     impl_->state.changed.notify_all();
   }
+  // httplib's stop() does nothing before listen_after_bind() has started: a stop asked just after
+  // event=listening (a supervisor giving up on a world) was lost. Wait for the accept loop, or the end.
+  while (!impl_->run_over && !impl_->http.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   impl_->http.stop();
 }
 

@@ -1,6 +1,7 @@
 """The browser driver (tests/tools/cdp.py) against the mock API (tests/tools/mock_view.py): the page
 renders each route of the canned data without an error, and the driver does report errors (a page that
 throws, an API that fails), so the real-world browser test (test_view_browser.py) can trust a clean run."""
+import http.client
 import os
 import sys
 import urllib.parse
@@ -97,6 +98,19 @@ class Driver(unittest.TestCase):
             with open(png, "rb") as f:
                 self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
             self.assertEqual(b.errors, [])
+
+
+class MockStatic(unittest.TestCase):
+    """The mock serves the page's folder and nothing next to it (no browser needed)."""
+
+    def test_no_file_outside_static(self):
+        with mock_view.MockView() as m:
+            for path, want in (("/static/app.js", 200), ("/static/../static_files.hpp", 404),
+                               ("/static/../CMakeLists.txt", 404), ("/static/%2e%2e/CMakeLists.txt", 404)):
+                c = http.client.HTTPConnection("127.0.0.1", m.port, timeout=10)
+                c.request("GET", path)  # sent as written: no client normalises the dots away
+                self.assertEqual(c.getresponse().status, want, path)
+                c.close()
 
 
 if __name__ == "__main__":

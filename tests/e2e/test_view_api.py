@@ -29,8 +29,9 @@ class Api:
         self.url = url
         self.bodies = []
 
-    def raw(self, path, method="GET"):
-        req = urllib.request.Request(self.url + path, method=method, data=b"" if method == "POST" else None)
+    def raw(self, path, method="GET", headers=None):
+        req = urllib.request.Request(self.url + path, method=method, data=b"" if method == "POST" else None,
+                                     headers=headers or {})
         with urllib.request.urlopen(req, timeout=10) as r:
             body = r.read()
             self.bodies.append(body)
@@ -188,9 +189,53 @@ class ViewApiTest(unittest.TestCase):
                 api.raw("/api/control/explode/" + QQ, method="POST")
             self.assertEqual(e.exception.code, 404)  # only the world's verbs, only its servers
             self.assertTrue(api.get("/api/world")["control"])
+            # Any web page may POST here (a bodyless POST needs no CORS preflight), and a DNS name rebound
+            # to 127.0.0.1 reaches the view too: only requests of the view's own origin act.
+            port = view.port
+            for hostile in ({"Origin": "http://evil.example"},
+                            {"Host": f"evil.example:{port}", "Origin": f"http://evil.example:{port}"},
+                            {"Host": f"evil.example:{port}"}):
+                with self.assertRaises(urllib.error.HTTPError, msg=hostile) as e:
+                    api.raw(f"/api/control/stop/{QQ}", method="POST", headers=hostile)
+                self.assertEqual(e.exception.code, 403, hostile)
+            with self.assertRaises(urllib.error.HTTPError) as e:  # the page's own POST acts (the socket is gone)
+                api.raw(f"/api/control/stop/{QQ}", method="POST", headers={"Origin": f"http://127.0.0.1:{port}"})
+            self.assertEqual(e.exception.code, 409)
             self.assertEqual(w.stop(view), 0)  # SIGTERM: a clean stop, its socket removed
             self.assertIn("event=stopped", view.log())
             self.assertFalse(os.path.exists(view.events))
+
+    def test_sigterm_just_after_listening_stops_it(self):
+        """A supervisor may stop the view as soon as it says event=listening (a world that fails to start):
+        the signal must not be lost while the HTTP server is between its bind and its accept loop."""
+        with World() as w:
+            cfg = w.write("config/config.toml", world_config({GM: (w.free_port(), w.free_port())}))
+            for _ in range(10):
+                view = start_view(w, cfg)
+                self.assertEqual(w.stop(view, timeout=3), 0)
+
+    def test_message_files_are_regular_files_in_the_maildir(self):
+        """A symlink in a Maildir does not serve what it points to, and a FIFO does not hang the view."""
+        with World() as w:
+            cfg = w.write("config/config.toml", world_config({GM: (w.free_port(), w.free_port())}, {GM: {USR: "pass"}}))
+            new = w.path(f"var/{GM}/mail/{USR}/new")
+            for sub in ("new", "cur", "tmp"):
+                os.makedirs(w.path(f"var/{GM}/mail/{USR}/{sub}"), exist_ok=True)
+            secret = w.write("secret.txt", "Subject: not mail\r\n\r\nthe world's secrets\r\n")
+            os.symlink(os.path.abspath(secret), os.path.join(new, "1795316797.M1P1Q1.gm"))
+            os.mkfifo(os.path.join(new, "1795316798.M2P2Q2.gm"))
+            with open(os.path.join(new, "1795316799.M3P3Q3.gm"), "w") as f:
+                f.write("Subject: fine\r\n\r\nbody\r\n")
+            view = start_view(w, cfg)
+            api = Api(view.url)
+            base = f"/api/messages/{GM}/{urllib.parse.quote(USR)}/"
+            for name in ("1795316797.M1P1Q1.gm", "1795316798.M2P2Q2.gm"):
+                for tail in ("", "/raw"):
+                    with self.assertRaises(urllib.error.HTTPError, msg=name + tail) as e:
+                        api.raw(base + name + tail)
+                    self.assertEqual(e.exception.code, 404, name + tail)
+            self.assertIn(b"body", api.raw(base + "1795316799.M3P3Q3.gm/raw")[1])
+            self.assertEqual(api.get(base + "1795316799.M3P3Q3.gm")["subject"], "fine")
 
     def count(self, api, server, account):
         return {(b["server"], b["account"]): b["messages"] for b in api.get("/api/mailboxes")}[(server, account)]

@@ -195,7 +195,8 @@ class MockView:
         if path == "/" or path.startswith("/static/"):
             name = "index.html" if path == "/" else path[len("/static/"):]
             full = os.path.normpath(os.path.join(STATIC, name))
-            if not full.startswith(os.path.normpath(STATIC)) or not os.path.isfile(full):
+            # A folder's name is a prefix of its neighbours' too (static_files.hpp): compare with a separator.
+            if not full.startswith(os.path.normpath(STATIC) + os.sep) or not os.path.isfile(full):
                 return None
             with open(full, "rb") as f:
                 return TYPES.get(os.path.splitext(full)[1], "application/octet-stream"), f.read()

@@ -178,3 +178,34 @@ TEST_CASE("every mail server offers TLS (STARTTLS and STLS with the lab CA); fdn
   CHECK(s[1].tls);  // no smtps/pop3s port, no cert: STARTTLS all the same (apps/mailsrv/services.cpp)
   CHECK(s[2].tls);
 }
+
+TEST_CASE("mailview: one Message-ID reused by many messages keeps its journey's index bounded") {
+  // Anyone who can send mail picks the Message-ID: 5000 messages with the same one must not grow the
+  // journey's id and file index (nor the index behind it) without end.
+  Journeys js;
+  for (int i = 0; i < 5000; ++i) {
+    auto n = std::to_string(i);
+    js.add(Fact{"gmail.com", "message", "2026-12-01T10:00:00.000Z",
+                {{"id", "G" + n}, {"msgid", "<same@x>"}, {"files", "17953." + n + ".gm"}}, "", "", ""});
+  }
+  const Journey* j = js.find("<same@x>");
+  REQUIRE(j != nullptr);
+  CHECK(j->facts.size() == Journeys::kMaxFacts);
+  CHECK(j->keys.size() <= Journeys::kMaxKeys);
+}
+
+TEST_CASE("mailview: a session's stored lines are bounded in octets, all of them counted") {
+  // A client may send 2000 long lines in one session (each refused, each still an event): the history
+  // keeps N sessions per server, so each must stay small.
+  Model m(Parties(servers()), 200);
+  m.feed(ev("00.000", "gmail.com", "open", {{"sid", "big"}, {"proto", "smtp"}, {"side", "server"},
+                                            {"local", "127.0.0.1:2025"}, {"peer", "127.0.0.1:5000"}}));
+  const std::string line(30000, 'x');
+  for (int i = 0; i < 2000; ++i) m.feed(ev("00.001", "gmail.com", "c", {{"sid", "big"}, {"line", line}}));
+  auto s = m.session("gmail.com", "big");
+  CHECK(s["lines"] == 2000);
+  std::size_t octets = 0;
+  for (const auto& e : s["events"]) octets += e["line"].get<std::string>().size();
+  CHECK(octets <= History::kMaxSessionOctets);
+  CHECK(s["events"].size() >= 2);  // the first lines are kept
+}
