@@ -115,16 +115,21 @@ std::string disposition(const std::string& name) {
   return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + pct;
 }
 
-// Whether a POST is the view's own page's: a browser sends Origin with a cross-site POST (one without a
-// body needs no CORS preflight, so any page could send it), and a DNS name rebound to 127.0.0.1 shows
-// in Host. Clients other than browsers (curl, tests) send no Origin.
-bool own_origin(const httplib::Request& req, const std::string& listen) {
+// Whether the request names this machine: a hostile page whose DNS name is rebound to 127.0.0.1 makes
+// the browser send that name in Host, so without this check it could read the world's mail.
+bool own_host(const httplib::Request& req, const std::string& listen) {
   const std::string host = req.get_header_value("Host");
   const auto colon = host.rfind(':');
   const std::string name = colon == std::string::npos || host.back() == ']' ? host : host.substr(0, colon);
-  if (name != "127.0.0.1" && name != "localhost" && name != "[::1]" && name != listen) return false;
+  return name == "127.0.0.1" || name == "localhost" || name == "[::1]" || name == listen;
+}
+
+// Whether a POST is the view's own page's: a browser sends Origin with a cross-site POST (one without a
+// body needs no CORS preflight, so any page could send it). Clients other than browsers (curl, tests)
+// send no Origin.
+bool own_origin(const httplib::Request& req, const std::string& listen) {
   const std::string origin = req.get_header_value("Origin");
-  return origin.empty() || origin == "http://" + host;
+  return own_host(req, listen) && (origin.empty() || origin == "http://" + req.get_header_value("Host"));
 }
 
 }  // namespace
@@ -209,6 +214,12 @@ struct HttpServer::Impl {
 
   void routes() {
     auto& h = http;
+    h.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (own_host(req, opts.listen)) return httplib::Server::HandlerResponse::Unhandled;
+      res.status = 403;
+      res.set_content(R"({"error":"Host is not this machine's: open the view at 127.0.0.1"})", "application/json");
+      return httplib::Server::HandlerResponse::Handled;
+    });
     h.Get("/api/world", [this](const httplib::Request&, httplib::Response& res) { send_json(res, world()); });
     h.Get("/api/version", [this](const httplib::Request&, httplib::Response& res) {
       send_json(res, locked([this](Model&) { return json{{"seq", state.seq}}; }));

@@ -205,6 +205,22 @@ class ViewApiTest(unittest.TestCase):
             self.assertIn("event=stopped", view.log())
             self.assertFalse(os.path.exists(view.events))
 
+    def test_a_dns_name_rebound_to_loopback_reads_nothing(self):
+        """A hostile web page whose DNS name the attacker points at 127.0.0.1 may make the browser GET the
+        view from that page's origin: its Host names the page's domain. Only Host names of this machine's
+        loopback (or --listen) are served, so the page cannot read the world's mail."""
+        with World() as w:
+            cfg = w.write("config/config.toml", world_config({GM: (w.free_port(), w.free_port())}))
+            view = start_view(w, cfg)
+            api = Api(view.url)
+            for path in ("/api/world", "/api/mailboxes", "/", "/static/app.js"):
+                with self.assertRaises(urllib.error.HTTPError, msg=path) as e:
+                    api.raw(path, headers={"Host": f"evil.example:{view.port}"})
+                self.assertEqual(e.exception.code, 403, path)
+            for host in (f"127.0.0.1:{view.port}", f"localhost:{view.port}", "127.0.0.1"):
+                r, _ = api.raw("/api/world", headers={"Host": host})
+                self.assertEqual(r.status, 200, host)
+
     def test_sigterm_just_after_listening_stops_it(self):
         """A supervisor may stop the view as soon as it says event=listening (a world that fails to start):
         the signal must not be lost while the HTTP server is between its bind and its accept loop."""
