@@ -89,7 +89,12 @@ std::vector<std::string> Journeys::add(Fact f) {
     if (auto b = f.get("bounce_id"); !b.empty()) index(j, key(s, "id", b));
     for (const auto& file : split_list(f.get("files"))) index(j, key(s, "file", file));
     j.last = f.ts;
-    if (j.facts.size() < kMaxFacts) j.facts.push_back(f);
+    if (j.facts.size() < kMaxFacts) {
+      j.facts.push_back(f);
+      // A sender chooses what some values hold (100 recipients of 256 octets): a kept fact stays small.
+      for (auto& [_, v] : j.facts.back().fields)
+        if (v.size() > kMaxValue) v.resize(kMaxValue);
+    }
   }
   return found;
 }

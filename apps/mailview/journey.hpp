@@ -51,6 +51,7 @@ class Journeys {
   static constexpr std::size_t kMaxFacts = 64;  // per journey: a few retries of a message with many recipients
   // Index entries per journey (its ids and Maildir names): many messages may share one Message-ID.
   static constexpr std::size_t kMaxKeys = 1024;
+  static constexpr std::size_t kMaxValue = 1024;  // octets of one field value kept in a journey's fact
 
  private:
   std::string lookup(const std::string& key) const;

@@ -209,3 +209,18 @@ TEST_CASE("mailview: a session's stored lines are bounded in octets, all of them
   CHECK(octets <= History::kMaxSessionOctets);
   CHECK(s["events"].size() >= 2);  // the first lines are kept
 }
+
+TEST_CASE("mailview: a journey keeps each fact's values short (a message to 100 long addresses)") {
+  // 10,000 journeys of 64 facts each: a fact must stay small, whatever a sender put in its envelope.
+  Journeys js;
+  const std::string to(100000, 'a');
+  for (int i = 0; i < 64; ++i)
+    js.add(Fact{"gmail.com", "message", "2026-12-01T10:00:00.000Z", {{"id", "G1"}, {"msgid", "<big@x>"}, {"to", to}}, "", "", ""});
+  const Journey* j = js.find("<big@x>");
+  REQUIRE(j != nullptr);
+  std::size_t octets = 0;
+  for (const auto& f : j->facts)
+    for (const auto& [k, v] : f.fields) octets += k.size() + v.size();
+  CHECK(octets <= Journeys::kMaxFacts * 3 * (Journeys::kMaxValue + 8));
+  CHECK(j->facts.front().get("to").size() == Journeys::kMaxValue);
+}
