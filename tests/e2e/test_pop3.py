@@ -226,6 +226,8 @@ class Pop3Test(unittest.TestCase):
             with self.assertRaises((poplib.error_proto, EOFError, OSError)):
                 p.noop()
                 p.noop()
+            # It exits by itself after its first SIGTERM (a second one, while it drains, ends it at once: -15).
+            self.assertEqual(srv.popen.wait(5), 0)
             self.assertEqual(w.stop(srv), 0)
             self.assertEqual(len(maildir_files(self.data, "usr@gmail.com", "cur")), 1)
 
