@@ -24,14 +24,7 @@ trap cleanup EXIT
 results=()
 
 PORT=$(free_port)
-cat > "$RUN/config.toml" <<CFG
-[server]
-"bench" = { smtp = $PORT, pop = $(free_port) }
-[accounts."bench"]
-"mbench@localhost" = "pw"
-[limits]
-sessions = 20000
-CFG
+bench_config "$PORT" > "$RUN/config.toml"
 
 # One mailsrv per variant, on the same data folder, so both runs write the same Maildir.
 run() {  # run NAME [mailsrv flags...]

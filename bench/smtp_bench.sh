@@ -46,14 +46,7 @@ echo "== waiting $SETTLE s for earlier deletions to age (ext4 recently_deleted()
 sleep "$SETTLE"
 echo "== mailsrv ($BUILD/apps/mailsrv)"
 PORT=$(free_port)
-cat > "$RUN/config.toml" <<CFG
-[server]
-"bench" = { smtp = $PORT, pop = $(free_port) }
-[accounts."bench"]
-"mbench@localhost" = "pw"
-[limits]
-sessions = 20000
-CFG
+bench_config "$PORT" > "$RUN/config.toml"
 start_mailsrv() {  # (again): a new process, its log appended to mailsrv.log; returns once it accepts
   nice -n -10 "$BUILD/apps/mailsrv" -n bench -c "$RUN/config.toml" --data "$RUN/data" 2>>"$RUN/mailsrv.log" &
   MWPID=$!

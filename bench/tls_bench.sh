@@ -31,16 +31,9 @@ trap cleanup EXIT
 results=()
 
 PORT=$(free_port)
-cat > "$RUN/config.toml" <<CFG
-[server]
-"bench" = { smtp = $PORT, pop = $(free_port) }
-[accounts."bench"]
-"mbench@localhost" = "pw"
-[limits]
-sessions = 20000
-[paths]
-var = "$RUN/var"
-CFG
+bench_config "$PORT" "[paths]
+var = \"$RUN/var\"
+" > "$RUN/config.toml"
 echo "== mailsrv"
 (cd "$RUN" && exec nice -n -10 "$OLDPWD/$BUILD/apps/mailsrv" -n bench -c config.toml 2>mailsrv.log) &
 MWPID=$!
