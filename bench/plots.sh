@@ -5,6 +5,10 @@
 #                                              counts, a few minutes, into /tmp/mw-plots-quick (a smoke test)
 #   bench/plots.sh --render-only [DATA [OUT]]  only render DATA's TSVs (default docs/plots/data) into OUT
 #                                              (default docs/plots) and check every figure
+#   bench/plots.sh --render-scale [NAME...]    render the growth figures bench/plots/scale_NAME.gp (all when
+#                                              none is named) from docs/plots/scale/ (the rows the
+#                                              bench/scale_*.sh scripts publish, see scale_publish in
+#                                              bench/lib.sh) into docs/plots/scale_NAME.svg, and check them
 # Measured: SMTP messages/s and CPU per message at 1, 5, 20, 50, 100 sessions, mailsrv and Postfix
 # (bench/smtp_bench.sh: local concurrency 20, the better of the two set-ups there); memory per idle SMTP
 # session at several session counts; fdns and NSD queries/s at several dnsperf client counts
@@ -28,8 +32,7 @@ render() {  # DATA OUT: every bench/plots/*.gp on DATA's medians into OUT/NAME.s
   mkdir -p "$out"
   med=$(mktemp -d /tmp/mw-plots-med.XXXX)
   if bench/plots/medians.py "$data" "$med"; then
-    for gp in bench/plots/*.gp; do
-      [ "$(basename "$gp")" = common.gp ] && continue
+    for gp in $(figures); do
       gnuplot -e "dir='bench/plots'; med='$med'; raw='$data'; out='$out/$(basename "$gp" .gp).svg'" "$gp" || rc=1
     done
   else
@@ -37,9 +40,31 @@ render() {  # DATA OUT: every bench/plots/*.gp on DATA's medians into OUT/NAME.s
   fi
   rm -rf "$med"
   [ $rc = 0 ] || { echo "plots.sh: rendering failed"; return 1; }
-  bench/plots/check.py "$out" $(ls bench/plots/*.gp | grep -v '/common.gp$') || return 1
-  echo "plots.sh: $(ls bench/plots/*.gp | grep -vc '/common.gp$') figures in $out"
+  bench/plots/check.py "$out" $(figures) || return 1
+  echo "plots.sh: $(figures | wc -l) figures in $out"
 }
+# The figures of the fixed-size benches (the growth figures, scale_*.gp, have their own data).
+figures() { ls bench/plots/*.gp | grep -v -e '/common.gp$' -e '/scale_[^/]*$'; }
+
+# NAME...: the growth figures bench/plots/scale_NAME.gp on the raw rows of docs/plots/scale (no medians:
+# one row per server and size), into docs/plots/scale_NAME.svg, then the check.
+render_scale() {
+  local gp gps=() rc=0
+  need_gnuplot
+  if [ $# = 0 ]; then gps=($(ls bench/plots/scale_*.gp)); else for n in "$@"; do gps+=("bench/plots/scale_$n.gp"); done; fi
+  for gp in "${gps[@]}"; do
+    gnuplot -e "dir='bench/plots'; med='docs/plots/scale'; raw='docs/plots/scale'; out='docs/plots/$(basename "$gp" .gp).svg'" "$gp" || rc=1
+  done
+  [ $rc = 0 ] || { echo "plots.sh: rendering failed"; return 1; }
+  bench/plots/check.py docs/plots "${gps[@]}" || return 1
+  echo "plots.sh: ${#gps[@]} growth figures in docs/plots"
+}
+
+if [ "${1:-}" = --render-scale ]; then
+  shift
+  render_scale "$@"
+  exit
+fi
 
 if [ "${1:-}" = --render-only ]; then
   render "${2:-docs/plots/data}" "${3:-docs/plots}"
