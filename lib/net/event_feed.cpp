@@ -11,6 +11,7 @@
 #include <utility>
 
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
 #include "net/conn_state.hpp"
@@ -58,15 +59,23 @@ struct Feed {
     batch.flush([this](std::string_view d) { return send(d); });
   }
 
-  void tick() {
-    timer.expires_after(kPeriod);
-    timer.async_wait([this](const std::error_code& ec) {
-      if (ec) return;
-      {
+  // The timer runs only while lines wait (an idle server, or a world of a hundred of them, is never
+  // woken for nothing): the first line added to an empty batch arms it, under the lock; posted, so the
+  // timer is only ever touched on the event loop's thread.
+  bool armed = false;
+
+  void arm() {
+    if (armed || stopped) return;
+    armed = true;
+    asio::post(timer.get_executor(), [this] {
+      std::lock_guard lock(mutex);
+      if (stopped) return void(armed = false);  // finish() sends what waits
+      timer.expires_after(kPeriod);
+      timer.async_wait([this](const std::error_code& ec) {
         std::lock_guard lock(mutex);
-        flush();
-      }
-      if (!stopped) tick();
+        armed = false;
+        if (!ec) flush();
+      });
     });
   }
 };
@@ -86,13 +95,13 @@ Result<void> start(asio::io_context& io, const std::string& path, std::string pr
   int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return fail(Errc::io, std::string("--events: socket: ") + std::strerror(errno));
   g_feed = new Feed(io, fd, addr, std::move(prog));
-  g_feed->tick();
   detail::g_on = true;
   return {};
 }
 
 void stop() {
   if (!g_feed) return;
+  std::lock_guard lock(g_feed->mutex);
   g_feed->stopped = true;
   g_feed->timer.cancel();
 }
@@ -115,7 +124,9 @@ void emit(std::string_view event, std::span<const log::Field> fields) {
   std::lock_guard lock(g_feed->mutex);
   // Past flush_at the batch goes now rather than at the next tick (a busy server's burst); after
   // stop() lines wait for finish().
+  bool was_empty = g_feed->batch.empty();
   if (g_feed->batch.add(line) && !g_feed->stopped) g_feed->flush();
+  else if (was_empty) g_feed->arm();
 }
 
 std::string next_sid() { return net::detail::next_sid(); }

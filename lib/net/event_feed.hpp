@@ -1,6 +1,6 @@
 // The event feed (docs/reference.md "Event feed", issue 14): with --events PATH a server publishes what
 // happens (sessions, their lines, messages, relay attempts, DNS questions) as log-format lines in Unix
-// datagrams to PATH, where mailview listens. Lines wait in memory (util::EventBatch) and a 50 ms timer
+// datagrams to PATH, where mailview listens. Lines wait in memory (util::EventBatch) and a 50 ms timer (armed only while lines wait)
 // on the event loop sends them with non-blocking sendto(): the loop never waits on the feed, and
 // what cannot be sent is dropped and counted. Without --events, each hook costs one bool test.
 #pragma once
