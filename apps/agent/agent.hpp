@@ -56,8 +56,10 @@ class PopClient {
   explicit PopClient(Agent& a) : agent_(a) {}
   /// Connects and logs in. `transcript` gets the greeting and the login replies (the course's view).
   asio::awaitable<mail::Result<void>> open(std::vector<std::string>* transcript = nullptr);
-  /// Sends `line` and reads its response (multi-line when the command has one).
-  asio::awaitable<mail::Result<mail::pop3::Response>> command(const std::string& line);
+  /// Sends `line` and reads its response (multi-line when the command has one); with `on_line`, the
+  /// body lines go there as they arrive instead of into the response.
+  asio::awaitable<mail::Result<mail::pop3::Response>> command(const std::string& line,
+                                                              mail::pop3::ResponseReader::LineFn on_line = {});
   bool connected() const noexcept { return conn_.has_value(); }
   /// open() failed because the server refused USER or PASS (not worth trying again).
   bool login_refused() const noexcept { return login_refused_; }
@@ -65,7 +67,7 @@ class PopClient {
   std::string protection() const;
 
  private:
-  asio::awaitable<mail::Result<mail::pop3::Response>> read(bool multiline);
+  asio::awaitable<mail::Result<mail::pop3::Response>> read(bool multiline, mail::pop3::ResponseReader::LineFn on_line = {});
   Agent& agent_;
   std::optional<mail::net::Conn> conn_;
   mail::pop3::ResponseReader reader_;
@@ -80,7 +82,8 @@ struct MailRequest {
   std::vector<std::string> attach;  // file paths
 };
 
-/// Builds the MIME message and submits it. The error text holds the server's replies.
+/// Builds the MIME message and submits it, each attachment read and encoded a chunk at a time as it is
+/// sent (never the whole message in memory). The error text holds the server's replies.
 asio::awaitable<mail::Result<void>> send_mail(Agent& a, const MailRequest& req);
 
 /// One command of the table (commands.hpp), from the command line or the [pop]>>> prompt: checks its

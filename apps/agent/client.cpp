@@ -2,11 +2,11 @@
 #include <algorithm>
 #include <fstream>
 #include <random>
-#include <sstream>
 
 #include "agent.hpp"
 #include "mime/codec.hpp"
 #include "mime/message.hpp"
+#include "mime/stream.hpp"
 #include "net/smtp_client.hpp"
 #include "util/dot_stuffer.hpp"
 #include "util/text.hpp"
@@ -63,8 +63,8 @@ std::string PopClient::protection() const {
   return conn_->tls_description() + (conn_->peer_verified() ? " (certificate verified)" : " (certificate NOT verified)");
 }
 
-asio::awaitable<Result<pop3::Response>> PopClient::read(bool multiline) {
-  reader_.expect(multiline);
+asio::awaitable<Result<pop3::Response>> PopClient::read(bool multiline, pop3::ResponseReader::LineFn on_line) {
+  reader_.expect(multiline, std::move(on_line));
   while (true) {
     auto line = co_await conn_->read_line();
     if (line.status != net::ReadStatus::line) {
@@ -111,11 +111,11 @@ asio::awaitable<Result<void>> PopClient::open(std::vector<std::string>* transcri
   co_return Result<void>();
 }
 
-asio::awaitable<Result<pop3::Response>> PopClient::command(const std::string& line) {
+asio::awaitable<Result<pop3::Response>> PopClient::command(const std::string& line, pop3::ResponseReader::LineFn on_line) {
   if (!conn_) co_return fail(Errc::closed, "not connected");
   if (agent_.verbose) complain("C: " + (line.rfind("PASS ", 0) == 0 ? std::string("PASS ***") : line));
   if (!co_await conn_->write(line + "\r\n")) co_return fail(Errc::closed, "the POP3 server closed the connection");
-  auto r = co_await read(pop3::is_multiline(line));
+  auto r = co_await read(pop3::is_multiline(line), std::move(on_line));
   if (r && agent_.verbose) complain("S: " + r->status);
   co_return r;
 }
@@ -128,25 +128,46 @@ asio::awaitable<int> run_pop_command(Agent& a, PopClient& pop, const std::vector
     plan.command->show(plan.request, {}, v);
     co_return 0;
   }
-  auto r = co_await pop.command(plan.request.line);
+  pop3::ResponseReader::LineFn on_line;
+  if (auto reader = plan.request.reader) on_line = [reader](std::string_view l) { reader->line(l); };
+  auto r = co_await pop.command(plan.request.line, std::move(on_line));
   co_return show_pop_result(plan, r, v);
 }
 
 namespace {
 
-Result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(Errc::not_found, "cannot read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+constexpr std::size_t kChunk = 64 * 1024;
 
-// The message is in memory already: its wire form goes into `out`, which smtp_send writes.
-asio::awaitable<bool> stuff_into(const std::string* data, std::string* out) {
+// The message's wire form, written to `conn` a chunk at a time as it is made: the text pieces as they
+// are, each attachment's file base64-encoded as it is read, all through one dot-stuffer. What is left
+// stays in `out`, which smtp_send writes.
+asio::awaitable<bool> stream_message(net::Conn& conn, const std::vector<mime::Piece>& pieces, std::vector<std::ifstream>& files,
+                                     std::string& out) {
   util::DotStuffer stuffer;
-  stuffer.feed(*data, *out);
-  stuffer.finish(*out);
+  std::string chunk(kChunk, '\0'), encoded;
+  for (const auto& p : pieces) {
+    if (p.attachment < 0) {
+      stuffer.feed(p.text, out);
+      continue;
+    }
+    auto& in = files[static_cast<std::size_t>(p.attachment)];
+    mime::Base64Encoder encoder;
+    while (true) {
+      in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+      auto n = static_cast<std::size_t>(in.gcount());
+      encoded.clear();
+      encoder.feed(std::string_view(chunk.data(), n), encoded);
+      if (n < chunk.size()) encoder.finish(encoded);
+      stuffer.feed(encoded, out);
+      if (out.size() >= kChunk) {
+        if (!co_await conn.write(out)) co_return false;
+        out.clear();
+      }
+      if (n < chunk.size()) break;
+    }
+    if (in.bad()) co_return false;  // a read error half way: the message cannot be completed
+  }
+  stuffer.finish(out);
   co_return true;
 }
 
@@ -171,17 +192,24 @@ asio::awaitable<Result<void>> send_mail(Agent& a, const MailRequest& req) {
   auto domain = a.email.substr(a.email.rfind('@') + 1);
   m.message_id = hex_random() + "." + std::to_string(m.date) + "@" + domain;
   m.boundary_seed = hex_random();
+  std::vector<std::ifstream> files;  // opened now, so that a missing file fails before anything is sent
+  std::vector<std::uint64_t> sizes;
   for (const auto& path : req.attach) {
-    auto data = read_file(path);
-    if (!data) co_return data.error();
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    if (!in) co_return fail(Errc::not_found, "cannot read " + path);
+    sizes.push_back(static_cast<std::uint64_t>(in.tellg()));
+    in.seekg(0);
+    files.push_back(std::move(in));
     auto name = path.substr(path.find_last_of('/') + 1);
-    m.attachments.push_back({name, mime::content_type_for(name), std::move(*data)});
+    m.attachments.push_back({name, mime::content_type_for(name), {}});
   }
   std::vector<std::string> rcpts = req.to;
   rcpts.insert(rcpts.end(), req.cc.begin(), req.cc.end());
   rcpts.insert(rcpts.end(), req.bcc.begin(), req.bcc.end());  // the envelope only: never in a header
   if (rcpts.empty()) co_return fail(Errc::invalid, "no recipient");
-  std::string data = mime::build(m);
+  auto pieces = mime::build_pieces(m);
+  std::uint64_t size = 0;  // what mime::build would give: announced as SIZE
+  for (const auto& p : pieces) size += p.attachment < 0 ? p.text.size() : mime::base64_lines_size(sizes[static_cast<std::size_t>(p.attachment)]);
 
   auto ep = co_await a.endpoint(a.smtp_spec, 25);
   if (!ep) co_return ep.error();
@@ -204,8 +232,9 @@ asio::awaitable<Result<void>> send_mail(Agent& a, const MailRequest& req) {
   }
   if (a.verbose) complain("SMTP session: " + (conn->tls_active() ? conn->tls_description() : std::string("not encrypted")) +
                           (a.auth ? ", authenticated" : ""));
-  auto body = [&data](std::string& out) { return stuff_into(&data, &out); };
-  smtp::Outgoing envelope{a.email, rcpts, data.size()};  // named: g++ 12 mishandles a braced temporary here
+  net::Conn& c = *conn;
+  auto body = [&c, &pieces, &files](std::string& out) { return stream_message(c, pieces, files, out); };
+  smtp::Outgoing envelope{a.email, rcpts, size};  // named: g++ 12 mishandles a braced temporary here
   bool ok = co_await net::smtp_send(*conn, cs, parser, std::move(envelope), body);
   if (!ok) co_return fail(Errc::closed, "SMTP server " + ep->host + " closed the connection");
   co_await conn->write(cs.quit());

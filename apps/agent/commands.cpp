@@ -68,6 +68,7 @@ std::optional<PopRequest> retr_arguments(const std::vector<std::string>& args) {
   PopRequest r = send("RETR " + opts->positional[0]);
   r.raw = opts->has("raw");
   r.save_dir = opts->get("save-attachments");
+  if (!r.raw) r.reader = std::make_shared<MessageReader>(r.save_dir);  // --raw shows the message as it is: held whole
   return r;
 }
 
@@ -106,12 +107,16 @@ void show_list(const PopRequest& req, const Response& r, const View& v) { show_l
 void show_uidl(const PopRequest& req, const Response& r, const View& v) { show_listing(req, r, v, "uid", false); }
 
 void show_retr(const PopRequest& req, const Response& r, const View& v) {
+  if (!req.raw) {
+    auto reader = req.reader ? req.reader : std::make_shared<MessageReader>(req.save_dir);
+    for (const auto& l : r.lines) reader->line(l);  // a response read whole rather than streamed
+    auto j = reader->show(v.out, !v.json);
+    if (v.json) v.out << j.dump() << "\n";
+    return;
+  }
   std::string message;
   for (const auto& l : r.lines) message += l + "\r\n";
-  if (!req.raw) {
-    auto j = show_message(message, req.save_dir, v.out, !v.json);
-    if (v.json) v.out << j.dump() << "\n";
-  } else if (v.json) {
+  if (v.json) {
     v.out << nlohmann::json{{"raw", message}}.dump() << "\n";
   } else {
     print_lines(r.lines, v.out);

@@ -3,7 +3,9 @@
 // JSON out (the drivers in client.cpp and interactive.cpp only send the line and read the answer).
 #pragma once
 
+#include <fstream>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -12,10 +14,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mime/stream.hpp"
 #include "pop3/client.hpp"
 #include "util/result.hpp"
 
 namespace agent {
+
+class MessageReader;
 
 /// A command's checked arguments: what to send, and how to show the answer.
 struct PopRequest {
@@ -23,6 +28,7 @@ struct PopRequest {
   bool single = false;   // LIST/UIDL N: the answer is on the status line
   bool raw = false;      // retr --raw
   std::string save_dir;  // retr --save-attachments DIR
+  std::shared_ptr<MessageReader> reader;  // retr: the body lines go here as they arrive, not into Response::lines
 };
 
 /// Where and how results print.
@@ -65,9 +71,34 @@ PopPlan plan_pop_command(const std::vector<std::string>& args, const View& v);
 /// in scripts, then the row's own output. Returns the exit status (0, or 1 on any failure).
 int show_pop_result(const PopPlan& plan, const mail::Result<mail::pop3::Response>& r, const View& v);
 
-/// Renders a retrieved message: headers (Subject decoded), text, attachments; saves them to `save_dir`.
-/// Returns the JSON form too.
-nlohmann::json show_message(const std::string& raw, const std::string& save_dir, std::ostream& out, bool print);
+/// A RETR answer read as it arrives (issue 15): the message is split on the way (mime::StreamSplitter)
+/// and its base64 attachments are decoded straight into hidden files in the save folder (or only
+/// counted without one), so only the rest of the message is held. show() names the files as
+/// show_message does; whatever it did not name is removed.
+class MessageReader : public mail::mime::SplitSink {
+ public:
+  explicit MessageReader(std::string save_dir) : save_dir_(std::move(save_dir)) {}
+  ~MessageReader() override;
+  MessageReader(const MessageReader&) = delete;
+  MessageReader& operator=(const MessageReader&) = delete;
+  /// One body line of the response (dot-unstuffed, without its CRLF).
+  void line(std::string_view text);
+  /// Renders the message: headers (Subject decoded), text, attachments, saved to the save folder under
+  /// safe names that do not collide. Returns the JSON form too.
+  nlohmann::json show(std::ostream& out, bool print);
+
+  void kept(std::string_view text) override { skeleton_.append(text); }
+  void attachment(const mail::mime::Diverted& d) override;
+  void attachment_data(std::string_view bytes) override;
+
+ private:
+  std::string save_dir_;
+  std::string skeleton_;
+  mail::mime::StreamSplitter splitter_{*this};
+  std::ofstream file_;
+  std::vector<std::string> files_;  // per diverted body: its hidden file ("" when only counted, or once named)
+  bool write_failed_ = false;
+};
 
 /// "agent: <what>" on `err`.
 void complain(const std::string& what, std::ostream& err = std::cerr);

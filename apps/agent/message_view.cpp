@@ -62,8 +62,41 @@ void report_json(const mime::Parsed& m, nlohmann::json& j) {
 
 }  // namespace
 
-nlohmann::json show_message(const std::string& raw, const std::string& save_dir, std::ostream& out, bool print) {
-  auto m = mime::parse(raw);
+MessageReader::~MessageReader() {
+  file_.close();
+  for (const auto& f : files_) {
+    std::error_code ec;
+    if (!f.empty()) fs::remove(f, ec);  // never named: a broken RETR, or outside the structure
+  }
+}
+
+void MessageReader::line(std::string_view text) {
+  splitter_.feed(text);
+  splitter_.feed("\r\n");
+}
+
+void MessageReader::attachment(const mime::Diverted&) {
+  file_.close();
+  if (save_dir_.empty()) return files_.push_back({});
+  std::error_code ec;
+  fs::create_directories(save_dir_, ec);
+  fs::path p = free_name(save_dir_, ".retr-" + std::to_string(files_.size()) + ".part");
+  file_.open(p, std::ios::binary | std::ios::trunc);
+  files_.push_back(p.string());
+}
+
+void MessageReader::attachment_data(std::string_view bytes) {
+  if (!file_.is_open()) return;
+  file_.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!file_) write_failed_ = true;
+}
+
+nlohmann::json MessageReader::show(std::ostream& out, bool print) {
+  splitter_.finish();
+  file_.close();
+  if (file_.fail()) write_failed_ = true;
+  const auto& diverted = splitter_.diverted();
+  auto m = mime::parse_split(skeleton_, diverted);
   nlohmann::json j = {{"from", m.from}, {"to", m.to}, {"cc", m.cc}, {"date", m.date}, {"subject", m.subject},
                       {"text", m.text}, {"attachments", nlohmann::json::array()}, {"problems", m.problems}};
   if (print) {
@@ -75,21 +108,30 @@ nlohmann::json show_message(const std::string& raw, const std::string& save_dir,
     print_report(m, out);
   }
   report_json(m, j);
-  if (!save_dir.empty()) fs::create_directories(save_dir);
+  if (!save_dir_.empty()) fs::create_directories(save_dir_);
   if (print && !m.attachments.empty()) out << "\nAttachments:\n";
   for (const auto& a : m.attachments) {
-    nlohmann::json ja = {{"name", a.filename}, {"type", a.content_type}, {"size", a.data.size()}};
+    std::size_t size = a.stored >= 0 ? diverted[static_cast<std::size_t>(a.stored)].size : a.data.size();
+    nlohmann::json ja = {{"name", a.filename}, {"type", a.content_type}, {"size", size}};
     std::string saved;
-    if (!save_dir.empty()) {
-      auto p = free_name(save_dir, mime::safe_filename(a.filename));
-      std::ofstream f(p, std::ios::binary);
-      f.write(a.data.data(), static_cast<std::streamsize>(a.data.size()));
-      saved = f ? p.string() : "";
+    if (!save_dir_.empty()) {
+      auto p = free_name(save_dir_, mime::safe_filename(a.filename));
+      std::error_code ec;
+      if (a.stored >= 0) {  // decoded on the way in: only its name is given now
+        auto& hidden = files_[static_cast<std::size_t>(a.stored)];
+        if (!write_failed_) fs::rename(hidden, p, ec);
+        if (!write_failed_ && !ec) hidden.clear();
+        saved = write_failed_ || ec ? "" : p.string();
+      } else {
+        std::ofstream f(p, std::ios::binary);
+        f.write(a.data.data(), static_cast<std::streamsize>(a.data.size()));
+        saved = f ? p.string() : "";
+      }
       if (saved.empty()) complain("cannot write " + p.string());
       ja["saved"] = saved;
     }
     if (print) {
-      out << "  " << a.filename << " (" << a.content_type << ", " << a.data.size() << " bytes)";
+      out << "  " << a.filename << " (" << a.content_type << ", " << size << " bytes)";
       if (!saved.empty()) out << " saved as " << saved;
       out << "\n";
     }

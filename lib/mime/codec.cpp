@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "mime/stream.hpp"
 #include "util/auth.hpp"
 #include "util/text.hpp"
 
@@ -87,45 +88,24 @@ std::string qp_decode(std::string_view text, bool* ok) {
   return out;
 }
 
+// Both through the streaming coders (stream.hpp), so a message in one piece and one in chunks agree.
 std::string base64_lines(std::string_view bytes) {
-  std::string b = util::base64_encode(bytes), out;
-  out.reserve(b.size() + b.size() / 76 * 2 + 2);
-  for (std::size_t i = 0; i < b.size(); i += 76) {
-    out.append(b, i, 76);
-    out += "\r\n";
-  }
+  std::string out;
+  out.reserve(base64_lines_size(bytes.size()));
+  Base64Encoder e;
+  e.feed(bytes, out);
+  e.finish(out);
   return out;
 }
 
 std::string base64_decode_lenient(std::string_view text, bool* ok) {
-  std::string clean;
-  bool good = true;
-  clean.reserve(text.size());
-  for (char c : text) {
-    if (c == '\r' || c == '\n' || c == ' ' || c == '\t') continue;
-    bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=';
-    if (!alpha) {
-      good = false;
-      continue;
-    }
-    clean += c;
-  }
-  while (clean.size() % 4 != 0) {  // a cut-off tail: pad what can be read
-    good = false;
-    if (clean.size() % 4 == 1) clean.pop_back();
-    else clean += '=';
-  }
-  auto decoded = util::base64_decode(clean);
-  if (!decoded) {  // padding in the middle: decode block by block
-    good = false;
-    std::string out;
-    for (std::size_t i = 0; i + 4 <= clean.size(); i += 4)
-      if (auto block = util::base64_decode(clean.substr(i, 4))) out += *block;
-    if (ok) *ok = false;
-    return out;
-  }
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  Base64Decoder d;
+  d.feed(text, out);
+  bool good = d.finish(out);
   if (ok) *ok = good;
-  return *decoded;
+  return out;
 }
 
 std::string latin1_to_utf8(std::string_view s) {

@@ -41,6 +41,12 @@ std::string text_part(std::string_view type, const std::string& text) {
 }  // namespace
 
 std::string build(const Outgoing& m) {
+  std::string out;
+  for (const auto& p : build_pieces(m)) out += p.attachment < 0 ? p.text : base64_lines(m.attachments[p.attachment].data);
+  return out;
+}
+
+std::vector<Piece> build_pieces(const Outgoing& m) {
   std::string h;
   h += "From: " + m.from + "\r\n";
   if (!m.to.empty()) h += "To: " + join(m.to) + "\r\n";
@@ -60,21 +66,38 @@ std::string build(const Outgoing& m) {
     content += "\r\n--" + alt + "\r\n" + text_part("text/html", m.html);
     content += "\r\n--" + alt + "--\r\n";
   }
-  if (m.attachments.empty()) return h + content;
+  if (m.attachments.empty()) return {{h + content}};
 
   std::string mixed = "=_mixed_" + m.boundary_seed;
-  std::string out = h + "Content-Type: multipart/mixed; boundary=\"" + mixed + "\"\r\n\r\n";
-  out += "This is a multi-part message in MIME format.\r\n\r\n";
-  out += "--" + mixed + "\r\n" + content;
-  for (const auto& a : m.attachments) {
-    out += "\r\n--" + mixed + "\r\n";
-    out += "Content-Type: " + a.content_type + "; " + header_param("name", a.filename) + "\r\n";
-    out += "Content-Disposition: attachment; " + header_param("filename", a.filename) + "\r\n";
-    out += "Content-Transfer-Encoding: base64\r\n\r\n";
-    out += base64_lines(a.data);
+  std::vector<Piece> out{{h + "Content-Type: multipart/mixed; boundary=\"" + mixed + "\"\r\n\r\n"}};
+  out[0].text += "This is a multi-part message in MIME format.\r\n\r\n";
+  out[0].text += "--" + mixed + "\r\n" + content;
+  for (std::size_t i = 0; i < m.attachments.size(); ++i) {
+    const auto& a = m.attachments[i];
+    std::string& t = out.back().text;
+    t += "\r\n--" + mixed + "\r\n";
+    t += "Content-Type: " + a.content_type + "; " + header_param("name", a.filename) + "\r\n";
+    t += "Content-Disposition: attachment; " + header_param("filename", a.filename) + "\r\n";
+    t += "Content-Transfer-Encoding: base64\r\n\r\n";
+    out.push_back({{}, static_cast<int>(i)});
+    out.push_back({});
   }
-  out += "\r\n--" + mixed + "--\r\n";
+  out.back().text += "\r\n--" + mixed + "--\r\n";
   return out;
+}
+
+PartHeader part_header(std::string_view content_type, std::string_view content_disposition) {
+  PartHeader h{parse_header_value(content_type.empty() ? "text/plain" : content_type), parse_header_value(content_disposition), {}};
+  if (h.type.value.find('/') == std::string::npos) h.type.value = "text/plain";
+  auto& d = h.disposition.params;
+  auto& t = h.type.params;
+  h.filename = decode_header(d.count("filename") ? d["filename"] : t.count("name") ? t["name"] : "");  // some mailers write RFC 2047 words in parameters
+  return h;
+}
+
+bool is_attachment(const PartHeader& h) {
+  const std::string& t = h.type.value;
+  return h.disposition.value == "attachment" || !h.filename.empty() || (t.rfind("message/", 0) != 0 && t.rfind("text/", 0) != 0);
 }
 
 namespace {
@@ -158,12 +181,9 @@ struct Walker {
         out.problems.push_back("more than " + std::to_string(kMaxParts) + " parts; the rest from " + where + " on not read");
       return;
     }
-    auto ct_raw = field(e, "Content-Type");
-    HeaderValue ct = parse_header_value(ct_raw.empty() ? "text/plain" : ct_raw);
-    if (ct.value.find('/') == std::string::npos) ct.value = "text/plain";
-    HeaderValue disp = parse_header_value(field(e, "Content-Disposition"));
-    std::string name = disp.params.count("filename") ? disp.params["filename"] : ct.params.count("name") ? ct.params["name"] : "";
-    name = decode_header(name);  // some mailers write RFC 2047 words in parameters
+    PartHeader h = part_header(field(e, "Content-Type"), field(e, "Content-Disposition"));
+    const HeaderValue& ct = h.type;
+    const std::string& name = h.filename;
     const std::size_t self = out.parts.size();
     out.parts.push_back({where, ct.value, name});
 
@@ -189,9 +209,7 @@ struct Walker {
     }
     out.parts[self].size = e.body().size();
     if (report_part(e, ct.value, where, in_report)) return;
-    bool attachment = disp.value == "attachment" || !name.empty() ||
-                      (ct.value != "text/plain" && ct.value != "text/html" && ct.value.rfind("message/", 0) != 0 &&
-                       ct.value.rfind("text/", 0) != 0);
+    bool attachment = is_attachment(h);
     std::string data = decode_body(e, where);
     out.parts[self].size = data.size();
     if (!attachment && ct.value == "text/plain" && out.text.empty()) {

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "mime/codec.hpp"
 #include "mime/report.hpp"
 
 namespace mail::mime {
@@ -19,6 +20,7 @@ struct Attachment {
   std::string filename;      // as named in the message (UTF-8)
   std::string content_type;  // "image/jpeg"
   std::string data;          // decoded bytes
+  int stored = -1;           // parse_split: its bytes went elsewhere, as this diverted body (data is empty)
 };
 
 struct Outgoing {
@@ -36,6 +38,15 @@ struct Outgoing {
 
 /// The message with CRLF line ends, ready for SMTP DATA (before dot-stuffing).
 std::string build(const Outgoing& m);
+
+/// The same message in order as text pieces and, between them, the places of the attachments' base64
+/// lines (`attachment` >= 0: base64_lines of that attachment's bytes, which need not be loaded): the
+/// agent streams a big file into its place (Base64Encoder) instead of holding the message.
+struct Piece {
+  std::string text;
+  int attachment = -1;
+};
+std::vector<Piece> build_pieces(const Outgoing& m);
 
 /// One entity of the MIME tree, numbered as IMAP does (RFC 3501 6.4.5): "1" is the message, "1.2" the
 /// second part of its multipart, "1.2.1" the first part of that.
@@ -61,6 +72,18 @@ struct Parsed {
   std::optional<DeliveryStatus> delivery_status;
   Fields returned_headers;
 };
+
+/// What a part's header says about it: its type (text/plain when missing or without a slash), its
+/// disposition, its file name (disposition's filename, else type's name; RFC 2047 and 2231 decoded).
+struct PartHeader {
+  HeaderValue type;
+  HeaderValue disposition;
+  std::string filename;
+};
+PartHeader part_header(std::string_view content_type, std::string_view content_disposition);
+/// parse() lists a leaf as an attachment rather than as the text: a disposition of attachment, a file
+/// name, or a type that is not text/ or message/.
+bool is_attachment(const PartHeader& h);
 
 /// Parses a whole message (CRLF or LF line ends). Never throws.
 Parsed parse(std::string_view raw);

@@ -16,7 +16,8 @@ std::optional<Response> ResponseReader::feed(std::string_view line) {
     return std::move(partial_);
   }
   if (!line.empty() && line.front() == '.') line.remove_prefix(1);
-  partial_.lines.emplace_back(line);
+  if (on_line_) on_line_(line);
+  else partial_.lines.emplace_back(line);
   return std::nullopt;
 }
 
