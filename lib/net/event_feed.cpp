@@ -49,14 +49,21 @@ struct Feed {
     return out;
   }
 
-  bool send(std::string_view datagram) {
+  util::EventBatch::Sent send(std::string_view datagram) {
     // MSG_DONTWAIT: a full receiver is EAGAIN, never a wait; no receiver is ENOENT or ECONNREFUSED.
-    return ::sendto(fd, datagram.data(), datagram.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
-                    reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == static_cast<ssize_t>(datagram.size());
+    if (::sendto(fd, datagram.data(), datagram.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
+                 reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == static_cast<ssize_t>(datagram.size()))
+      return util::EventBatch::Sent::ok;
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ? util::EventBatch::Sent::full
+                                                                        : util::EventBatch::Sent::gone;
   }
 
+  // While the receiver is full, lines wait for the timer's next try: no sendto per event meanwhile.
+  bool backoff = false;
+
   void flush() {
-    batch.flush([this](std::string_view d) { return send(d); });
+    backoff = batch.flush([this](std::string_view d) { return send(d); });
+    if (backoff) arm();
   }
 
   // The timer runs only while lines wait (an idle server, or a world of a hundred of them, is never
@@ -125,7 +132,7 @@ void emit(std::string_view event, std::span<const log::Field> fields) {
   // Past flush_at the batch goes now rather than at the next tick (a busy server's burst); after
   // stop() lines wait for finish().
   bool was_empty = g_feed->batch.empty();
-  if (g_feed->batch.add(line) && !g_feed->stopped) g_feed->flush();
+  if (g_feed->batch.add(line) && !g_feed->stopped && !g_feed->backoff) g_feed->flush();
   else if (was_empty) g_feed->arm();
 }
 

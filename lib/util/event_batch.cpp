@@ -19,7 +19,7 @@ bool EventBatch::add(std::string_view line) {
   return buf_.size() >= limits_.flush_at;
 }
 
-void EventBatch::flush(const Send& send) {
+bool EventBatch::flush(const Send& send) {
   std::string datagram;
   std::size_t at = 0;
   while (at < buf_.size()) {
@@ -36,7 +36,12 @@ void EventBatch::flush(const Send& send) {
       end = nl + 1;
     }
     datagram.append(buf_, at, end - at);
-    if (!send(datagram)) {
+    Sent sent = send(datagram);
+    if (sent == Sent::full) {
+      buf_.erase(0, at);
+      return true;
+    }
+    if (sent == Sent::gone) {
       dropped_ += lines_in(std::string_view(buf_).substr(at));
       break;
     }
@@ -44,6 +49,7 @@ void EventBatch::flush(const Send& send) {
     at = end;
   }
   buf_.clear();
+  return false;
 }
 
 }  // namespace mail::util

@@ -18,8 +18,10 @@ struct EventBatchLimits {
 
 class EventBatch {
  public:
-  /// Sends one datagram; false when it did not go (no receiver, a full socket, any error).
-  using Send = std::function<bool(std::string_view datagram)>;
+  /// What became of one datagram: sent; `full`, the receiver is there but its queue is full (it
+  /// will read: try again later); `gone`, no receiver or any other error (drop it).
+  enum class Sent { ok, full, gone };
+  using Send = std::function<Sent(std::string_view datagram)>;
   /// Makes the line that reports `n` dropped lines (with its own timestamp), without the newline.
   using DroppedLine = std::function<std::string(std::uint64_t n)>;
 
@@ -28,9 +30,10 @@ class EventBatch {
 
   /// Takes one line (without its newline). True when the buffer has passed flush_at.
   bool add(std::string_view line);
-  /// Sends everything buffered, a datagram at a time, until a send fails: that datagram and the rest
-  /// of the buffer are dropped and counted. The buffer is empty afterwards.
-  void flush(const Send& send);
+  /// Sends everything buffered, a datagram at a time. When a send is `gone`, that datagram and the
+  /// rest of the buffer are dropped and counted; when it is `full`, the rest stays for the next flush
+  /// (the buffer's bound still holds). True when lines still wait.
+  bool flush(const Send& send);
 
   bool empty() const noexcept { return buf_.empty(); }
   std::uint64_t dropped() const noexcept { return dropped_; }  // not yet reported

@@ -20,7 +20,7 @@ struct Receiver {
   EventBatch::Send send() {
     return [this](std::string_view d) {
       if (up) got.emplace_back(d);
-      return up;
+      return up ? EventBatch::Sent::ok : EventBatch::Sent::gone;
     };
   }
 };
@@ -101,4 +101,32 @@ TEST_CASE("event lines: the log's quoting, no lvl or svc") {
   CHECK(out.starts_with("ts="));
   CHECK(out.find(" prog=gmail.com event=c sid=7f line=\"AUTH PLAIN ****\" n=3") != std::string::npos);
   CHECK(out.find("lvl=") == std::string::npos);
+}
+
+// A hundred servers flushing at once fill a receiver's queue (Linux keeps 10 datagrams per Unix socket
+// by default): a full receiver is not a gone one. The rest waits for the next tick, in order.
+TEST_CASE("event batch: a full receiver keeps the rest for the next flush, nothing dropped") {
+  EventBatchLimits l{.datagram = 60, .flush_at = 1000, .buffer = 1000};
+  EventBatch b(l, dropped);
+  const std::string line(19, 'y');  // 20 octets: 3 lines per datagram
+  for (int i = 0; i < 7; ++i) b.add(line);
+  std::vector<std::string> got;
+  int room = 1;  // the receiver takes one datagram, then is full
+  auto send = [&](std::string_view d) {
+    if (room == 0) return EventBatch::Sent::full;
+    --room;
+    got.emplace_back(d);
+    return EventBatch::Sent::ok;
+  };
+  CHECK(b.flush(send));  // lines still wait
+  CHECK(got.size() == 1);
+  CHECK_FALSE(b.empty());
+  CHECK(b.dropped() == 0);
+  room = 10;
+  CHECK_FALSE(b.flush(send));
+  REQUIRE(got.size() == 3);
+  CHECK(got[1] == line + "\n" + line + "\n" + line + "\n");
+  CHECK(got[2] == line + "\n");
+  CHECK(b.empty());
+  CHECK(b.dropped() == 0);
 }
