@@ -11,6 +11,7 @@
 #include "store/fs.hpp"
 #include "store/layout.hpp"
 #include "store/message_finder.hpp"
+#include "util/sort_by_key.hpp"
 #include "util/text.hpp"
 
 namespace mail::store {
@@ -71,7 +72,7 @@ Result<pop3::Listing> open_maildrop(const fs::path& maildir) {
   if (!err) return err.error();
   auto names = list_messages(cur, err);
   if (!err) return err.error();
-  std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) { return order_key(a) < order_key(b); });
+  util::sort_by_key(names, [](const std::string& n) { return order_key(n); });
   pop3::Listing listing;
   std::size_t bytes = 0;
   for (const auto& n : names) bytes += n.size();
@@ -97,8 +98,7 @@ Result<std::vector<MaildirEntry>> peek_maildrop(const fs::path& maildir) {
   if (!err) return err.error();
   for (auto& n : list_messages(maildir / "cur", err)) out.push_back({std::move(n), true});
   if (!err) return err.error();
-  std::sort(out.begin(), out.end(),
-            [](const MaildirEntry& a, const MaildirEntry& b) { return order_key(a.name) < order_key(b.name); });
+  util::sort_by_key(out, [](const MaildirEntry& e) { return order_key(e.name); });
   return out;
 }
 
