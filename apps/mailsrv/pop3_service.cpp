@@ -20,6 +20,7 @@
 #include "pop3/server_session.hpp"
 #include "login.hpp"
 #include "services.hpp"
+#include "store/layout.hpp"
 #include "store/message_finder.hpp"
 #include "stream.hpp"
 #include "util/dot_stuffer.hpp"
@@ -103,8 +104,9 @@ struct Pop3Session : net::LineSession<Pop3Session, pop3::ServerSession> {
   asio::awaitable<bool> send(const std::string& ok_line) {
     auto index = core.send_index();
     finder->expire();  // a miss may scan once per command
+    const auto name = core.listing().name(index);
     auto found =
-        finder->apply(core.listing().name(index), [](const char* p) { return ::open(p, O_RDONLY | O_CLOEXEC); });
+        finder->apply_at(name, [](int dir, const char* p) { return ::openat(dir, p, O_RDONLY | O_CLOEXEC); });
     if (found.result < 0) {
       bool gone = found.where == store::MessageFinder::Where::gone;
       if (gone)
@@ -118,7 +120,8 @@ struct Pop3Session : net::LineSession<Pop3Session, pop3::ServerSession> {
     int fd = found.result;
     out += ok_line;
     util::DotStuffer stuffer(core.send_body_lines());
-    bool ok = co_await stream_message(conn, fd, stuffer, out);
+    auto sizes = store::maildir::parse_sizes(name);  // a renamed file keeps its ,S=
+    bool ok = co_await stream_message(conn, fd, stuffer, out, sizes ? std::optional(sizes->size) : std::nullopt);
     ::close(fd);
     if (net::feed::on()) {
       // The status line and the size only: a message's content never goes into the feed.
