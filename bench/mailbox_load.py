@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 """One server, one big maildrop (bench/scale_mailbox.sh): how long a session takes as the maildrop grows.
 
-mailbox_load.py NAME PORT USER REPS ROOTPID
+mailbox_load.py NAME PORT USER REPS ROOTPID [BASE_RSS_KB BASE_PSS_KB]
   first:  the first session ever on the maildrop (Dovecot builds its index here): connect, USER, PASS,
           STAT, LIST, QUIT, each reply read before the next command, in milliseconds
   warm:   the same session REPS times more, the median
   uidl:   REPS sessions timing UIDL alone (after the login), the median
-  memory: what the server's process tree grew by (RSS, PSS, KB) between just before a session and
-          while it is logged in after LIST (the maildrop's listing, Dovecot's mapped index)
+  memory: the server's process tree (RSS, PSS, KB) while a session is logged in after LIST, less
+          BASE (the tree just after the server started; default: just before that session), so that
+          memory a server kept from earlier sessions counts; and (pss_session_kb) less the tree's PSS
+          just before that session, which leaves out what the first login started (Dovecot's auth
+          processes) and what the session reused.
 Prints one key=value line and, with BENCH_TSV_DIR, a row of scale_mailbox.tsv (bench/tsv.py)."""
 import os
 import socket
@@ -20,6 +23,7 @@ from cpu import tree_mem  # noqa: E402
 from tsv import emit  # noqa: E402
 
 name, port, user, reps, root = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+base = (0, int(sys.argv[6]), int(sys.argv[7])) if len(sys.argv) > 7 else None
 
 
 class Client:
@@ -84,7 +88,8 @@ def session(mem=False):
     grown = None
     if mem:
         _, rss, pss = tree_mem({root})
-        grown = (rss - before[1], pss - before[2])
+        start = base or before
+        grown = (rss - start[1], pss - start[2], pss - before[2])
     c.quit()
     assert listed == n, (listed, n)
     return el * 1000, n, grown
@@ -92,7 +97,7 @@ def session(mem=False):
 
 first_ms, n, _ = session()
 warm = [session()[0] for _ in range(reps)]
-_, _, (rss_kb, pss_kb) = session(mem=True)
+_, _, (rss_kb, pss_kb, pss_session_kb) = session(mem=True)
 uidl = []
 for _ in range(reps):
     c = Client()
@@ -105,4 +110,4 @@ for _ in range(reps):
     assert got == n, (got, n)
 emit("scale_mailbox", [("server", name), ("msgs", n), ("first_ms", f"{first_ms:.1f}"),
                        ("login_stat_list_ms", f"{statistics.median(warm):.2f}"),
-                       ("uidl_ms", f"{statistics.median(uidl):.2f}"), ("rss_kb", rss_kb), ("pss_kb", pss_kb)])
+                       ("uidl_ms", f"{statistics.median(uidl):.2f}"), ("rss_kb", rss_kb), ("pss_kb", pss_kb), ("pss_session_kb", pss_session_kb)])

@@ -3,8 +3,8 @@
 # serving the SAME Maildir of N messages of 2 KB, for N in SIZES.
 #   bench/scale_mailbox.sh [REPS=5] [BUILD=build]
 # Per server and size (bench/mailbox_load.py): the first session ever (Dovecot builds its index then),
-# the median of REPS sessions of login + STAT + LIST + QUIT, the median of REPS UIDLs, and what the
-# server's processes grew by during a session. One row per server and size (kind scale_mailbox); after a
+# the median of REPS sessions of login + STAT + LIST + QUIT, the median of REPS UIDLs, and the memory of
+# the server's processes during a session, less theirs just after the server started. One row per server and size (kind scale_mailbox); after a
 # complete run `scale_publish mailbox` (docs/plots/scale/, docs/plots/scale_mailbox.svg).
 # Environment: SIZES ("100 1000 10000 100000"), STEP_LIMIT (seconds one server may take for one size,
 # 900; past it the size is reported as not measured and nothing is published), NO_PUBLISH=1 (a trial:
@@ -46,6 +46,9 @@ done
 [ "$(grep -c event=listening "$RUN/mailsrv.log")" -ge 2 ] || { cat "$RUN/mailsrv.log"; exit 1; }
 ss -ltn | grep -q "127.0.0.1:$DPORT " || { cat "$RUN/dovecot/stdout" "$RUN/dovecot/dovecot.log"; exit 1; }
 sleep 1  # Dovecot's pre-forked processes
+# Each server's memory before any session: the sessions' memory is counted from here (bench/mailbox_load.py).
+mem_now() { python3 -c "import sys; sys.path.insert(0, 'bench'); from cpu import tree_mem; print(*tree_mem({$1})[1:])"; }
+declare -A BASE=([$SPID]="$(mem_now $SPID)" [$DPID]="$(mem_now $DPID)")
 
 complete=1
 for n in $SIZES; do
@@ -55,7 +58,7 @@ for n in $SIZES; do
   [ $(( $(echo "$SIZES" | tr ' ' '\n' | grep -n "^$n$" | cut -d: -f1) % 2 )) = 0 ] && order="dovecot-tuned:$DPORT:$DPID mailsrv:$PPORT:$SPID"
   for s in $order; do
     IFS=: read -r name port pid <<<"$s"
-    if r=$(timeout "$STEP_LIMIT" python3 bench/mailbox_load.py "$name" "$port" "box$n" "$REPS" "$pid"); then
+    if r=$(timeout "$STEP_LIMIT" python3 bench/mailbox_load.py "$name" "$port" "box$n" "$REPS" "$pid" ${BASE[$pid]}); then
       note "$r"
     else
       echo "$name: $n messages not measured within ${STEP_LIMIT} s"
@@ -67,6 +70,6 @@ done
 echo "== summary ($(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))"
 printf '%s\n' "${results[@]}" | awk '
   { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-    printf "%-14s %7d msgs  first %9.1f ms  login+STAT+LIST+QUIT %9.2f ms  UIDL %8.2f ms  +%7d KB RSS  +%7d KB PSS\n",
-      v["server"], v["msgs"], v["first_ms"], v["login_stat_list_ms"], v["uidl_ms"], v["rss_kb"], v["pss_kb"] }'
+    printf "%-14s %7d msgs  first %9.1f ms  login+STAT+LIST+QUIT %9.2f ms  UIDL %8.2f ms  +%7d KB RSS  +%7d KB PSS (session %7d)\n",
+      v["server"], v["msgs"], v["first_ms"], v["login_stat_list_ms"], v["uidl_ms"], v["rss_kb"], v["pss_kb"], v["pss_session_kb"] }'
 [ $complete = 1 ] && [ "${NO_PUBLISH:-0}" != 1 ] && scale_publish mailbox

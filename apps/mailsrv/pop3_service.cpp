@@ -2,6 +2,7 @@
 // leaves to POP3: password checks, the maildrop lock, message streaming and the update. Every reply is
 // the core's.
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <array>
@@ -33,6 +34,7 @@ using namespace mail;
 namespace {
 
 constexpr std::size_t kChunk = 64 * 1024;
+constexpr std::size_t kTrimAfter = 10000;  // messages in a maildrop
 
 // The Maildir unique name in a file name "UNIQUE,S=...:2,S".
 std::string_view unique_of(std::string_view name) { return name.substr(0, name.find_first_of(",:")); }
@@ -91,6 +93,9 @@ struct Pop3Session : net::LineSession<Pop3Session, pop3::ServerSession> {
       add(core.on_login(pop3::LoginResult::failed));
       co_return;
     }
+    // Listing a big maildrop took about three times its listing's memory for a moment (the names as
+    // strings, their sort keys): hand that back now rather than hold it for the whole session.
+    if (listing->size() >= kTrimAfter) ::malloc_trim(0);
     account = *found;
     lock = std::move(guard);
     finder.emplace(svc.layout->maildir(account));
