@@ -4,7 +4,9 @@
 mailbox_load.py NAME PORT USER REPS ROOTPID [BASE_RSS_KB BASE_PSS_KB]
   first:  the first session ever on the maildrop (Dovecot builds its index here): connect, USER, PASS,
           STAT, LIST, QUIT, each reply read before the next command, in milliseconds
-  warm:   the same session REPS times more, the median
+  warm:   the same session REPS times more, the median; and the server's CPU per session (its threads'
+          run time, bench/cpu.py tree_run_ns: on a loaded machine the time waits for a CPU, the CPU
+          does not)
   uidl:   REPS sessions timing UIDL alone (after the login), the median
   memory: the server's process tree (RSS, PSS, KB) while a session is logged in after LIST, less
           BASE (the tree just after the server started; default: just before that session), so that
@@ -19,7 +21,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cpu import tree_mem  # noqa: E402
+from cpu import tree_mem, tree_run_ns  # noqa: E402
 from tsv import emit  # noqa: E402
 
 name, port, user, reps, root = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
@@ -96,7 +98,9 @@ def session(mem=False):
 
 
 first_ms, n, _ = session()
+cpu0 = tree_run_ns({root})
 warm = [session()[0] for _ in range(reps)]
+cpu_ms = (tree_run_ns({root}) - cpu0) / 1e6 / reps
 _, _, (rss_kb, pss_kb, pss_session_kb) = session(mem=True)
 uidl = []
 for _ in range(reps):
@@ -109,5 +113,5 @@ for _ in range(reps):
     c.quit()
     assert got == n, (got, n)
 emit("scale_mailbox", [("server", name), ("msgs", n), ("first_ms", f"{first_ms:.1f}"),
-                       ("login_stat_list_ms", f"{statistics.median(warm):.2f}"),
+                       ("login_stat_list_ms", f"{statistics.median(warm):.2f}"), ("cpu_ms", f"{cpu_ms:.2f}"),
                        ("uidl_ms", f"{statistics.median(uidl):.2f}"), ("rss_kb", rss_kb), ("pss_kb", pss_kb), ("pss_session_kb", pss_session_kb)])

@@ -70,6 +70,6 @@ done
 echo "== summary ($(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))"
 printf '%s\n' "${results[@]}" | awk '
   { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-    printf "%-14s %7d msgs  first %9.1f ms  login+STAT+LIST+QUIT %9.2f ms  UIDL %8.2f ms  +%7d KB RSS  +%7d KB PSS (session %7d)\n",
-      v["server"], v["msgs"], v["first_ms"], v["login_stat_list_ms"], v["uidl_ms"], v["rss_kb"], v["pss_kb"], v["pss_session_kb"] }'
+    printf "%-14s %7d msgs  first %9.1f ms  login+STAT+LIST+QUIT %9.2f ms (CPU %8.2f)  UIDL %8.2f ms  +%7d KB RSS  +%7d KB PSS (session %7d)\n",
+      v["server"], v["msgs"], v["first_ms"], v["login_stat_list_ms"], v["cpu_ms"], v["uidl_ms"], v["rss_kb"], v["pss_kb"], v["pss_session_kb"] }'
 [ $complete = 1 ] && [ "${NO_PUBLISH:-0}" != 1 ] && scale_publish mailbox
