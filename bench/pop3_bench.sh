@@ -7,11 +7,14 @@
 # Loopback only; every server is stopped by its PID. Needs root (Dovecot drops to the mbench user).
 # Environment (bench/plots.sh sets them): LOGIN_CLIENTS="1 5 20" runs (b) at these client counts (default 20,
 # at most 20), LOGIN_SECS (15), RETR_PASSES (10), MEM_SESSIONS (500, at most 500); BENCH_TSV_DIR: every
-# result is also a TSV row there (bench/tsv.py).
+# result is also a TSV row there (bench/tsv.py). MAILSRV_ALT=DIR also measures DIR/apps/mailsrv as
+# "mailsrv-alt" (a change's before and after in one run); DOVECOT_MODES ("default tuned") picks Dovecot's.
+# The servers take turns: each rep starts each server in turn, so that load changes hit them alike.
 set -u
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 REPS=${1:-3} BUILD=${2:-build}
+MAILSRV_ALT=${MAILSRV_ALT:-} DOVECOT_MODES=${DOVECOT_MODES:-default tuned}
 LOGIN_CLIENTS=${LOGIN_CLIENTS:-20} LOGIN_SECS=${LOGIN_SECS:-15} RETR_PASSES=${RETR_PASSES:-10} MEM_SESSIONS=${MEM_SESSIONS:-500}
 scripts/setup-deps >/dev/null
 command -v dovecot >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends dovecot-pop3d >/dev/null
@@ -28,27 +31,28 @@ results=()
 SPORT=$(free_port) PPORT=$(free_port) DPORT=$(free_port)
 python3 bench/pop3_setup.py "$RUN" "$(id -u mbench)" "$(id -g mbench)" "$SPORT" "$PPORT" >/dev/null || exit 1
 
-measure() {  # NAME PORT PID
+measure() {  # NAME PORT PID LAST: one rep (and on the last one, the memory test)
   BENCH_TSV_DIR= python3 bench/pop3_load.py retr "$1" "$2" popbig 1 "$3" >/dev/null  # warm-up (first login, indexes)
-  for _ in $(seq "$REPS"); do
-    note "$(nice -n -10 python3 bench/pop3_load.py retr "$1" "$2" popbig "$RETR_PASSES" "$3")"
-    note "$(nice -n -10 python3 bench/pop3_load.py retrpipe "$1" "$2" popbig "$RETR_PASSES" "$3")"
-    for c in $LOGIN_CLIENTS; do
-      note "$(nice -n -10 python3 bench/pop3_load.py login "$1" "$2" "$c" "$LOGIN_SECS" "$3")"
-    done
+  note "$(nice -n -10 python3 bench/pop3_load.py retr "$1" "$2" popbig "$RETR_PASSES" "$3")"
+  note "$(nice -n -10 python3 bench/pop3_load.py retrpipe "$1" "$2" popbig "$RETR_PASSES" "$3")"
+  for c in $LOGIN_CLIENTS; do
+    note "$(nice -n -10 python3 bench/pop3_load.py login "$1" "$2" "$c" "$LOGIN_SECS" "$3")"
   done
-  note "$(python3 bench/pop3_mem.py "$1" "$2" "$MEM_SESSIONS" "$3" 'mem%03d')"
+  [ "$4" = 1 ] && note "$(python3 bench/pop3_mem.py "$1" "$2" "$MEM_SESSIONS" "$3" 'mem%03d')"
 }
 
-echo "== mailsrv"
-nice -n -10 "$BUILD/apps/mailsrv" -n bench -c "$RUN/mailsrv/config.toml" --data "$RUN/mailsrv/data" 2>"$RUN/mailsrv.log" &
-SPID=$!
-for _ in $(seq 100); do [ "$(grep -c event=listening "$RUN/mailsrv.log")" -ge 2 ] && break; sleep 0.05; done
-[ "$(grep -c event=listening "$RUN/mailsrv.log")" -ge 2 ] || { cat "$RUN/mailsrv.log"; exit 1; }
-measure mailsrv "$PPORT" $SPID
-kill $SPID; wait $SPID 2>/dev/null; SPID=""
+run_mailsrv() {  # NAME BINARY LAST
+  echo "== $1"
+  nice -n -10 "$2" -n bench -c "$RUN/mailsrv/config.toml" --data "$RUN/mailsrv/data" 2>"$RUN/mailsrv.log" &
+  SPID=$!
+  for _ in $(seq 100); do [ "$(grep -c event=listening "$RUN/mailsrv.log")" -ge 2 ] && break; sleep 0.05; done
+  [ "$(grep -c event=listening "$RUN/mailsrv.log")" -ge 2 ] || { cat "$RUN/mailsrv.log"; exit 1; }
+  measure "$1" "$PPORT" $SPID "$3"
+  kill $SPID; wait $SPID 2>/dev/null; SPID=""
+}
 
-for mode in default tuned; do
+run_dovecot() {  # MODE LAST
+  local mode=$1
   echo "== dovecot ($mode)"
   mkdir -p "$RUN/dovecot/run" "$RUN/dovecot/state"
   sed -e "s|@RUN@|$RUN|g" -e "s|@PORT@|$DPORT|" bench/dovecot/dovecot.conf > "$RUN/dovecot/$mode.conf"
@@ -56,9 +60,16 @@ for mode in default tuned; do
   nice -n -10 dovecot -F -c "$RUN/dovecot/$mode.conf" > "$RUN/dovecot/stdout" 2>&1 &
   DPID=$!
   for _ in $(seq 100); do ss -ltn | grep -q "127.0.0.1:$DPORT " && break; sleep 0.1; done
-  measure "dovecot-$mode" "$DPORT" $DPID
+  measure "dovecot-$mode" "$DPORT" $DPID "$2"
   kill $DPID; wait $DPID 2>/dev/null; DPID=""
   sleep 1
+}
+
+for rep in $(seq "$REPS"); do
+  last=$([ "$rep" = "$REPS" ] && echo 1 || echo 0)
+  run_mailsrv mailsrv "$BUILD/apps/mailsrv" $last
+  [ -n "$MAILSRV_ALT" ] && run_mailsrv mailsrv-alt "$MAILSRV_ALT/apps/mailsrv" $last
+  for mode in $DOVECOT_MODES; do run_dovecot $mode $last; done
 done
 
 echo "== summary (medians of $REPS runs; logins with ${LOGIN_CLIENTS##* } clients)"
@@ -74,11 +85,11 @@ printf '%s\n' "${results[@]}" | awk -v lc="${LOGIN_CLIENTS##* }" '
     return (c % 2) ? w[(c + 1) / 2] : (w[c / 2] + w[c / 2 + 1]) / 2
   }
   END {
-    split("mailsrv dovecot-default dovecot-tuned", ss, " ")
-    for (i = 1; i <= 3; i++) { s = ss[i]
+    k = split("mailsrv mailsrv-alt dovecot-default dovecot-tuned", ss, " ")
+    for (i = 1; i <= k; i++) { s = ss[i]; if (!n[s, "p"]) continue
       printf "%-16s RETR %6d msg/s %6.2f MB/s %5.1f us CPU | pipelined %6d msg/s %5.1f us CPU | logins %5d/s %6.3f ms CPU | %7.2f KB PSS/session\n",
         s, med(R, s, "r"), med(M, s, "r"), med(C, s, "r"), med(Q, s, "p"), med(E, s, "p"), med(L, s, "l"), med(D, s, "l"), P[s] }
-    for (i = 2; i <= 3; i++) { s = ss[i]
+    for (i = 2; i <= k; i++) { s = ss[i]; if (!n[s, "p"]) continue
       printf "mailsrv / %s: %.2fx RETR/s (poplib), %.2fx RETR/s (pipelined), %.2fx logins/s\n", s,
         med(R, "mailsrv", "r") / med(R, s, "r"), med(Q, "mailsrv", "p") / med(Q, s, "p"), med(L, "mailsrv", "l") / med(L, s, "l") }
   }'

@@ -2,6 +2,7 @@
 // leaves to POP3: password checks, the maildrop lock, message streaming and the update. Every reply is
 // the core's.
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <array>
@@ -20,6 +21,7 @@
 #include "pop3/server_session.hpp"
 #include "login.hpp"
 #include "services.hpp"
+#include "store/layout.hpp"
 #include "store/message_finder.hpp"
 #include "stream.hpp"
 #include "util/dot_stuffer.hpp"
@@ -32,6 +34,7 @@ using namespace mail;
 namespace {
 
 constexpr std::size_t kChunk = 64 * 1024;
+constexpr std::size_t kTrimAfter = 10000;  // messages in a maildrop
 
 // The Maildir unique name in a file name "UNIQUE,S=...:2,S".
 std::string_view unique_of(std::string_view name) { return name.substr(0, name.find_first_of(",:")); }
@@ -90,6 +93,9 @@ struct Pop3Session : net::LineSession<Pop3Session, pop3::ServerSession> {
       add(core.on_login(pop3::LoginResult::failed));
       co_return;
     }
+    // Listing a big maildrop took about three times its listing's memory for a moment (the names as
+    // strings, their sort keys): hand that back now rather than hold it for the whole session.
+    if (listing->size() >= kTrimAfter) ::malloc_trim(0);
     account = *found;
     lock = std::move(guard);
     finder.emplace(svc.layout->maildir(account));
@@ -103,8 +109,9 @@ struct Pop3Session : net::LineSession<Pop3Session, pop3::ServerSession> {
   asio::awaitable<bool> send(const std::string& ok_line) {
     auto index = core.send_index();
     finder->expire();  // a miss may scan once per command
+    const auto name = core.listing().name(index);
     auto found =
-        finder->apply(core.listing().name(index), [](const char* p) { return ::open(p, O_RDONLY | O_CLOEXEC); });
+        finder->apply_at(name, [](int dir, const char* p) { return ::openat(dir, p, O_RDONLY | O_CLOEXEC); });
     if (found.result < 0) {
       bool gone = found.where == store::MessageFinder::Where::gone;
       if (gone)
@@ -118,7 +125,8 @@ struct Pop3Session : net::LineSession<Pop3Session, pop3::ServerSession> {
     int fd = found.result;
     out += ok_line;
     util::DotStuffer stuffer(core.send_body_lines());
-    bool ok = co_await stream_message(conn, fd, stuffer, out);
+    auto sizes = store::maildir::parse_sizes(name);  // a renamed file keeps its ,S=
+    bool ok = co_await stream_message(conn, fd, stuffer, out, sizes ? std::optional(sizes->size) : std::nullopt);
     ::close(fd);
     if (net::feed::on()) {
       // The status line and the size only: a message's content never goes into the feed.

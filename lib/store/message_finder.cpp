@@ -1,6 +1,8 @@
 #include "store/message_finder.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -28,9 +30,23 @@ std::vector<std::string> list_messages(const fs::path& dir, Result<void>& error)
   return names;
 }
 
+MessageFinder::~MessageFinder() {
+  if (dir_ >= 0) ::close(dir_);
+}
+
 MessageFinder::Outcome MessageFinder::apply(std::string_view name, const Call& call) {
+  return find(name, [&](const std::string& relative) { return call((maildir_ / relative).c_str()); });
+}
+
+MessageFinder::Outcome MessageFinder::apply_at(std::string_view name, const AtCall& call) {
+  if (dir_ == -2) dir_ = ::open(maildir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir_ < 0) return find(name, [&](const std::string& relative) { return call(AT_FDCWD, (maildir_ / relative).c_str()); });
+  return find(name, [&](const std::string& relative) { return call(dir_, relative.c_str()); });
+}
+
+MessageFinder::Outcome MessageFinder::find(std::string_view name, const std::function<int(const std::string&)>& call) {
   const std::string listed = "cur/" + std::string(name);
-  int r = call((maildir_ / listed).c_str());
+  int r = call(listed);
   if (r >= 0 || errno != ENOENT) return {Where::listed, r, r < 0 ? errno : 0, listed};
   const std::string unique(unique_part(name));
   // "Gone" needs a scan that does not hold the unique part: names never come back once removed. An
@@ -40,7 +56,7 @@ MessageFinder::Outcome MessageFinder::apply(std::string_view name, const Call& c
     auto it = where_.find(unique);
     if (it == where_.end() && fresh_) return {Where::gone, -1, ENOENT, {}};
     if (it != where_.end() && it->second != listed) {
-      int rc = call((maildir_ / it->second).c_str());
+      int rc = call(it->second);
       if (rc >= 0 || errno != ENOENT) return {Where::renamed, rc, rc < 0 ? errno : 0, it->second};
     }
     if (!scan()) return {Where::unknown, -1, EIO, {}};

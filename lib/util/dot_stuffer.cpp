@@ -1,5 +1,7 @@
 #include "util/dot_stuffer.hpp"
 
+#include <cstring>
+
 namespace mail::util {
 
 void DotStuffer::feed(std::string_view in, std::string& out) {
@@ -10,11 +12,20 @@ void DotStuffer::feed(std::string_view in, std::string& out) {
   }
   out.reserve(out.size() + in.size() + in.size() / 32 + 4);
   std::size_t i = 0;
+  std::size_t lf = 0;  // the next LF at or after i (in.size(): none), found once per line
+  bool lf_known = false;
   while (i < in.size()) {
-    // Ordinary bytes up to the next CR or LF go out in one piece.
+    // Ordinary bytes up to the next CR or LF go out in one piece. Two memchr scans, the one for LF once
+    // per line: string_view::find_first_of("\r\n") calls memchr once per byte (libstdc++), a fifth of
+    // the CPU of a pipelined RETR.
     if (!pending_cr_ && !at_line_start_) {
-      auto stop = in.find_first_of("\r\n", i);
-      if (stop == std::string_view::npos) stop = in.size();
+      if (!lf_known || lf < i) {
+        const void* at = std::memchr(in.data() + i, '\n', in.size() - i);
+        lf = at != nullptr ? static_cast<std::size_t>(static_cast<const char*>(at) - in.data()) : in.size();
+        lf_known = true;
+      }
+      const void* cr = std::memchr(in.data() + i, '\r', lf - i);
+      const std::size_t stop = cr != nullptr ? static_cast<std::size_t>(static_cast<const char*>(cr) - in.data()) : lf;
       if (stop > i) {
         out.append(in.data() + i, stop - i);
         line_empty_ = false;

@@ -139,3 +139,27 @@ TEST_CASE("a message that keeps moving under every scan is not called gone") {
   CHECK(o.where != Where::gone);
   CHECK(o.result < 0);
 }
+
+TEST_CASE("apply_at makes the call relative to the Maildir's folder, listed or renamed (POP3 RETR's open)") {
+  TempMaildir m;
+  m.put("cur", "1.M1.vm,S=2,W=3:2,", "a\n");
+  m.put("new", "2.M1.vm", "b\n");
+  MessageFinder f(m.path);
+  std::vector<std::string> seen;
+  auto read_at = [&seen](int dir, const char* relative) {
+    seen.emplace_back(relative);
+    int fd = ::openat(dir, relative, O_RDONLY | O_CLOEXEC);
+    char c = 0;
+    int r = fd >= 0 && ::read(fd, &c, 1) == 1 ? c : -1;
+    if (fd >= 0) ::close(fd);
+    return r;
+  };
+  auto listed = f.apply_at("1.M1.vm,S=2,W=3:2,", read_at);
+  CHECK(listed.where == Where::listed);
+  CHECK(listed.result == 'a');
+  auto moved = f.apply_at("2.M1.vm:2,", read_at);  // listed in cur/, still in new/
+  CHECK(moved.where == Where::renamed);
+  CHECK(moved.result == 'b');
+  CHECK(seen == std::vector<std::string>{"cur/1.M1.vm,S=2,W=3:2,", "cur/2.M1.vm:2,", "new/2.M1.vm"});
+  CHECK(f.apply_at("9.M1.vm:2,", read_at).where == Where::gone);
+}

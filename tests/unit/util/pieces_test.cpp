@@ -33,6 +33,44 @@ TEST_CASE("dot-stuffing: CRLF line ends, dots doubled, bare CR kept, the same at
   CHECK(stuff("trailing cr\r") == "trailing cr\r\r\n.\r\n");
 }
 
+// The rules of DotStuffer::feed spelled out byte by byte, for the random comparison below.
+std::string reference_stuff(std::string_view in) {
+  std::string out;
+  bool at_start = true;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '\n' || (c == '\r' && i + 1 < in.size() && in[i + 1] == '\n')) {
+      if (c == '\r') ++i;
+      out += "\r\n";
+      at_start = true;
+      continue;
+    }
+    if (at_start && c == '.') out += '.';
+    at_start = false;
+    out += c;
+  }
+  if (!at_start) out += "\r\n";
+  return out + ".\r\n";
+}
+
+TEST_CASE("dot-stuffing agrees with the byte-by-byte rules on random text cut anywhere") {
+  std::uint32_t seed = 12345;
+  auto next = [&seed] { return (seed = seed * 1103515245u + 12345u) >> 16; };
+  const char alphabet[] = {'a', 'b', '.', '\r', '\n', 'x'};
+  for (int round = 0; round < 2000; ++round) {
+    std::string in;
+    const std::size_t len = next() % 64;
+    for (std::size_t i = 0; i < len; ++i) in += alphabet[next() % sizeof alphabet];
+    const std::size_t cut = len == 0 ? 0 : next() % len;
+    INFO("input: ", in, " cut: ", cut);
+    REQUIRE(stuff(in, std::nullopt, cut) == reference_stuff(in));
+  }
+  // Bare CRs and no LF (each CR ends a run of ordinary bytes): exact, and quick.
+  std::string crs;
+  for (int i = 0; i < 100000; ++i) crs += "ab\r";
+  CHECK(stuff(crs) == reference_stuff(crs));
+}
+
 TEST_CASE("dot-stuffing with a TOP limit: the header, the blank line, N body lines") {
   const std::string msg = "A: 1\nB: 2\n\nline1\n.line2\nline3\n";
   CHECK(stuff(msg, 0) == "A: 1\r\nB: 2\r\n\r\n.\r\n");
