@@ -97,7 +97,7 @@ done
 for w in "${WORLDS[@]}"; do
   echo "$w: deferred recipients during the runs: $(grep -c "result=deferred" "$RUN/$w/qq.log")," \
     "relay connections opened: $(grep 'event=connected' "$RUN/$w/qq.log" | grep -vc 'reused=[1-9]')," \
-    "TLS handshakes resumed: $(grep -c 'resumed=yes' "$RUN/$w/qq.log")"
+    "of them resumed TLS: $(grep 'event=connected' "$RUN/$w/qq.log" | grep -v 'reused=[1-9]' | grep -c 'tls_resumed=yes')"
 done
 
 echo "== postfix: two instances (postmulti), relaying on loopback"
