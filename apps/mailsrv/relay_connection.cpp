@@ -140,8 +140,9 @@ void attempt_event(AttemptContext& x, const std::string& sid, const std::string&
 void open_event(const queue::Connect& c, const queue::Target& t, const RelaySession& s) {
   std::string ids;
   for (const auto& id : c.ids) ids += (ids.empty() ? "" : ",") + id;
-  std::vector<log::Field> f{{"sid", s.conn.log().sid()}, {"proto", "relay"}, {"side", "client"}, {"local", s.conn.local()},
-                      {"peer", s.conn.peer()}, {"host", t.host}, {"domain", c.domain}, {"id", ids}};
+  std::vector<log::Field> f{{"sid", s.conn.log().sid()}, {"proto", "relay"}, {"side", "client"},
+                            {"local", s.conn.local()}, {"peer", s.conn.peer()}, {"host", t.host},
+                            {"domain", c.domain}, {"id", ids}};
   if (s.reused > 0) f.push_back({"reused", std::to_string(s.reused)});
   net::feed::emit("open", f);
 }
