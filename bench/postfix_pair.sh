@@ -4,6 +4,11 @@
 #                                  (transport_maps: gmail.com -> smtp:[127.0.0.1]:2602);
 #   postfix-mwb on 127.0.0.1:2602: final destination of gmail.com, local(8) into ~mbench/Maildir/
 #                                  (local_destination_concurrency_limit = 20, the fair setting of issue 3).
+# The relay hop uses STARTTLS as mailsrv's does by default: postfix-mwb offers it (a self-signed
+# certificate made here, smtpd_tls_security_level = may) and postfix-mwa uses it when offered
+# (smtp_tls_security_level = may); each side keeps its TLS session cache through tlsmgr(8)
+# (smtp_tls_session_cache_database / smtpd_tls_session_cache_database), as a stock install does.
+# Submission to postfix-mwa on 2601 stays plaintext, as it is for mailsrv in bench/relay_bench.sh.
 #   postfix_pair.sh start | stop
 set -e
 case "$1" in
@@ -16,15 +21,24 @@ start)
   # (Registered again: `stop` restores the package's main.cf, which forgets them.)
   postconf -e "multi_instance_directories = /etc/postfix-mwa /etc/postfix-mwb"
   common=("master_service_disable =" "inet_interfaces = loopback-only" "inet_protocols = ipv4"
-          "default_process_limit = 600" "smtpd_tls_security_level = none" "smtp_tls_security_level = none"
+          "default_process_limit = 600"
           "mynetworks = 127.0.0.0/8" "message_size_limit = 10240000")
+  if [ ! -s /etc/postfix-mwb/mw-tls.pem ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=mwb.localdomain \
+      -keyout /etc/postfix-mwb/mw-tls.key -out /etc/postfix-mwb/mw-tls.pem 2>/dev/null
+    chmod 600 /etc/postfix-mwb/mw-tls.key
+  fi
   postconf -c /etc/postfix-mwa -e "${common[@]}" "myhostname = mwa.localdomain" "mydestination =" \
+    "smtp_tls_security_level = may" "smtp_tls_loglevel = 1" "smtp_tls_session_cache_database = btree:\${data_directory}/smtp_scache" \
     "transport_maps = hash:/etc/postfix-mwa/transport" "maillog_file = /var/log/postfix-mwa.log"
   echo "gmail.com smtp:[127.0.0.1]:2602" > /etc/postfix-mwa/transport
   postmap /etc/postfix-mwa/transport
   postconf -c /etc/postfix-mwb -e "${common[@]}" "myhostname = mwb.localdomain" "mydestination = gmail.com" \
     "home_mailbox = Maildir/" "mailbox_size_limit = 0" "local_destination_concurrency_limit = 20" \
-    "alias_maps =" "alias_database =" "maillog_file = /var/log/postfix-mwb.log"
+    "alias_maps =" "alias_database =" "maillog_file = /var/log/postfix-mwb.log" \
+    "smtpd_tls_security_level = may" "smtpd_tls_cert_file = /etc/postfix-mwb/mw-tls.pem" \
+    "smtpd_tls_key_file = /etc/postfix-mwb/mw-tls.key" \
+    "smtpd_tls_session_cache_database = btree:\${data_directory}/smtpd_scache" "smtpd_tls_loglevel = 1"
   postconf -c /etc/postfix-mwa -MX smtp/inet 2>/dev/null || true
   postconf -c /etc/postfix-mwb -MX smtp/inet 2>/dev/null || true
   postconf -c /etc/postfix-mwa -M "2601/inet=2601 inet n - y - - smtpd"

@@ -1,7 +1,13 @@
 #!/bin/bash
 # Relay throughput: exmail.qq.com -> gmail.com through fdns (two mailsrv), against two Postfix instances
 # relaying to each other (bench/postfix_pair.sh), in one run.
-#   bench/relay_bench.sh [MSGS=6000] [REPS=3] [BUILD=build]
+#   [RELAY_TLS_OFF=1] bench/relay_bench.sh [MSGS=6000] [REPS=3] [BUILD=build]
+# The relay hop uses STARTTLS on both pairs: mailsrv's default ([tls] relay = "may", the lab CA's
+# certificates), and Postfix's with smtp_tls_security_level = may / smtpd_tls_security_level = may and
+# their tlsmgr session caches (bench/postfix_pair.sh). RELAY_TLS_OFF=1 adds a third variant in the same
+# run: a second mailsrv pair with [tls] relay = "off", interleaved with the first rep by rep.
+# Rows (BENCH_TSV_DIR, bench/tsv.py): kind scale_relay (server, variant, msgs_per_s, cpu_ms_per_msg: the
+# medians); a complete run publishes them with the figure (scale_publish relay, bench/lib.sh).
 # Load: smtp-source -s 20 (20 concurrent submitting sessions, a new connection per message), 1 KB
 # messages from sender@mail.sustech.edu.cn to mbench@gmail.com, into the first server; a run ends when the
 # N-th message is in the second server's Maildir/new. Server CPU: both servers' process trees.
@@ -15,6 +21,7 @@ if [ ! -x /usr/sbin/smtp-source ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postfix >/dev/null
 fi
 [ -x "$BUILD/apps/mailsrv" ] || scripts/build "$BUILD"
+BUILD=$(realpath "$BUILD")
 
 RUN=$(mktemp -d /tmp/mw-bench-relay.XXXX)
 PIDS=()
@@ -26,10 +33,15 @@ cleanup() {
 }
 trap cleanup EXIT
 results=()
+scale_begin
 
-DNS=$(free_port) QS=$(free_port) QP=$(free_port) GS=$(free_port) GP=$(free_port)
-mkdir -p "$RUN/config" "$RUN/fdns"
-cat > "$RUN/config/config.toml" <<CFG
+# One mailsrv pair (fdns + exmail.qq.com + gmail.com) in $RUN/$1, with $2 appended to its config.
+# Sets QS (the first server's SMTP port) and WPIDS (the two servers) for that world: W_QS_$1, W_PIDS_$1.
+start_world() {
+  local w=$RUN/$1 DNS QS QP GS GP
+  DNS=$(free_port) QS=$(free_port) QP=$(free_port) GS=$(free_port) GP=$(free_port)
+  mkdir -p "$w/config" "$w/fdns"
+  cat > "$w/config/config.toml" <<CFG
 [server]
 "exmail.qq.com" = { smtp = $QS, pop = $QP }
 "gmail.com" = { smtp = $GS, pop = $GP }
@@ -41,8 +53,9 @@ cat > "$RUN/config/config.toml" <<CFG
 listen = "127.0.0.1:$DNS"
 [limits]
 sessions = 20000
+$2
 CFG
-cat > "$RUN/fdns/fdns.toml" <<ZONE
+  cat > "$w/fdns/fdns.toml" <<ZONE
 [MX]
 "mail.sustech.edu.cn." = "mxbiz1.qq.com."
 "gmail.com." = "gmail-smtp-in.l.google.com."
@@ -50,23 +63,42 @@ cat > "$RUN/fdns/fdns.toml" <<ZONE
 "mxbiz1.qq.com." = $QS
 "gmail-smtp-in.l.google.com." = $GS
 ZONE
+  (cd "$w" && exec nice -n -10 "$BUILD/apps/fdns" 2>fdns.log) &
+  PIDS+=($!)
+  (cd "$w" && exec nice -n -10 "$BUILD/apps/mailsrv" -n exmail.qq.com 2>qq.log) &
+  PIDS+=($!); local q=$!
+  (cd "$w" && exec nice -n -10 "$BUILD/apps/mailsrv" -n gmail.com 2>gm.log) &
+  PIDS+=($!); local g=$!
+  for _ in $(seq 100); do [ "$(cat "$w"/*.log | grep -c event=listening)" -ge 6 ] && break; sleep 0.05; done
+  eval "W_QS_$1=$QS W_PIDS_$1=$q,$g"
+}
+run_world() {  # $1: world, $2: result name
+  local qs pids
+  eval "qs=\$W_QS_$1 pids=\$W_PIDS_$1"
+  note "$(nice -n -10 python3 bench/smtp_run.py --name "$2" --port "$qs" --conc 20 --msgs "$MSGS" \
+    --rcpt mbench@gmail.com --sender sender@mail.sustech.edu.cn \
+    --maildir "$RUN/$1/var/gmail.com/mail/mbench@gmail.com" --pids "$pids")"
+}
 
 echo "== waiting 35 s for earlier deletions to age (ext4 recently_deleted(), see docs/benchmarks.md)"
 sleep 35
-echo "== mailsrv: fdns + exmail.qq.com + gmail.com"
-(cd "$RUN" && exec nice -n -10 "$OLDPWD/$BUILD/apps/fdns" 2>fdns.log) &
-PIDS+=($!)
-(cd "$RUN" && exec nice -n -10 "$OLDPWD/$BUILD/apps/mailsrv" -n exmail.qq.com 2>qq.log) &
-PIDS+=($!); QPID=$!
-(cd "$RUN" && exec nice -n -10 "$OLDPWD/$BUILD/apps/mailsrv" -n gmail.com 2>gm.log) &
-PIDS+=($!); GPID=$!
-for _ in $(seq 100); do [ "$(cat "$RUN"/*.log | grep -c event=listening)" -ge 6 ] && break; sleep 0.05; done
+WORLDS=(tls)
+echo "== mailsrv: fdns + exmail.qq.com + gmail.com, STARTTLS on the relay hop (the default)"
+start_world tls ""
+if [ "${RELAY_TLS_OFF:-0}" = 1 ]; then
+  echo "== mailsrv: the same pair with [tls] relay = \"off\""
+  start_world off $'[tls]\nrelay = "off"'
+  WORLDS+=(off)
+fi
 for _ in $(seq "$REPS"); do
-  note "$(nice -n -10 python3 bench/smtp_run.py --name mailsrv-relay --port "$QS" --conc 20 --msgs "$MSGS" \
-    --rcpt mbench@gmail.com --sender sender@mail.sustech.edu.cn \
-    --maildir "$RUN/var/gmail.com/mail/mbench@gmail.com" --pids "$QPID,$GPID")"
+  run_world tls mailsrv-relay
+  [ "${RELAY_TLS_OFF:-0}" = 1 ] && run_world off mailsrv-relay-tlsoff
 done
-grep -c "result=deferred" "$RUN/qq.log" | sed 's/^/deferred recipients during the runs: /'
+for w in "${WORLDS[@]}"; do
+  echo "$w: deferred recipients during the runs: $(grep -c "result=deferred" "$RUN/$w/qq.log")," \
+    "relay connections opened: $(grep 'event=connected' "$RUN/$w/qq.log" | grep -vc 'reused=[1-9]')," \
+    "of them resumed TLS: $(grep 'event=connected' "$RUN/$w/qq.log" | grep -v 'reused=[1-9]' | grep -c 'tls_resumed=yes')"
+done
 
 echo "== postfix: two instances (postmulti), relaying on loopback"
 bench/postfix_pair.sh start >/dev/null 2>&1 || { echo "postfix instances did not start"; exit 1; }
@@ -78,6 +110,9 @@ for _ in $(seq "$REPS"); do
     --rcpt mbench@gmail.com --sender sender@mail.sustech.edu.cn --maildir /home/mbench/Maildir --pids "$PA,$PB")"
 done
 
+echo "postfix: TLS sessions on the relay hop: $(grep -c 'TLS connection established to' /var/log/postfix-mwa.log 2>/dev/null)" \
+  "(client side, whole log), server side: $(grep -c 'TLS connection established from' /var/log/postfix-mwb.log 2>/dev/null)"
+
 echo "== summary (medians of $REPS runs, end to end)"
 printf '%s\n' "${results[@]}" | awk '
   /^server=/ { split($1, s, "="); split($5, e, "="); split($7, m, "="); n[s[2]]++; E[s[2], n[s[2]]] = e[2] + 0; M[s[2], n[s[2]]] = m[2] + 0 }
@@ -87,7 +122,17 @@ printf '%s\n' "${results[@]}" | awk '
     return (c % 2) ? v[(c + 1) / 2] : (v[c / 2] + v[c / 2 + 1]) / 2
   }
   END {
-    a = "mailsrv-relay"; b = "postfix-relay"
-    printf "mailsrv %d msg/s, %.2f ms CPU/msg | postfix %d msg/s, %.2f ms CPU/msg | ratio %.1fx msg/s, %.1fx less CPU\n",
+    a = "mailsrv-relay"; b = "postfix-relay"; o = "mailsrv-relay-tlsoff"
+    printf "mailsrv TLS %d msg/s, %.2f ms CPU/msg | postfix TLS %d msg/s, %.2f ms CPU/msg | ratio %.1fx msg/s, %.1fx less CPU\n",
       med(E, a), med(M, a), med(E, b), med(M, b), med(E, a) / med(E, b), med(M, b) / med(M, a)
-  }'
+    if (n[o]) printf "mailsrv TLS-off %d msg/s, %.2f ms CPU/msg | TLS/TLS-off: %.2fx CPU per message, %.2fx msg/s\n",
+      med(E, o), med(M, o), med(M, a) / med(M, o), med(E, a) / med(E, o)
+    printf "ROW mailsrv tls %d %.3f\nROW postfix tls %d %.3f\n", med(E, a), med(M, a), med(E, b), med(M, b)
+    if (n[o]) printf "ROW mailsrv tls-off %d %.3f\n", med(E, o), med(M, o)
+  }' > "$RUN/summary"
+grep -v '^ROW ' "$RUN/summary"
+while read -r _ server variant rate cpu; do
+  python3 bench/tsv.py scale_relay server="$server" variant="$variant" msgs_per_s="$rate" cpu_ms_per_msg="$cpu" >/dev/null
+done < <(grep '^ROW ' "$RUN/summary")
+# Published only when the run had every variant (the figure shows all three).
+[ "${RELAY_TLS_OFF:-0}" = 1 ] && scale_publish relay

@@ -15,6 +15,7 @@
 #include "smtp/message_id.hpp"
 #include "queue/core.hpp"
 #include "relay_connection.hpp"
+#include "relay_pool.hpp"
 #include "services.hpp"
 #include "store/queue.hpp"
 #include "util/log.hpp"
@@ -42,13 +43,15 @@ void log_crash(const char* event, const std::exception_ptr& ex) {
 // outcome back. Every decision is the core's.
 struct Relay::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& i, Services& s, net::Resolver& r)
-      : io(i), svc(s), resolver(r), wake(i), core(s.settings.queue, queue::Limits{.relay_tls = s.settings.tls.relay}) {}
+      : io(i), svc(s), resolver(r), wake(i), core(s.settings.queue, queue::Limits{.relay_tls = s.settings.tls.relay}),
+        pool(i, queue::CacheLimits{.idle_ms = std::chrono::milliseconds(s.settings.queue.connection_cache).count()}) {}
 
   asio::io_context& io;
   Services& svc;
   net::Resolver& resolver;
   asio::steady_timer wake;
   queue::Core core;
+  RelayPool pool;  // idle connections between attempts
   int inflight = 0;
   bool stopping = false;
 
@@ -110,7 +113,7 @@ struct Relay::Impl : std::enable_shared_from_this<Impl> {
   }
 
   static asio::awaitable<void> deliver(std::shared_ptr<Impl> self, queue::Connect c) {
-    AttemptContext x{self->svc, self->resolver, self->core, self->stopping,
+    AttemptContext x{self->svc, self->resolver, self->core, self->pool, self->stopping,
                      [s = self.get()](queue::Effects e) { return s->perform(std::move(e)); }};
     co_await run_attempt(x, c);
     co_await self->perform(self->core.attempt_done(c.attempt, now()));
@@ -180,9 +183,10 @@ void Relay::add(store::QueueEnvelope env) {
 
 void Relay::stop() {
   impl_->stopping = true;
+  impl_->pool.stop();
   impl_->poke();
 }
 
-bool Relay::idle() const noexcept { return impl_->inflight == 0; }
+bool Relay::idle() const noexcept { return impl_->inflight == 0 && impl_->pool.idle(); }
 
 }  // namespace mailsrv

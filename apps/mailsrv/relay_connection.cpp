@@ -9,6 +9,7 @@
 #include "dns/answer.hpp"
 #include "net/event_feed.hpp"
 #include "net/smtp_client.hpp"
+#include "relay_pool.hpp"
 #include "services.hpp"
 #include "store/maildrop.hpp"
 #include "stream.hpp"
@@ -134,54 +135,95 @@ void attempt_event(AttemptContext& x, const std::string& sid, const std::string&
                               {"attempts", attempts}});
 }
 
-// Every message of the attempt the core still wants sent, over one connection to `t`. `sid`: the
-// session id to take (the attempt's, for its first connection), else a new one.
-asio::awaitable<void> over(AttemptContext& x, const queue::Connect& c, const queue::Target& t, std::string sid) {
+// The feed's `open` of a relay session: when it connects, and again (`reused`) when an attempt takes
+// it from the pool, with the queue ids this attempt may carry.
+void open_event(const queue::Connect& c, const queue::Target& t, const RelaySession& s) {
+  std::string ids;
+  for (const auto& id : c.ids) ids += (ids.empty() ? "" : ",") + id;
+  std::vector<log::Field> f{{"sid", s.conn.log().sid()}, {"proto", "relay"}, {"side", "client"},
+                            {"local", s.conn.local()}, {"peer", s.conn.peer()}, {"host", t.host},
+                            {"domain", c.domain}, {"id", ids}};
+  if (s.reused > 0) f.push_back({"reused", std::to_string(s.reused)});
+  net::feed::emit("open", f);
+}
+
+// An idle session to `key` from the pool that still answers RSET. One the server closed meanwhile
+// (its idle timeout, a restart: EOF, 421) is dropped here and costs nothing: no host failed, no
+// message was sent over it.
+asio::awaitable<std::unique_ptr<RelaySession>> reuse(AttemptContext& x, const queue::CacheKey& key, const queue::Target& t) {
+  while (auto s = x.pool.take(key)) {
+    auto alive = co_await net::smtp_reset(s->conn, s->cs, s->parser);
+    if (alive) {
+      ++s->reused;
+      co_return s;
+    }
+    log::info("relay", "cache_stale", {{"host", t.host}, {"addr", t.ip + ":" + std::to_string(t.port)}, {"why", alive.error().detail}});
+  }
+  co_return nullptr;
+}
+
+// A new session to `t`: connect, greeting, EHLO, STARTTLS as [tls] relay says. Null when the host is
+// given up (the core was told why).
+asio::awaitable<std::unique_ptr<RelaySession>> open(AttemptContext& x, const queue::Connect& c, const queue::Target& t,
+                                                    const std::string& source, std::string sid) {
   net::ConnOptions opts{4096, kSmtpTimeout};
-  auto conn = co_await net::Conn::connect(t.ip, t.port, opts, "relay", queue::source_address(x.svc.settings.listen, t.ip),
-                                          std::move(sid));
+  auto conn = co_await net::Conn::connect(t.ip, t.port, opts, "relay", source, std::move(sid));
   if (!conn) {
     x.core.host_failed(c.attempt, queue::connect_failed(t, conn.error().detail));
-    co_return;
+    co_return nullptr;
   }
-  net::feed::CloseOnExit closed_event;
+  auto s = std::make_unique<RelaySession>(std::move(*conn), smtp::ClientSession(x.svc.settings.name, "host " + t.name()));
   if (net::feed::on()) {
-    closed_event.arm(conn->log().sid());
-    std::string ids;
-    for (const auto& id : c.ids) ids += (ids.empty() ? "" : ",") + id;
-    net::feed::emit("open", {{"sid", conn->log().sid()}, {"proto", "relay"}, {"side", "client"}, {"local", conn->local()},
-                             {"peer", conn->peer()}, {"host", t.host}, {"domain", c.domain}, {"id", ids}});
+    s->closed.arm(s->conn.log().sid());
+    open_event(c, t, *s);
   }
-  smtp::ClientSession cs(x.svc.settings.name, "host " + t.name());
-  smtp::ReplyParser parser;
-  if (!co_await net::smtp_hello(*conn, cs, parser)) {
-    x.core.host_failed(c.attempt, queue::greeting_failed(t, cs.failure()));
-    co_return;  // the next MX host
+  if (!co_await net::smtp_hello(s->conn, s->cs, s->parser)) {
+    x.core.host_failed(c.attempt, queue::greeting_failed(t, s->cs.failure()));
+    co_return nullptr;  // the next MX host
   }
-  auto protection = co_await secure(x, *conn, cs, parser, c.attempt, t);
-  if (!protection) co_return;
+  auto protection = co_await secure(x, s->conn, s->cs, s->parser, c.attempt, t);
+  if (!protection) co_return nullptr;
+  s->protection = std::move(*protection);
+  co_return s;
+}
+
+// Every message of the attempt the core still wants sent, over one connection to `t`: an idle one
+// from the pool, else a new one. `sid`: the session id a new connection takes (the attempt's, for
+// its first connection), else a new one.
+asio::awaitable<void> over(AttemptContext& x, const queue::Connect& c, const queue::Target& t, std::string sid) {
+  const queue::CacheKey key{t.ip, t.port, x.svc.settings.tls.relay != config::RelayTls::off && !t.plain,
+                            queue::source_address(x.svc.settings.listen, t.ip)};
+  auto s = co_await reuse(x, key, t);
+  if (s && net::feed::on()) open_event(c, t, *s);
+  if (!s) s = co_await open(x, c, t, key.source, std::move(sid));
+  if (!s) co_return;
+  auto& conn = s->conn;
   log::info("relay", "connected", {{"domain", c.domain}, {"host", t.host}, {"addr", t.ip + ":" + std::to_string(t.port)},
-                                   {"pipelining", cs.pipelining() ? "yes" : "no"}, {"tls", *protection}});
+                                   {"pipelining", s->cs.pipelining() ? "yes" : "no"}, {"tls", s->protection},
+                                   {"tls_resumed", conn.tls_resumed() ? "yes" : "no"}, {"reused", s->reused}});
+  bool reusable = true;
   for (const auto& id : c.ids) {
     if (x.stopping) break;
     auto turn = x.core.message(c.attempt, id, now());
     if (!turn.effects.empty()) co_await x.perform(std::move(turn.effects));
     if (!turn.send) continue;
-    if (!co_await send(*conn, cs, parser, *x.svc.layout, *turn.send)) {
+    if (!co_await send(conn, s->cs, s->parser, *x.svc.layout, *turn.send)) {
       x.core.host_failed(c.attempt, queue::connection_lost(t));
       co_return;  // this message's outcome is unknown: it is retried (at most these recipients twice)
     }
-    std::string tls = conn->tls_active() ? conn->tls_description() : "none";
-    for (const auto& res : cs.results()) {
+    std::string tls = conn.tls_active() ? conn.tls_description() : "none";
+    for (const auto& res : s->cs.results()) {
+      reusable = reusable && queue::reusable_after(res.reply);
       x.core.result(c.attempt, id, res.address, smtp::outcome_of(res, t.name(), tls), now());
       // After the core recorded it (a deferred one's next try is set), before the bounce it may bring.
-      if (net::feed::on()) attempt_event(x, conn->log().sid(), id, res);
+      if (net::feed::on()) attempt_event(x, conn.log().sid(), id, res);
     }
     co_await x.perform(x.core.message_done(c.attempt, id, now()));
   }
-  const std::string quit = cs.quit();
-  if (net::feed::on()) net::feed::emit_lines("c", conn->log().sid(), quit);
-  co_await conn->write(quit);
+  if (reusable && !x.stopping) co_return x.pool.park(key, std::move(s));
+  const std::string quit = s->cs.quit();
+  if (net::feed::on()) net::feed::emit_lines("c", conn.log().sid(), quit);
+  co_await conn.write(quit);
 }
 
 }  // namespace

@@ -44,11 +44,12 @@ Limits parse_limits(const Node& t, Limits l) {
 }
 
 Queue parse_queue(const Node& t, Queue q) {
-  t.only_keys({"retry_first", "retry_max", "lifetime", "delay_warning"});
+  t.only_keys({"retry_first", "retry_max", "lifetime", "delay_warning", "connection_cache_seconds"});
   if (auto n = t.find("retry_first")) q.retry_first = seconds(*n, 1, kDay);
   if (auto n = t.find("retry_max")) q.retry_max = seconds(*n, 1, 30 * kDay);
   if (auto n = t.find("lifetime")) q.lifetime = seconds(*n, 1, 365 * kDay);
   if (auto n = t.find("delay_warning")) q.delay_warning = seconds(*n, 0, 365 * kDay);
+  if (auto n = t.find("connection_cache_seconds")) q.connection_cache = seconds(*n, 0, 300);
   if (q.retry_max < q.retry_first) t.fail("retry_max is smaller than retry_first");
   return q;
 }

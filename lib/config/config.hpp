@@ -40,6 +40,7 @@ struct Queue {
   std::chrono::seconds retry_max{600};
   std::chrono::seconds lifetime{432000};
   std::chrono::seconds delay_warning{0};  // 0 = off
+  std::chrono::seconds connection_cache{5};  // a relay connection kept idle for the next attempt; 0 = off
 };
 
 enum class RelayTls { may, verify, off };

@@ -377,6 +377,7 @@ asio::awaitable<Result<void>> Conn::start_tls(TlsContext& ctx, TlsRole role, std
   st.peer_name = std::move(peer_name);
   if (role == TlsRole::client && !st.peer_name.empty() && !util::is_ip_literal(st.peer_name))
     SSL_set_tlsext_host_name(st.tls->stream.native_handle(), st.peer_name.c_str());
+  if (role == TlsRole::client) ctx.resume(st.tls->stream.native_handle(), st.peer_name + "@" + st.log.peer());
   start_write(st);  // the whole handshake within the limit
   st.reading = true;
   auto [ec] = co_await st.tls->stream.async_handshake(
@@ -395,6 +396,10 @@ std::string Conn::tls_description() const {
   if (!tls_active()) return "none";
   SSL* ssl = st_->tls->stream.native_handle();
   return std::string(SSL_get_version(ssl)) + " " + SSL_get_cipher_name(ssl);
+}
+
+bool Conn::tls_resumed() const {
+  return tls_active() && SSL_session_reused(st_->tls->stream.native_handle()) == 1;
 }
 
 bool Conn::peer_verified() const {

@@ -64,6 +64,8 @@ class Conn {
   bool tls_active() const noexcept;
   /// "TLSv1.3 TLS_AES_256_GCM_SHA384", or "none".
   std::string tls_description() const;
+  /// The handshake resumed an earlier session (no certificate, no full key exchange).
+  bool tls_resumed() const;
   /// Client side: the server's certificate chains to the context's CA and names `peer_name`.
   bool peer_verified() const;
 

@@ -63,7 +63,8 @@ class LineSession {
       closed_event.arm(conn.log().sid());
       feed::emit("open", {{"sid", conn.log().sid()}, {"proto", opts_.proto}, {"side", "server"},
                           {"local", conn.local()}, {"peer", conn.peer()}});
-      if (conn.tls_active()) feed::emit("tls", {{"sid", conn.log().sid()}, {"cipher", conn.tls_description()}});
+      if (conn.tls_active())
+        feed::emit("tls", {{"sid", conn.log().sid()}, {"cipher", conn.tls_description()}, {"resumed", conn.tls_resumed() ? "yes" : "no"}});
     }
     if (opts_.verbose) {
       const log::Context& log = conn.log();
@@ -190,8 +191,9 @@ class LineSession {
       co_return false;
     }
     core.on_tls_started();
-    conn.log().debug("tls", {{"cipher", conn.tls_description()}});
-    if (feed::on()) feed::emit("tls", {{"sid", conn.log().sid()}, {"cipher", conn.tls_description()}});
+    const char* resumed = conn.tls_resumed() ? "yes" : "no";
+    conn.log().debug("tls", {{"cipher", conn.tls_description()}, {"resumed", resumed}});
+    if (feed::on()) feed::emit("tls", {{"sid", conn.log().sid()}, {"cipher", conn.tls_description()}, {"resumed", resumed}});
     co_return true;
   }
 

@@ -68,10 +68,18 @@ asio::awaitable<Result<void>> smtp_starttls(Conn& conn, smtp::ClientSession& ses
   parser = smtp::ReplyParser{};
   auto r = co_await conn.start_tls(tls, TlsRole::client, host);
   if (!r) co_return r.error();
-  if (feed::on()) feed::emit("tls", {{"sid", conn.log().sid()}, {"cipher", conn.tls_description()}});
+  if (feed::on())
+    feed::emit("tls", {{"sid", conn.log().sid()}, {"cipher", conn.tls_description()}, {"resumed", conn.tls_resumed() ? "yes" : "no"}});
   ev = co_await exchange(conn, session, parser, session.restart(), smtp::ClientEvent::ready);
   if (ev != smtp::ClientEvent::ready) co_return fail(Errc::io, "EHLO after STARTTLS failed");
   co_return Result<void>();
+}
+
+asio::awaitable<Result<void>> smtp_reset(Conn& conn, smtp::ClientSession& session, smtp::ReplyParser& parser) {
+  auto ev = co_await exchange(conn, session, parser, session.reset(), smtp::ClientEvent::ready);
+  if (ev == smtp::ClientEvent::ready) co_return Result<void>();
+  if (session.failure().code == 0) co_return fail(Errc::io, "connection closed");
+  co_return fail(Errc::refused, std::to_string(session.failure().code) + " " + session.failure().text());
 }
 
 asio::awaitable<Result<void>> smtp_auth(Conn& conn, smtp::ClientSession& session, smtp::ReplyParser& parser,

@@ -25,6 +25,10 @@ asio::awaitable<bool> smtp_hello(Conn& conn, smtp::ClientSession& session, smtp:
 asio::awaitable<Result<void>> smtp_starttls(Conn& conn, smtp::ClientSession& session, smtp::ReplyParser& parser,
                                             TlsContext& tls, const std::string& host);
 
+/// RSET on a ready session (a cached one, before its next message): fine on 250; else the server
+/// closed it meanwhile (the error says how: its reply, or "connection closed").
+asio::awaitable<Result<void>> smtp_reset(Conn& conn, smtp::ClientSession& session, smtp::ReplyParser& parser);
+
 /// AUTH PLAIN (or LOGIN); the error holds the server's reply.
 asio::awaitable<Result<void>> smtp_auth(Conn& conn, smtp::ClientSession& session, smtp::ReplyParser& parser,
                                         const std::string& user, const std::string& password);

@@ -10,6 +10,7 @@
 namespace asio::ssl {
 class context;
 }
+struct ssl_st;
 
 namespace mail::net {
 
@@ -27,9 +28,20 @@ class TlsContext {
 
   asio::ssl::context& native() noexcept { return *ctx_; }
 
+  /// Client side, before the handshake of `ssl`: offers the session last given by `destination` (its
+  /// name and address), and keeps the one this handshake brings for the next time (TLS 1.3 tickets
+  /// arrive after the handshake, with the first read: OpenSSL's new-session callback). At most
+  /// kMaxSessions destinations are remembered. Like Postfix's tlsmgr session cache, it saves the full
+  /// handshake (the certificate and its key exchange) on every later connection to a destination.
+  void resume(ssl_st* ssl, const std::string& destination);
+  static constexpr std::size_t kMaxSessions = 1000;
+
+  struct Sessions;
+
  private:
   TlsContext();
   std::unique_ptr<asio::ssl::context> ctx_;
+  std::unique_ptr<Sessions> sessions_;
 };
 
 enum class TlsRole { server, client };

@@ -87,6 +87,10 @@ ClientStep ClientSession::on_reply(const Reply& r) {
     }
     case State::body:
       return finish_message(r, "end of DATA");
+    case State::reset:
+      if (r.code != 250) return fail(r);
+      state_ = State::ready;
+      return {{}, ClientEvent::ready};
     case State::starttls:
       state_ = State::ready;
       if (r.code == 220) return {{}, ClientEvent::tls};
@@ -189,6 +193,12 @@ ClientStep ClientSession::begin(Outgoing message) {
     out += "DATA\r\n";
   }
   return {out};
+}
+
+std::string ClientSession::reset() {
+  state_ = State::reset;
+  failure_ = reply(0, "connection closed");  // until a reply says otherwise
+  return "RSET\r\n";
 }
 
 std::string ClientSession::quit() {

@@ -59,6 +59,9 @@ class ClientSession {
   ClientStep begin(Outgoing message);
   /// Ends the session.
   std::string quit();
+  /// RSET on a ready session (a cached relay connection, before its next message): ClientEvent::ready
+  /// on 250, else ClientEvent::failed (the server closed it meanwhile: 421, or no reply).
+  std::string reset();
   /// STARTTLS (RFC 3207): ClientEvent::tls on 220, else ClientEvent::ready without TLS (failure() says why).
   std::string starttls();
   /// After the handshake: EHLO again (RFC 3207 4.2: forget what the server said before).
@@ -76,7 +79,7 @@ class ClientSession {
   std::optional<std::uint64_t> size_limit() const noexcept { return size_limit_; }
 
  private:
-  enum class State { greeting, ehlo, helo, ready, mail, rcpt, data, body, done, closed, starttls, auth, auth_user,
+  enum class State { greeting, ehlo, helo, ready, reset, mail, rcpt, data, body, done, closed, starttls, auth, auth_user,
                      auth_password };
   ClientStep fail(const Reply& r);
   ClientStep next_envelope_command();

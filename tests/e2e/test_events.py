@@ -13,7 +13,9 @@ import unittest
 
 from world import GM, QQ, CourseWorld, World, wait_for
 
-QUEUE = "[queue]\nretry_first = 1\nretry_max = 2\n[tls]\nallow_plaintext_auth = true\n"
+# connection_cache_seconds = 1: the relay's session stays idle for a second after its message (issue 15),
+# then ends with QUIT and its `close`, which the journey below waits for.
+QUEUE = "[queue]\nretry_first = 1\nretry_max = 2\nconnection_cache_seconds = 1\n[tls]\nallow_plaintext_auth = true\n"
 MSGID = "<feed-1@mail.sustech.edu.cn>"
 MSG = (f"From: usr1@mail.sustech.edu.cn\r\nTo: usr@gmail.com, nobody@gmail.com\r\nSubject: feed\r\n"
        f"Message-ID: {MSGID}\r\n\r\nHello through the feed.\r\n")
@@ -90,6 +92,9 @@ class EventFeedTest(unittest.TestCase):
                 p.dele(1)
                 p.quit()
                 wait_for(lambda: rx.find(event="dele", prog=GM), what="the dele event")
+                relay_sids = {e["sid"] for e in rx.find(event="open", prog=QQ, proto="relay")}
+                wait_for(lambda: all(rx.find(event="close", prog=QQ, sid=sid) for sid in relay_sids),
+                         what="the relay sessions' end (connection cache: 1 s idle)")
                 self.check_journey(rx, world)
             finally:
                 rx.close()

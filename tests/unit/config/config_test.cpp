@@ -73,6 +73,7 @@ TEST_CASE("the course's file is complete: every extension key has its default") 
   CHECK(c->queue.retry_max.count() == 600);
   CHECK(c->queue.lifetime.count() == 432000);
   CHECK(c->queue.delay_warning.count() == 0);
+  CHECK(c->queue.connection_cache.count() == 5);
   CHECK(c->tls.ca_dir == "var/ca");
   CHECK_FALSE(c->tls.allow_plaintext_auth);
   CHECK(c->tls.relay == config::RelayTls::may);
@@ -161,6 +162,8 @@ TEST_CASE("TOML errors name the file, the line and the key") {
   CHECK(error_of("[mystery]\nx = 1\n").rfind("w.toml:1: mystery: unknown key", 0) == 0);
   CHECK(error_of("[fdns]\nlisten = \"localhost\"\n") == "w.toml:2: fdns.listen: expected IP:PORT such as \"127.0.0.1:10053\"");
   CHECK(error_of("[queue]\nretry_first = 60\nretry_max = 10\n") == "w.toml:1: queue: retry_max is smaller than retry_first");
+  CHECK(error_of("[queue]\nconnection_cache_seconds = 301\n") ==
+        "w.toml:2: queue.connection_cache_seconds: value 301 is out of range 0..300");
   // A syntax error: toml++'s own message, with the line.
   CHECK(error_of("[server\n").rfind("w.toml:1: ", 0) == 0);
 }

@@ -209,3 +209,21 @@ TEST_CASE("DSN: status codes and the three parts of a bounce") {
   CHECK(m.find("Content-Type: text/rfc822-headers\n\nSubject: hi\nFrom: usr1@mail.sustech.edu.cn\n\n--=_B--\n") != std::string::npos);
   CHECK(m.find("Date: Fri, 02 Jan 1970 00:00:00 +0000\n") != std::string::npos);
 }
+
+TEST_CASE("a cached session is checked with RSET before its next message: 250 ready, else of no more use") {
+  auto c = greeted("250-gmail.com Hello\r\n250 PIPELINING");
+  auto s = c.begin({"a@qq.com", {"b@gmail.com"}, 10});
+  c.on_reply(r("250 2.1.0 Ok"));
+  c.on_reply(r("250 2.1.5 Ok"));
+  CHECK(c.on_reply(r("354 go")).event == ClientEvent::send_body);
+  CHECK(c.on_reply(r("250 2.0.0 queued")).event == ClientEvent::message_done);
+  CHECK(c.reset() == "RSET\r\n");
+  CHECK(c.on_reply(r("250 2.0.0 Ok")).event == ClientEvent::ready);
+  CHECK(c.pipelining());  // what EHLO said still holds
+  CHECK(c.begin({"a@qq.com", {"c@gmail.com"}, 10}).out.starts_with("MAIL FROM:<a@qq.com>"));
+
+  auto gone = greeted("250 gmail.com");
+  CHECK(gone.reset() == "RSET\r\n");
+  CHECK(gone.on_reply(r("421 4.4.2 gmail.com Error: timeout exceeded")).event == ClientEvent::failed);
+  CHECK(gone.failure().code == 421);
+}
