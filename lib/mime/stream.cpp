@@ -7,7 +7,7 @@ namespace mail::mime {
 
 namespace {
 constexpr std::size_t kLineOctets = 57;       // 76 base64 columns
-constexpr std::size_t kMaxLine = 1000;        // longer lines are never boundaries (RFC 2046: at most 76)
+constexpr std::size_t kMaxLine = 1000;        // held of a line; a boundary (RFC 2046: 70 at most) fits with its "--"s
 constexpr std::size_t kMaxHeader = 64 * 1024; // a longer part header is kept but not looked into
 constexpr std::size_t kMaxLevels = 50;        // as parse()'s depth cap
 
@@ -109,6 +109,11 @@ void StreamSplitter::feed(std::string_view chunk) {
     std::string_view piece = chunk.substr(0, nl == std::string_view::npos ? chunk.size() : nl + 1);
     chunk.remove_prefix(piece.size());
     bool complete = piece.back() == '\n';
+    if (boundary_tail_) {  // the rest of a long boundary line: kept, never looked into
+      sink_.kept(piece);
+      if (complete) boundary_tail_ = long_line_ = false;
+      continue;
+    }
     if (line_.empty() && complete && !long_line_) {  // the common case: a whole line, no copy
       line(piece, true);
       continue;
@@ -118,8 +123,11 @@ void StreamSplitter::feed(std::string_view chunk) {
       line(line_, true);
       line_.clear();
       long_line_ = false;
-    } else if (line_.size() > kMaxLine) {  // too long for a boundary: pass on what there is
-      line(line_, false);
+    } else if (line_.size() > kMaxLine) {  // too long to hold: pass on what there is
+      // A boundary is told by its start (boundary()), so a long one (transport padding) is one here
+      // too, as it is when the whole line comes in one chunk and as parse() sees it.
+      if (!long_line_ && !in_header_ && boundary(line_)) boundary_tail_ = true;
+      else line(line_, false);
       line_.clear();
       long_line_ = true;
     }
@@ -129,6 +137,7 @@ void StreamSplitter::feed(std::string_view chunk) {
 void StreamSplitter::finish() {
   if (!line_.empty()) line(line_, !long_line_);  // the last line, without its line end
   line_.clear();
+  boundary_tail_ = long_line_ = false;
   if (diverting_) end_diverted();
 }
 
@@ -163,7 +172,10 @@ void StreamSplitter::header_done(std::string_view blank) {
   if (!known) return;
   if (h.type.value.rfind("multipart/", 0) == 0) {
     auto b = h.type.params.find("boundary");
-    if (b != h.type.params.end() && !b->second.empty() && open_.size() < kMaxLevels) open_.push_back({part_, b->second, 0});
+    // A boundary too long to be told from the held start of a line is not followed: its parts stay in
+    // the skeleton (parse() reads them there), rather than depend on where the chunks are cut.
+    if (b != h.type.params.end() && !b->second.empty() && b->second.size() + 4 <= kMaxLine && open_.size() < kMaxLevels)
+      open_.push_back({part_, b->second, 0});
     return;
   }
   if (cte != "base64" || !is_attachment(h)) return;

@@ -86,6 +86,7 @@ class StreamSplitter {
   SplitSink& sink_;
   std::string line_;           // the current line, up to kMaxLine
   bool long_line_ = false;     // line_ overflowed: the rest of this line is body, not a boundary
+  bool boundary_tail_ = false; // line_ overflowed and began with a boundary: the rest of it is kept as is
   bool in_header_ = true;
   std::string part_ = "1";     // the part whose header or body is being read
   std::string header_;         // its header so far

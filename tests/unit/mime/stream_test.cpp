@@ -235,3 +235,51 @@ TEST_CASE("pop3::ResponseReader: with a line reader the body lines stream out, d
   CHECK(resp->lines.empty());
   CHECK(got == std::vector<std::string>{".dot", "plain"});
 }
+
+// A boundary line longer than the splitter keeps of a line (RFC 2046 allows transport padding after
+// "--b"; a sender may also pad it on purpose): parse() ends the part there whatever its length, so the
+// splitter must too, and alike however the text arrives. Before, a line of more than 1000 octets was a
+// boundary when it came in one chunk and body when cut (as the agent feeds it, line then CRLF): the
+// next part's header and body were decoded into the attachment before it.
+TEST_CASE("StreamSplitter: a padded boundary line of more than 1000 octets ends the part whatever the chunks") {
+  std::string pad(1200, ' ');
+  std::string raw =
+      "Subject: padded\r\n"
+      "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+      "--b\r\n"
+      "Content-Type: application/octet-stream; name=\"a.bin\"\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\n"
+      "QUJD\r\n"
+      "--b" + pad + "\r\n"
+      "Content-Type: text/plain\r\n\r\n"
+      "WFla WFla\r\n"
+      "--b--\r\n";
+  Parsed direct = parse(raw);
+  REQUIRE(direct.attachments.size() == 1);
+  REQUIRE(direct.attachments[0].data == "ABC");
+  auto whole = split_in(raw, raw.size());
+  for (std::size_t step : {0u, 1u, 7u, 1000u, 1001u, 1100u}) {
+    CAPTURE(step);
+    auto s = split_in(raw, step);
+    CHECK(s.sink.skeleton == whole.sink.skeleton);
+    CHECK(s.sink.bodies == whole.sink.bodies);
+  }
+  Collect lines;  // as the agent feeds it: each line, then its CRLF
+  StreamSplitter splitter(lines);
+  for (std::string_view r = raw; !r.empty();) {
+    auto n = r.find("\r\n");
+    splitter.feed(r.substr(0, n));
+    splitter.feed("\r\n");
+    r.remove_prefix(n + 2);
+  }
+  splitter.finish();
+  CHECK(lines.skeleton == whole.sink.skeleton);
+  CHECK(lines.bodies == whole.sink.bodies);
+  REQUIRE(whole.sink.bodies.size() == 1);
+  CHECK(whole.sink.bodies[0] == "ABC");
+  Parsed split = parse_split(whole.sink.skeleton, whole.diverted);
+  CHECK(split.text == direct.text);
+  CHECK(split.problems == direct.problems);
+  REQUIRE(split.attachments.size() == 1);
+  CHECK(whole.diverted[0].size == 3);
+}
