@@ -10,6 +10,7 @@ constexpr std::size_t kLineOctets = 57;       // 76 base64 columns
 constexpr std::size_t kMaxLine = 1000;        // held of a line; a boundary (RFC 2046: 70 at most) fits with its "--"s
 constexpr std::size_t kMaxHeader = 64 * 1024; // a longer part header is kept but not looked into
 constexpr std::size_t kMaxLevels = 50;        // as parse()'s depth cap
+constexpr std::size_t kMaxParts = 1000;       // as parse()'s: the entities past it are not read, so not diverted
 
 int b64_value(char c) noexcept {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -157,6 +158,7 @@ void StreamSplitter::header_line(std::string_view text, bool complete) {
 
 void StreamSplitter::header_done(std::string_view blank) {
   in_header_ = false;
+  ++entities_;
   std::vector<std::string> problems;
   Fields fields = header_full_ ? Fields{} : read_fields(header_, problems);
   auto get = [&fields](std::string_view name) {
@@ -178,7 +180,7 @@ void StreamSplitter::header_done(std::string_view blank) {
       open_.push_back({part_, b->second, 0});
     return;
   }
-  if (cte != "base64" || !is_attachment(h)) return;
+  if (cte != "base64" || !is_attachment(h) || entities_ > kMaxParts) return;
   diverting_ = true;
   diverted_.push_back({part_, 0, true});
   sink_.attachment(diverted_.back());

@@ -92,6 +92,7 @@ class StreamSplitter {
   std::string header_;         // its header so far
   bool header_full_ = false;
   bool diverting_ = false;
+  std::size_t entities_ = 0;   // headers read: parse() reads no more than its cap of them
   Base64Decoder decoder_;
   std::string decoded_;
   std::vector<Level> open_;
