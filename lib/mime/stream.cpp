@@ -172,14 +172,22 @@ void StreamSplitter::header_done(std::string_view blank) {
   bool known = !header_full_;
   header_full_ = false;
   if (!known) return;
-  if (h.type.value.rfind("multipart/", 0) == 0) {
+  const std::string& type = h.type.value;
+  if (type.rfind("multipart/", 0) == 0) {
     auto b = h.type.params.find("boundary");
     // A boundary too long to be told from the held start of a line is not followed: its parts stay in
     // the skeleton (parse() reads them there), rather than depend on where the chunks are cut.
     if (b != h.type.params.end() && !b->second.empty() && b->second.size() + 4 <= kMaxLine && open_.size() < kMaxLevels)
-      open_.push_back({part_, b->second, 0});
+      open_.push_back({part_, b->second, 0, type == "multipart/report"});
     return;
   }
+  // What parse() reads as a delivery report's status (anywhere) and returned headers (in a report)
+  // before it asks whether a part is an attachment stays in the skeleton, where it reads them.
+  bool in_report = !open_.empty() && open_.back().report && part_.size() > open_.back().part.size();
+  if (type == "message/delivery-status" || type == "message/global-delivery-status" ||
+      (in_report && (type == "text/rfc822-headers" || type == "message/rfc822" || type == "message/global" ||
+                     type == "message/global-headers")))
+    return;
   if (cte != "base64" || !is_attachment(h) || entities_ > kMaxParts) return;
   diverting_ = true;
   diverted_.push_back({part_, 0, true});

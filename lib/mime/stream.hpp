@@ -75,6 +75,7 @@ class StreamSplitter {
     std::string part;
     std::string boundary;
     int children = 0;
+    bool report = false;  // multipart/report: parse() reads some of its parts whatever they say
   };
   void line(std::string_view text, bool complete);
   void header_line(std::string_view text, bool complete);

@@ -297,3 +297,29 @@ TEST_CASE("StreamSplitter: no more bodies diverted than parse() reads parts") {
   CHECK(split.attachments.size() == direct.attachments.size());
   for (const auto& p : split.problems) CHECK(p.find("outside the message structure") == std::string::npos);
 }
+
+// parse() reads a delivery report's status and returned headers whatever their transfer encoding; a
+// base64 one with a name (so "an attachment" by is_attachment) was diverted, and the agent showed the
+// bounce without its status, its bytes "outside the message structure".
+TEST_CASE("StreamSplitter: the parts of a delivery report parse() reads are never diverted") {
+  std::string status = mail::util::base64_encode(
+      "Reporting-MTA: dns; mx.example\r\n\r\nFinal-Recipient: rfc822; a@b.example\r\nAction: failed\r\nStatus: 5.1.1\r\n");
+  std::string headers = mail::util::base64_encode("Subject: the lost one\r\nMessage-ID: <x@y>\r\n");
+  std::string raw =
+      "Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
+      "--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n"
+      "--b\r\nContent-Type: message/delivery-status; name=status.txt\r\nContent-Transfer-Encoding: base64\r\n\r\n" + status + "\r\n"
+      "--b\r\nContent-Type: text/rfc822-headers; name=headers.txt\r\nContent-Transfer-Encoding: base64\r\n\r\n" + headers + "\r\n"
+      "--b--\r\n";
+  Parsed direct = parse(raw);
+  REQUIRE(direct.delivery_status);
+  REQUIRE(direct.returned_headers.size() == 2);
+  auto s = split_in(raw, 0);
+  CHECK(s.diverted.empty());
+  Parsed split = parse_split(s.sink.skeleton, s.diverted);
+  CHECK(split.problems == direct.problems);
+  REQUIRE(split.delivery_status);
+  REQUIRE(split.delivery_status->recipients.size() == 1);
+  CHECK(split.delivery_status->recipients[0].status == "5.1.1");
+  CHECK(split.returned_headers == direct.returned_headers);
+}
