@@ -224,9 +224,38 @@ class Sampler:
         return sum(last - first for first, last in self.cpu.values()) / os.sysconf("SC_CLK_TCK")
 
 
-def wait_ports(ports, deadline):
+def exited(proc):
+    """Whether `proc` ended, without reaping it: while it is a zombie its PID (and process group) cannot be
+    taken by another process, so what it left behind in its group can still be killed by that number."""
+    try:
+        return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def stop_world(proc):
+    """SIGTERM to run-world (it stops its programs); when it had ended on its own, or does not end, SIGKILL
+    to its process group: a program it started must not outlive the bench."""
+    if exited(proc):
+        if proc.returncode is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.wait()
+        return
+    try:
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def wait_ports(ports, deadline, proc):
+    """Until every port answers; False at the deadline, or as soon as the world (`proc`) has stopped."""
     left = set(ports)
-    while left and time.monotonic() < deadline:
+    while left and time.monotonic() < deadline and not exited(proc):
         for p in list(left):
             with socket.socket() as s:
                 s.settimeout(0.5)
@@ -380,11 +409,13 @@ def main():
     world_proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", "run-world"), "-c", os.path.abspath(config),
                                    "-z", os.path.abspath(zone), "-b", os.path.abspath(a.build), "--events", sock_path],
                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    lost = 0
+    lost, keep = 0, "--keep" in sys.argv
     try:
         ports = list(world.servers.values()) + list(world.pops.values())
-        if not wait_ports(ports, time.monotonic() + 60 + len(ports) / 10):
-            sys.exit(f"world_traffic.py: the world did not listen within the time (log: {log.name})")
+        if not wait_ports(ports, time.monotonic() + 60 + len(ports) / 10, world_proc):
+            keep = True
+            why = "stopped before it listened" if exited(world_proc) else "did not listen within the time"
+            sys.exit(f"world_traffic.py: the world {why} (log: {log.name})")
         start_s = time.monotonic() - t_start
         sampler = Sampler(world, ctl)
         sampler.refresh_pids()
@@ -443,15 +474,10 @@ def main():
             print(f"world_traffic.py: a {cat} message from {origin} got {code or 'no answer'}", file=sys.stderr)
     finally:
         stop.set()
-        try:
-            os.kill(world_proc.pid, signal.SIGTERM)
-            world_proc.wait(30)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(world_proc.pid, signal.SIGKILL)
-            world_proc.wait()
+        stop_world(world_proc)
         log.close()
         sock.close()
-        if lost or "--keep" in sys.argv:
+        if lost or keep:  # the log stays for a look
             print(f"world_traffic.py: {lost} messages not accounted for; the world's log: {log.name}", file=sys.stderr)
         else:
             import shutil

@@ -95,7 +95,8 @@ class MessageReader : public mail::mime::SplitSink {
   std::string save_dir_;
   std::string skeleton_;
   mail::mime::StreamSplitter splitter_{*this};
-  std::ofstream file_;
+  void close_file();
+  int fd_ = -1;                     // the hidden file of the body being diverted
   std::vector<std::string> files_;  // per diverted body: its hidden file ("" when only counted, or once named)
   bool write_failed_ = false;
 };

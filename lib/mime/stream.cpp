@@ -7,9 +7,10 @@ namespace mail::mime {
 
 namespace {
 constexpr std::size_t kLineOctets = 57;       // 76 base64 columns
-constexpr std::size_t kMaxLine = 1000;        // longer lines are never boundaries (RFC 2046: at most 76)
+constexpr std::size_t kMaxLine = 1000;        // held of a line; a boundary (RFC 2046: 70 at most) fits with its "--"s
 constexpr std::size_t kMaxHeader = 64 * 1024; // a longer part header is kept but not looked into
 constexpr std::size_t kMaxLevels = 50;        // as parse()'s depth cap
+constexpr std::size_t kMaxParts = 1000;       // as parse()'s: the entities past it are not read, so not diverted
 
 int b64_value(char c) noexcept {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -109,6 +110,11 @@ void StreamSplitter::feed(std::string_view chunk) {
     std::string_view piece = chunk.substr(0, nl == std::string_view::npos ? chunk.size() : nl + 1);
     chunk.remove_prefix(piece.size());
     bool complete = piece.back() == '\n';
+    if (boundary_tail_) {  // the rest of a long boundary line: kept, never looked into
+      sink_.kept(piece);
+      if (complete) boundary_tail_ = long_line_ = false;
+      continue;
+    }
     if (line_.empty() && complete && !long_line_) {  // the common case: a whole line, no copy
       line(piece, true);
       continue;
@@ -118,8 +124,11 @@ void StreamSplitter::feed(std::string_view chunk) {
       line(line_, true);
       line_.clear();
       long_line_ = false;
-    } else if (line_.size() > kMaxLine) {  // too long for a boundary: pass on what there is
-      line(line_, false);
+    } else if (line_.size() > kMaxLine) {  // too long to hold: pass on what there is
+      // A boundary is told by its start (boundary()), so a long one (transport padding) is one here
+      // too, as it is when the whole line comes in one chunk and as parse() sees it.
+      if (!long_line_ && !in_header_ && boundary(line_)) boundary_tail_ = true;
+      else line(line_, false);
       line_.clear();
       long_line_ = true;
     }
@@ -129,6 +138,7 @@ void StreamSplitter::feed(std::string_view chunk) {
 void StreamSplitter::finish() {
   if (!line_.empty()) line(line_, !long_line_);  // the last line, without its line end
   line_.clear();
+  boundary_tail_ = long_line_ = false;
   if (diverting_) end_diverted();
 }
 
@@ -148,6 +158,7 @@ void StreamSplitter::header_line(std::string_view text, bool complete) {
 
 void StreamSplitter::header_done(std::string_view blank) {
   in_header_ = false;
+  ++entities_;
   std::vector<std::string> problems;
   Fields fields = header_full_ ? Fields{} : read_fields(header_, problems);
   auto get = [&fields](std::string_view name) {
@@ -161,12 +172,23 @@ void StreamSplitter::header_done(std::string_view blank) {
   bool known = !header_full_;
   header_full_ = false;
   if (!known) return;
-  if (h.type.value.rfind("multipart/", 0) == 0) {
+  const std::string& type = h.type.value;
+  if (type.rfind("multipart/", 0) == 0) {
     auto b = h.type.params.find("boundary");
-    if (b != h.type.params.end() && !b->second.empty() && open_.size() < kMaxLevels) open_.push_back({part_, b->second, 0});
+    // A boundary too long to be told from the held start of a line is not followed: its parts stay in
+    // the skeleton (parse() reads them there), rather than depend on where the chunks are cut.
+    if (b != h.type.params.end() && !b->second.empty() && b->second.size() + 4 <= kMaxLine && open_.size() < kMaxLevels)
+      open_.push_back({part_, b->second, 0, type == "multipart/report"});
     return;
   }
-  if (cte != "base64" || !is_attachment(h)) return;
+  // What parse() reads as a delivery report's status (anywhere) and returned headers (in a report)
+  // before it asks whether a part is an attachment stays in the skeleton, where it reads them.
+  bool in_report = !open_.empty() && open_.back().report && part_.size() > open_.back().part.size();
+  if (type == "message/delivery-status" || type == "message/global-delivery-status" ||
+      (in_report && (type == "text/rfc822-headers" || type == "message/rfc822" || type == "message/global" ||
+                     type == "message/global-headers")))
+    return;
+  if (cte != "base64" || !is_attachment(h) || entities_ > kMaxParts) return;
   diverting_ = true;
   diverted_.push_back({part_, 0, true});
   sink_.attachment(diverted_.back());

@@ -75,6 +75,7 @@ class StreamSplitter {
     std::string part;
     std::string boundary;
     int children = 0;
+    bool report = false;  // multipart/report: parse() reads some of its parts whatever they say
   };
   void line(std::string_view text, bool complete);
   void header_line(std::string_view text, bool complete);
@@ -86,11 +87,13 @@ class StreamSplitter {
   SplitSink& sink_;
   std::string line_;           // the current line, up to kMaxLine
   bool long_line_ = false;     // line_ overflowed: the rest of this line is body, not a boundary
+  bool boundary_tail_ = false; // line_ overflowed and began with a boundary: the rest of it is kept as is
   bool in_header_ = true;
   std::string part_ = "1";     // the part whose header or body is being read
   std::string header_;         // its header so far
   bool header_full_ = false;
   bool diverting_ = false;
+  std::size_t entities_ = 0;   // headers read: parse() reads no more than its cap of them
   Base64Decoder decoder_;
   std::string decoded_;
   std::vector<Level> open_;

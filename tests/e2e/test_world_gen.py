@@ -43,6 +43,35 @@ class WorldGenTest(unittest.TestCase):
             self.assertIn("category=unknown", r.stdout)  # bounces came back and were counted
             self.assertFalse(os.path.exists(os.path.join(out, "var", "world.ctl")), "the world was stopped")
 
+    def test_a_world_that_does_not_start_fails_at_once_and_keeps_its_log(self):
+        """run-world stops the whole world when a server cannot listen (here its SMTP port is taken): the
+        traffic generator waited a minute for ports nobody would open, then removed the log it named."""
+        import re
+        import shutil
+        import socket
+        import tomllib
+        with World() as w:
+            out = w.path("world")
+            r = subprocess.run([sys.executable, GEN, out, "--servers", "2", "--domains", "1", "--accounts", "4"],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(os.path.join(out, "config.toml"), "rb") as f:
+                port = tomllib.load(f)["server"]["s002"]["smtp"]
+            with socket.socket() as taken:
+                taken.bind(("127.0.0.1", port))  # bound, not listening: mailsrv s002 cannot bind it
+                try:
+                    r = subprocess.run([sys.executable, TRAFFIC, out, "--messages", "4", "--idle", "0", "-b", BUILD],
+                                       capture_output=True, text=True, timeout=40)
+                except subprocess.TimeoutExpired:
+                    self.fail("world_traffic.py still waited for the ports 40 s after the world had stopped")
+            self.assertNotEqual(r.returncode, 0)
+            m = re.search(r"log: (\S+?)\)", r.stderr)
+            self.assertIsNotNone(m, r.stderr)
+            self.assertTrue(os.path.exists(m.group(1)), f"the log named is gone: {r.stderr}")
+            with open(m.group(1)) as f:
+                self.assertIn("s002", f.read())
+            shutil.rmtree(os.path.dirname(m.group(1)))
+
     def test_a_server_keeps_only_its_own_accounts_in_memory(self):
         """Server s001 of a 100-server world: with 500 accounts in the world (5 its own) and with 50,000 (500
         its own). Its memory grew by 27 MB with the others' accounts: the whole config stayed alive in main."""

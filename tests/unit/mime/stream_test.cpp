@@ -235,3 +235,91 @@ TEST_CASE("pop3::ResponseReader: with a line reader the body lines stream out, d
   CHECK(resp->lines.empty());
   CHECK(got == std::vector<std::string>{".dot", "plain"});
 }
+
+// A boundary line longer than the splitter keeps of a line (RFC 2046 allows transport padding after
+// "--b"; a sender may also pad it on purpose): parse() ends the part there whatever its length, so the
+// splitter must too, and alike however the text arrives. Before, a line of more than 1000 octets was a
+// boundary when it came in one chunk and body when cut (as the agent feeds it, line then CRLF): the
+// next part's header and body were decoded into the attachment before it.
+TEST_CASE("StreamSplitter: a padded boundary line of more than 1000 octets ends the part whatever the chunks") {
+  std::string pad(1200, ' ');
+  std::string raw =
+      "Subject: padded\r\n"
+      "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+      "--b\r\n"
+      "Content-Type: application/octet-stream; name=\"a.bin\"\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\n"
+      "QUJD\r\n"
+      "--b" + pad + "\r\n"
+      "Content-Type: text/plain\r\n\r\n"
+      "WFla WFla\r\n"
+      "--b--\r\n";
+  Parsed direct = parse(raw);
+  REQUIRE(direct.attachments.size() == 1);
+  REQUIRE(direct.attachments[0].data == "ABC");
+  auto whole = split_in(raw, raw.size());
+  for (std::size_t step : {0u, 1u, 7u, 1000u, 1001u, 1100u}) {
+    CAPTURE(step);
+    auto s = split_in(raw, step);
+    CHECK(s.sink.skeleton == whole.sink.skeleton);
+    CHECK(s.sink.bodies == whole.sink.bodies);
+  }
+  Collect lines;  // as the agent feeds it: each line, then its CRLF
+  StreamSplitter splitter(lines);
+  for (std::string_view r = raw; !r.empty();) {
+    auto n = r.find("\r\n");
+    splitter.feed(r.substr(0, n));
+    splitter.feed("\r\n");
+    r.remove_prefix(n + 2);
+  }
+  splitter.finish();
+  CHECK(lines.skeleton == whole.sink.skeleton);
+  CHECK(lines.bodies == whole.sink.bodies);
+  REQUIRE(whole.sink.bodies.size() == 1);
+  CHECK(whole.sink.bodies[0] == "ABC");
+  Parsed split = parse_split(whole.sink.skeleton, whole.diverted);
+  CHECK(split.text == direct.text);
+  CHECK(split.problems == direct.problems);
+  REQUIRE(split.attachments.size() == 1);
+  CHECK(whole.diverted[0].size == 3);
+}
+
+// parse() reads 1,000 entities at most; each base64 part past that was still diverted, the agent making a
+// hidden file in the save folder for every one (a message of empty parts: a file per ~150 octets) only
+// to remove it as "outside the message structure". Past the cap they stay in the skeleton, unread.
+TEST_CASE("StreamSplitter: no more bodies diverted than parse() reads parts") {
+  std::string raw = "Content-Type: multipart/mixed; boundary=b\r\n\r\n";
+  for (int i = 0; i < 3000; ++i) raw += "--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nQUJD\r\n";
+  raw += "--b--\r\n";
+  auto s = split_in(raw, 0);
+  CHECK(s.diverted.size() < 1000);
+  Parsed direct = parse(raw), split = parse_split(s.sink.skeleton, s.diverted);
+  CHECK(split.attachments.size() == direct.attachments.size());
+  for (const auto& p : split.problems) CHECK(p.find("outside the message structure") == std::string::npos);
+}
+
+// parse() reads a delivery report's status and returned headers whatever their transfer encoding; a
+// base64 one with a name (so "an attachment" by is_attachment) was diverted, and the agent showed the
+// bounce without its status, its bytes "outside the message structure".
+TEST_CASE("StreamSplitter: the parts of a delivery report parse() reads are never diverted") {
+  std::string status = mail::util::base64_encode(
+      "Reporting-MTA: dns; mx.example\r\n\r\nFinal-Recipient: rfc822; a@b.example\r\nAction: failed\r\nStatus: 5.1.1\r\n");
+  std::string headers = mail::util::base64_encode("Subject: the lost one\r\nMessage-ID: <x@y>\r\n");
+  std::string raw =
+      "Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
+      "--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n"
+      "--b\r\nContent-Type: message/delivery-status; name=status.txt\r\nContent-Transfer-Encoding: base64\r\n\r\n" + status + "\r\n"
+      "--b\r\nContent-Type: text/rfc822-headers; name=headers.txt\r\nContent-Transfer-Encoding: base64\r\n\r\n" + headers + "\r\n"
+      "--b--\r\n";
+  Parsed direct = parse(raw);
+  REQUIRE(direct.delivery_status);
+  REQUIRE(direct.returned_headers.size() == 2);
+  auto s = split_in(raw, 0);
+  CHECK(s.diverted.empty());
+  Parsed split = parse_split(s.sink.skeleton, s.diverted);
+  CHECK(split.problems == direct.problems);
+  REQUIRE(split.delivery_status);
+  REQUIRE(split.delivery_status->recipients.size() == 1);
+  CHECK(split.delivery_status->recipients[0].status == "5.1.1");
+  CHECK(split.returned_headers == direct.returned_headers);
+}
