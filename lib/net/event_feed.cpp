@@ -79,9 +79,10 @@ struct Feed {
       if (stopped) return void(armed = false);  // finish() sends what waits
       timer.expires_after(kPeriod);
       timer.async_wait([this](const std::error_code& ec) {
+        if (ec) return;  // cancelled: stop() (then finish() sends what waits), or the feed is gone
         std::lock_guard lock(mutex);
         armed = false;
-        if (!ec) flush();
+        flush();
       });
     });
   }
