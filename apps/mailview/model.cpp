@@ -118,7 +118,8 @@ json Model::journey(const std::string& msgid) const {
   json steps = json::array();
   for (const auto& st : assemble(*j, parties_)) {
     json one = {{"ts", st.ts}, {"kind", st.kind}, {"from", st.from}, {"to", st.to}, {"server", st.server},
-                {"sid", st.sid}, {"summary", st.summary}};
+                {"sid", st.sid}, {"summary", st.summary},
+                {"session", !st.sid.empty() && history_.find(st.server, st.sid) != nullptr}};
     if (!st.peer_sid.empty()) one["peer_sid"] = st.peer_sid;
     steps.push_back(std::move(one));
   }

@@ -114,6 +114,10 @@ JOURNEY = {"msgid": MSGID, "steps": [
      "summary": "usr@gmail.com RETR 1"},
 ]}
 
+# as mailview says it: whether /api/sessions/SERVER/SID has the step's session
+for _st in JOURNEY["steps"]:
+    _st["session"] = any(x["server"] == _st["server"] and x["sid"] == _st["sid"] for x in SESSIONS)
+
 JOURNEYS = [{"msgid": MSGID, "subject": "Lab report <draft> & notes", "from": "usr1@mail.sustech.edu.cn",
              "to": "usr@gmail.com, nobody@gmail.com", "first": ts(0), "last": ts(5), "steps": 6}]
 

@@ -152,11 +152,13 @@ async function journeys() {
 
 async function journey(msgid) {
   const j = await api(`/api/journey/${enc(msgid)}`);
-  // The sessions the steps point to: their lines become the arrows of the step. A session may have left
-  // the bounded history (404): the step then shows as one arrow with its summary.
+  // The sessions the steps point to: their lines become the arrows of the step. Only those the history
+  // holds (`session`): one that left the bounded history, or a relay attempt's lookups on a cached
+  // connection (a sid no session has), shows as one arrow with its summary. A 404 can still come (the
+  // history moved on meanwhile); the step then shows the same way.
   // A relay hop's receiving session (peer_sid at the receiver) repeats the sender's: drawn once.
   const peers = new Set(j.steps.filter(s => s.peer_sid).map(s => `${s.to}\n${s.peer_sid}`));
-  const keys = [...new Set(j.steps.filter(s => s.sid).map(s => `${s.server}\n${s.sid}`))].filter(k => !peers.has(k));
+  const keys = [...new Set(j.steps.filter(s => s.sid && s.session).map(s => `${s.server}\n${s.sid}`))].filter(k => !peers.has(k));
   const found = new Map(await Promise.all(keys.map(async k => {
     const [server, sid] = k.split("\n");
     const r = await fetch(`/api/sessions/${enc(server)}/${enc(sid)}`);

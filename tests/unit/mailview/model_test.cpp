@@ -224,3 +224,23 @@ TEST_CASE("mailview: a journey keeps each fact's values short (a message to 100 
   CHECK(octets <= Journeys::kMaxFacts * 3 * (Journeys::kMaxValue + 8));
   CHECK(j->facts.front().get("to").size() == Journeys::kMaxValue);
 }
+
+// A relay attempt that takes a cached connection (issue 15) looks up with a sid of its own that no
+// session has: the page must know not to ask for that session (its 404 was a console error).
+TEST_CASE("mailview: each journey step says whether its session is in the history") {
+  Model m(Parties(servers()), 200);
+  for (const auto& l : scenario()) m.feed(l);
+  const std::string qq = "exmail.qq.com", id = "<m2@sustech>";
+  m.feed(ev("02.000", qq, "message", {{"sid", "a2"}, {"id", "Q2"}, {"msgid", id}, {"from", "usr1@mail.sustech.edu.cn"},
+                                      {"to", "usr@gmail.com"}, {"local", ""}, {"queued", "1"}, {"files", ""},
+                                      {"result", "stored"}, {"size", "99"}}));
+  m.feed(ev("02.001", qq, "lookup", {{"sid", "x9"}, {"id", "Q2"}, {"name", "gmail.com"}, {"type", "MX"}, {"server", "127.0.0.1:10053"},
+                                     {"answer", "10 gmail-smtp-in.l.google.com"}, {"rcode", "NOERROR"}}));
+  auto j = m.journey(id);
+  REQUIRE(j.is_object());
+  REQUIRE(j["steps"].size() == 2);
+  CHECK(j["steps"][1]["kind"] == "dns");
+  CHECK(j["steps"][1]["session"] == false);  // x9: no session opened with it
+  auto first = m.journey("<m1@sustech>");
+  CHECK(first["steps"][2]["session"] == true);  // r1, the relay session
+}
