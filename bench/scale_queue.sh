@@ -13,7 +13,7 @@
 #            no retry is due in the window
 #   restart  the destination comes back (a mailsrv on that port), then the server is stopped and started
 #            again: start-up = start until the SMTP greeting (mailsrv: scan_queue; Postfix: `postfix
-#            start`), drain = start until the N-th message is in the destination's Maildir (mailsrv tries
+#            start`; for mailsrv also scan = launch until its event=queue_loaded), drain = start until the N-th message is in the destination's Maildir (mailsrv tries
 #            every entry at start; Postfix after `postqueue -f`, issued once it answers), the memory then
 # No TLS on the relay hop for either ([tls] relay = "off", smtp_tls_security_level = none): the
 # handshake is item 7's subject. Postfix runs as an instance of its own (/etc/postfix-mwq, not registered
@@ -42,7 +42,7 @@ cleanup() {
   rm -rf "$TOP" $PFC $PFQ /var/lib/postfix-mwq
 }
 trap cleanup EXIT
-MW=$PWD/$BUILD/apps
+MW=$(realpath "$BUILD")/apps
 
 # Python helpers: greet PORT (seconds until an SMTP greeting, polling), count DIR N TIMEOUT (seconds until
 # DIR holds N files, or -1).
@@ -86,10 +86,11 @@ until_n() {
   done
   awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f\n", b - a }'
 }
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f\n", b - a }'; }  # seconds since $1 (an EPOCHREALTIME)
 fill() { smtp-source -s 20 -l 1000 -m "$2" -f sender@mail.sustech.edu.cn -t user@down.test "127.0.0.1:$1"; }
 # row SERVER N FILL STARTUP "PSS RSS" IDLE_CPU DRAIN "PSS RSS" (the memory while idle, and after the drain)
 row() { local m0=($5) m1=($8)
-  bench/tsv.py scale_queue server="$1" entries="$2" fill_s="$3" startup_s="$4" pss_kb="${m0[0]}" queue_rss_kb="${m0[1]}" \
+  bench/tsv.py scale_queue server="$1" entries="$2" fill_s="$3" startup_s="$4" scan_s="$SCAN" pss_kb="${m0[0]}" queue_rss_kb="${m0[1]}" \
     idle_cpu_s="$6" drain_s="$7" drain_msg_s="$(awk -v n="$2" -v d="$7" 'BEGIN { printf "%.0f", (d > 0) ? n / d : 0 }')" \
     pss_drained_kb="${m1[0]}" queue_rss_drained_kb="${m1[1]}"; }
 
@@ -142,13 +143,16 @@ run_mailsrv() {
   stop_pid "$MPID"
   start_mw gmail.com; local gpid=$MPID
   greet "$GS" >/dev/null
+  local launched=$EPOCHREALTIME
   start_mw exmail.qq.com
-  startup=$(greet "$QS")
-  drain=$(count "$RUN/var/gmail.com/mail/user@down.test/new" "$n" 1800)
+  [ "$(greet "$QS")" != -1 ] && startup=$(since "$launched") || startup=-1
+  # scan: from the launch to its event=queue_loaded line (scan_queue and the core's load), of the startup
+  SCAN=$(grep 'event=queue_loaded' "$RUN/exmail.qq.com.log" | tail -1 | /usr/bin/python3 -c "import sys, datetime
+ts = sys.stdin.read().split()[0][3:].replace('Z', '+00:00')
+print(f'{datetime.datetime.fromisoformat(ts).timestamp() - $launched:.3f}')")
+  [ "$(count "$RUN/var/gmail.com/mail/user@down.test/new" "$n" 1800)" != -1 ] && drain=$(since "$launched") || drain=-1
   rss1=$(mem "$MPID")
-  [ "$drain" != -1 ] && drain=$(awk -v a="$drain" -v s="$startup" 'BEGIN { printf "%.1f", a + s }')
   row mailsrv "$n" "$fill_s" "$startup" "$rss0" "$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')" "$drain" "$rss1"
-  grep 'event=queue_loaded' "$RUN/exmail.qq.com.log" | tail -1
   stop_pid "$MPID"; stop_pid "$gpid"; stop_pid "$FPID"
   rm -rf "$RUN"
 }
@@ -193,13 +197,12 @@ run_postfix() {
   while [ -e $PFQ/pid/master.pid ] && kill -0 "$m" 2>/dev/null; do sleep 0.1; done
   start_mw gmail.com; local gpid=$MPID
   greet "$GS" >/dev/null
-  local s0=$EPOCHREALTIME
+  local launched=$EPOCHREALTIME
   postfix -c $PFC start >/dev/null 2>&1
-  startup=$(greet "$PS")
-  startup=$(awk -v a="$s0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
+  [ "$(greet "$PS")" != -1 ] && startup=$(since "$launched") || startup=-1
+  SCAN=-
   postqueue -c $PFC -f
-  drain=$(count "$RUN/var/gmail.com/mail/user@down.test/new" "$n" 1800)
-  [ "$drain" != -1 ] && drain=$(awk -v a="$drain" -v s="$startup" 'BEGIN { printf "%.1f", a + s }')
+  [ "$(count "$RUN/var/gmail.com/mail/user@down.test/new" "$n" 1800)" != -1 ] && drain=$(since "$launched") || drain=-1
   m=$(pf_master); rss1=$(mem "$m" "$(pgrep -P "$m" -x qmgr)")
   row postfix "$n" "$fill_s" "$startup" "$rss0" "$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')" "$drain" "$rss1"
   postfix -c $PFC stop >/dev/null 2>&1
