@@ -1,5 +1,6 @@
 # series: mailsrv start-up | Postfix start-up | mailsrv drain | Postfix drain | mailsrv memory | Postfix memory (PSS, all processes)
 load dir."/common.gp"
+set datafile missing NaN  # the other server's rows: skipped, lines not broken
 set terminal svg size 960,430 dynamic noenhanced font "sans,12" background "white"
 set output out
 set multiplot layout 1,2 title "A long queue for a down destination (bench/scale_queue.sh)"

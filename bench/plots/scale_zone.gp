@@ -1,5 +1,6 @@
 # series: fdns load | NSD load | fdns memory | NSD memory (PSS) | fdns qps | NSD qps
 load dir."/common.gp"
+set datafile missing NaN  # the other server's rows: skipped, lines not broken
 set terminal svg size 1140,430 dynamic noenhanced font "sans,12" background "white"
 set output out
 set multiplot layout 1,3 title "Large zones: N names, half MX and half A (bench/scale_zone.sh)"
