@@ -38,8 +38,8 @@ PFC=/etc/postfix-mwq PFQ=/var/spool/postfix-mwq
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
   wait 2>/dev/null
-  [ -d $PFC ] && postfix -c $PFC stop >/dev/null 2>&1
-  rm -rf "$TOP" $PFC $PFQ /var/lib/postfix-mwq
+  pf_remove mwq
+  rm -rf "$TOP"
 }
 trap cleanup EXIT
 MW=$(realpath "$BUILD")/apps
@@ -157,23 +157,9 @@ print(f'{datetime.datetime.fromisoformat(ts).timestamp() - $launched:.3f}')")
   rm -rf "$RUN"
 }
 
-pf_instance() {  # a fresh postfix-mwq relaying down.test to 127.0.0.1:$GS, SMTP on $PS
-  postfix -c $PFC stop >/dev/null 2>&1
-  rm -rf $PFC $PFQ /var/lib/postfix-mwq
-  mkdir -p $PFC $PFQ /var/lib/postfix-mwq
-  chown postfix /var/lib/postfix-mwq
-  cp /etc/postfix/master.cf $PFC/master.cf
-  cp /etc/postfix/main.cf.orig-mailworld $PFC/main.cf 2>/dev/null || cp /etc/postfix/main.cf $PFC/main.cf
-  postconf -c $PFC -e "queue_directory = $PFQ" "data_directory = /var/lib/postfix-mwq" \
-    "multi_instance_name = postfix-mwq" "multi_instance_enable = yes" "master_service_disable =" \
-    "inet_interfaces = loopback-only" "inet_protocols = ipv4" "myhostname = mwq.localdomain" "mydestination =" \
-    "mynetworks = 127.0.0.0/8" "default_process_limit = 600" "smtpd_tls_security_level = none" \
-    "smtp_tls_security_level = none" "message_size_limit = 10240000" "maillog_file = /var/log/postfix-mwq.log" \
-    "transport_maps = texthash:$PFC/transport" "alias_maps =" "alias_database =" "multi_instance_directories ="
+pf_world() {  # a fresh Postfix instance mwq (bench/lib.sh) relaying down.test to 127.0.0.1:$GS, SMTP on $PS
+  pf_instance mwq "$PS" "transport_maps = texthash:$PFC/transport" >/dev/null || return 1
   echo "down.test smtp:[127.0.0.1]:$GS" > $PFC/transport
-  postconf -c $PFC -MX smtp/inet
-  postconf -c $PFC -M "$PS/inet=$PS inet n - y - - smtpd"
-  postfix -c $PFC check
 }
 pf_count() { find $PFQ/$1 -type f 2>/dev/null | wc -l; }
 pf_master() { tr -d ' ' < $PFQ/pid/master.pid; }
@@ -182,8 +168,8 @@ run_postfix() {
   local n=$1 fill_s startup rss0 c0 c1 drain rss1 m
   world "postfix-$n"
   PS=$(free_port)
-  pf_instance || exit 1
-  postfix -c $PFC start >/dev/null 2>&1 || { echo "postfix did not start"; exit 1; }
+  pf_world || exit 1
+  postfix -c $PFC start >"$RUN/postfix-start.log" 2>&1 || { echo "postfix did not start"; cat "$RUN/postfix-start.log"; exit 1; }
   [ "$(greet "$PS")" != -1 ] || { echo "postfix did not answer"; exit 1; }
   local t0=$EPOCHREALTIME
   fill "$PS" "$n" || exit 1
