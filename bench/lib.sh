@@ -31,3 +31,34 @@ scale_publish() {
   [ "${SCALE_OWN_ROWS:-0}" = 1 ] && rm -rf "$BENCH_TSV_DIR"
   bench/plots.sh --render-scale "$1"
 }
+
+# A Postfix instance of a growth bench's own: pf_instance NAME PORT [main.cf settings...] writes
+# /etc/postfix-NAME (from the package's main.cf and master.cf) with its queue in /var/spool/postfix-NAME,
+# smtpd on 127.0.0.1:PORT, relaying for 127.0.0.0/8, no TLS, and checks it; not registered in
+# /etc/postfix/main.cf (postfix -c works for root without), so it never meets bench/postfix_pair.sh.
+# Start with `postfix -c /etc/postfix-NAME start`; pf_remove NAME stops it and deletes its folders.
+pf_instance() {
+  local name=$1 port=$2 c=/etc/postfix-$1 q=/var/spool/postfix-$1
+  shift 2
+  pf_remove "$name"
+  mkdir -p "$c" "$q" "/var/lib/postfix-$name"
+  chown postfix "/var/lib/postfix-$name"
+  cp /etc/postfix/master.cf "$c/master.cf"
+  cp /etc/postfix/main.cf.orig-mailworld "$c/main.cf" 2>/dev/null || cp /etc/postfix/main.cf "$c/main.cf"
+  postconf -c "$c" -e "queue_directory = $q" "data_directory = /var/lib/postfix-$name" \
+    "multi_instance_name = postfix-$name" "multi_instance_enable = yes" "multi_instance_directories =" \
+    "master_service_disable =" "inet_interfaces = loopback-only" "inet_protocols = ipv4" \
+    "myhostname = $name.localdomain" "mydestination =" "mynetworks = 127.0.0.0/8" "default_process_limit = 600" \
+    "smtpd_tls_security_level = none" "smtp_tls_security_level = none" "message_size_limit = 10240000" \
+    "maillog_file = /var/log/postfix-$name.log" "alias_maps =" "alias_database =" "$@"
+  postconf -c "$c" -MX smtp/inet
+  postconf -c "$c" -M "$port/inet=$port inet n - y - - smtpd"
+  postfix -c "$c" check
+}
+pf_remove() {
+  local pid= f=/var/spool/postfix-$1/pid/master.pid
+  [ -f "$f" ] && pid=$(tr -d ' ' < "$f")
+  [ -d "/etc/postfix-$1" ] && postfix -c "/etc/postfix-$1" stop >/dev/null 2>&1
+  while [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.1; done  # its master has exited
+  rm -rf "/etc/postfix-$1" "/var/spool/postfix-$1" "/var/lib/postfix-$1"
+}

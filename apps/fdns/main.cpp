@@ -1,6 +1,8 @@
 // fdns: the pseudo-DNS server of the mail world. Answers MX, P (type 65280) and A records from
 // fdns/fdns.toml over UDP and TCP on one address (docs/reference.md "Zone file" and "fdns"), unless a
 // fault rule (--faults, re-read on SIGHUP) says otherwise.
+#include <malloc.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -65,6 +67,9 @@ int main(int argc, char** argv) {
   auto zone = dns::Zone::load(args->get("zone", "fdns/fdns.toml"));
   if (!zone) die(zone.error().detail);
   auto shared_zone = std::make_shared<const dns::Zone>(std::move(*zone));
+  // The file went through TOML and a JSON tree (config::Document) on its way to the zone: freed, but
+  // glibc keeps it in the heap. Give it back (a zone of 10^6 names: about 600 -> 330 MB; issue 15).
+  malloc_trim(0);
   net::FaultFile fault_file(args->get("faults", faults), {fault::Protocol::dns});  // an smtp rule is an error
   if (auto loaded = fault_file.load(); !loaded) die(loaded.error().detail);
   fdns::Answers answers{shared_zone, &fault_file.injector()};

@@ -33,11 +33,13 @@ void Core::loaded(std::vector<Entry> entries) {
     auto id = e.env.id;
     entries_.emplace(id, State{std::move(e.env), e.hops});
   }
+  due_ = 0;  // the first tick reads them all
 }
 
 Effects Core::submitted(Entry entry, std::time_t now) {
   auto id = entry.env.id;
   entries_.emplace(id, State{std::move(entry.env), entry.hops});
+  dirty_.insert(id);
   return {WakeAt{now}};
 }
 
@@ -55,32 +57,47 @@ bool Core::settle_due(State& e, bool pending, std::time_t now, std::time_t& next
   return false;
 }
 
+// A tick reads the entries that changed since the last one (dirty_) and, once the earliest time it
+// knows of has come (due_), the whole queue: with 10^5 entries waiting for their retry, a new message
+// costs one entry's look, not a scan of the queue (issue 15).
 Effects Core::tick(std::time_t now) {
-  std::time_t next = now + 3600;
+  const bool full = now >= due_;
+  std::time_t next = full ? now + 3600 : due_;
   std::map<std::string, std::vector<std::string>> due;  // domain -> entry ids
   std::vector<std::string> unsettled;
-  for (auto& [id, e] : entries_) {
-    if (e.finishing) continue;
+  auto visit = [&](const std::string& id, State& e) {
+    ++scanned_;
+    if (e.finishing) return;
     bool pending = false;
     for (const auto& r : e.env.recipients) {
       if (r.state != RcptState::pending) continue;
       pending = true;
-      auto d = domain_of(r.address);
-      if (e.active.contains(d)) continue;
       if (r.next_try > now) {
         next = std::min(next, r.next_try);
-      } else {
-        auto& ids = due[d];
-        if (ids.empty() || ids.back() != id) ids.push_back(id);
+        continue;
       }
+      auto d = domain_of(r.address);
+      if (e.active.contains(d)) continue;
+      auto& ids = due[d];
+      if (ids.empty() || ids.back() != id) ids.push_back(id);
     }
     if (settle_due(e, pending, now, next)) unsettled.push_back(id);
+  };
+  auto changed = std::exchange(dirty_, {});
+  if (full) {
+    for (auto& [id, e] : entries_) visit(id, e);
+  } else {
+    for (const auto& id : changed)
+      if (auto it = entries_.find(id); it != entries_.end()) visit(id, it->second);
   }
   Effects out;
   for (auto& [domain, ids] : due) {
     // Up to connections_per_destination connections to a destination; each carries several messages.
     int slots = limits_.connections_per_destination - load_[domain];
-    if (slots <= 0) continue;
+    if (slots <= 0) {
+      dirty_.insert(ids.begin(), ids.end());  // still due: looked at again when a connection ends
+      continue;
+    }
     std::size_t groups = std::min<std::size_t>(static_cast<std::size_t>(slots), ids.size());
     std::vector<std::vector<std::string>> split(groups);
     for (std::size_t i = 0; i < ids.size(); ++i) split[i % groups].push_back(ids[i]);
@@ -94,6 +111,7 @@ Effects Core::tick(std::time_t now) {
   }
   // After the deliveries above: an unsaved entry they work on is saved rather than finished.
   for (const auto& id : unsettled) append(out, settle(id, Origin::schedule, now));
+  due_ = next;
   out.emplace_back(std::in_place_type<WakeAt>, next);
   return out;
 }
@@ -109,6 +127,7 @@ Effects Core::wake_now(Origin origin, std::time_t now) {
 // it when nothing is left. Nothing leaves the queue before its outcome is durable elsewhere: the
 // bounce is stored first, then the entry removed; when either fails the entry stays.
 Effects Core::settle(const std::string& id, Origin origin, std::time_t now) {
+  dirty_.insert(id);
   auto it = entries_.find(id);
   if (it == entries_.end() || it->second.finishing) return wake_now(origin, now);
   State& e = it->second;
@@ -137,6 +156,7 @@ Effects Core::after_failure(State& e, Origin origin, const char* event, const st
 }
 
 Effects Core::saved(const Save& s, const Result<void>& r, std::time_t now) {
+  dirty_.insert(s.id);
   auto it = entries_.find(s.id);
   if (it == entries_.end()) return wake_now(s.origin, now);
   State& e = it->second;
@@ -158,6 +178,7 @@ Effects Core::saved(const Save& s, const Result<void>& r, std::time_t now) {
 }
 
 Effects Core::bounced(const Bounce& b, const Result<void>& r, std::time_t now) {
+  dirty_.insert(b.env.id);
   auto it = entries_.find(b.env.id);
   if (it == entries_.end()) return wake_now(b.origin, now);
   if (!r) return after_failure(it->second, b.origin, "bounce_failed", r.error().detail, now);
@@ -166,6 +187,7 @@ Effects Core::bounced(const Bounce& b, const Result<void>& r, std::time_t now) {
 }
 
 Effects Core::removed(const Remove& rm, const Result<void>& r, std::time_t now) {
+  dirty_.insert(rm.id);
   auto it = entries_.find(rm.id);
   if (it == entries_.end()) return wake_now(rm.origin, now);
   if (!r) return after_failure(it->second, rm.origin, "remove_failed", r.error().detail, now);
@@ -274,6 +296,7 @@ Turn Core::message(AttemptId a, const std::string& id, std::time_t now) {
 
 void Core::result(AttemptId a, const std::string& id, const std::string& rcpt, const Outcome& reply, std::time_t now) {
   auto& at = attempts_.at(a);
+  dirty_.insert(id);
   auto it = entries_.find(id);
   if (it == entries_.end()) return;
   for (auto* r : pending_in(it->second, at.domain))
@@ -285,6 +308,7 @@ void Core::result(AttemptId a, const std::string& id, const std::string& rcpt, c
 Effects Core::message_done(AttemptId a, const std::string& id, std::time_t now) {
   auto& at = attempts_.at(a);
   at.done.insert(id);
+  dirty_.insert(id);
   auto it = entries_.find(id);
   if (it == entries_.end()) return {};
   it->second.active.erase(at.domain);
@@ -294,6 +318,7 @@ Effects Core::message_done(AttemptId a, const std::string& id, std::time_t now) 
 Effects Core::attempt_done(AttemptId a, std::time_t now) {
   auto node = attempts_.extract(a);
   auto& at = node.mapped();
+  dirty_.insert(at.ids.begin(), at.ids.end());
   // What no server took: temporary (retry) or permanent (bounce). A message cut off by a lost
   // connection is among them: its outcome is unknown, so its recipients get it at most twice.
   const Outcome why = at.last_error.empty() ? Outcome::ours("4.4.1", "no mail host answered") : at.last_error;

@@ -134,6 +134,9 @@ class Core {
   const store::QueueEnvelope* envelope(const std::string& id) const;
   std::size_t size() const noexcept { return entries_.size(); }
   std::size_t attempts() const noexcept { return attempts_.size(); }
+  /// Entries the ticks have looked at so far (a statistic: the tests check that a tick reads what
+  /// changed or came due, not the whole queue).
+  std::size_t scanned() const noexcept { return scanned_; }
 
  private:
   struct State {
@@ -171,6 +174,9 @@ class Core {
   std::map<AttemptId, Attempt> attempts_;
   std::map<std::string, std::time_t> plain_until_;  // MX host -> plaintext until then (tls_failed)
   AttemptId next_attempt_ = 1;
+  std::set<std::string> dirty_;  // entries changed since the last tick: the next one reads them
+  std::time_t due_ = 0;          // nothing outside dirty_ is due before then (0: read every entry)
+  std::size_t scanned_ = 0;
 };
 
 }  // namespace mail::queue

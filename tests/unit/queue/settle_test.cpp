@@ -192,3 +192,30 @@ TEST_CASE("the schedule: up to 20 connections per destination, several messages 
   d.tick();
   CHECK(d.take() == std::vector<std::string>{"connect mx.example T", "wake +42"});
 }
+
+TEST_CASE("a tick reads what changed, not the whole queue: a new entry beside 1,000 deferred ones") {
+  Driver d;
+  for (int i = 0; i < 1000; ++i) d.submit(envelope("Q" + std::to_string(i), "a@me.example", {"x@down.example"}));
+  d.tick();
+  REQUIRE(d.connects.size() == 20);
+  while (!d.connects.empty()) {  // the destination is down: every host refuses
+    auto c = d.attempt();
+    d.core.route_found(c.attempt, {target("mx.down.example")});
+    REQUIRE(d.core.next_host(c.attempt, d.now));
+    d.core.host_failed(c.attempt, Outcome::ours("4.4.1", "connect to mx.down.example: Connection refused"));
+    d.perform(d.core.attempt_done(c.attempt, d.now));
+  }
+  d.take();
+  d.tick();
+  CHECK(d.take() == std::vector<std::string>{"wake +5"});  // all deferred for retry_first
+  const auto before = d.core.scanned();
+  d.now += 1;
+  d.submit(envelope("N", "a@me.example", {"y@up.example"}));
+  d.tick();
+  CHECK(d.take() == std::vector<std::string>{"wake +0", "connect up.example N", "wake +4"});
+  CHECK(d.core.scanned() - before <= 2);  // N (and nothing of the 1,000 that wait)
+  d.now = T0 + 5;  // their retry: all of them again, over 20 connections
+  d.tick();
+  CHECK(d.connects.size() == 21);
+  CHECK(d.rcpt("Q999", 0).attempts == 1);
+}
