@@ -62,3 +62,30 @@ pf_remove() {
   while [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.1; done  # its master has exited
   rm -rf "/etc/postfix-$1" "/var/spool/postfix-$1" "/var/lib/postfix-$1"
 }
+# The relay benches' world: exmail.qq.com (account sender@mail.sustech.edu.cn) relaying to gmail.com
+# (mbench@gmail.com) through fdns. relay_pair_world DIR DNS QS QP GS GP LIMITS writes
+# DIR/config/config.toml (LIMITS: lines under [limits], more tables may follow) and DIR/fdns/fdns.toml.
+relay_pair_world() {
+  mkdir -p "$1/config" "$1/fdns"
+  cat > "$1/config/config.toml" <<CFG
+[server]
+"exmail.qq.com" = { smtp = $3, pop = $4 }
+"gmail.com" = { smtp = $5, pop = $6 }
+[accounts."exmail.qq.com"]
+"sender@mail.sustech.edu.cn" = "pw"
+[accounts."gmail.com"]
+"mbench@gmail.com" = "pw"
+[fdns]
+listen = "127.0.0.1:$2"
+[limits]
+$7
+CFG
+  cat > "$1/fdns/fdns.toml" <<ZONE
+[MX]
+"mail.sustech.edu.cn." = "mxbiz1.qq.com."
+"gmail.com." = "gmail-smtp-in.l.google.com."
+[P]
+"mxbiz1.qq.com." = $3
+"gmail-smtp-in.l.google.com." = $5
+ZONE
+}

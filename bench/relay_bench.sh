@@ -40,29 +40,8 @@ scale_begin
 start_world() {
   local w=$RUN/$1 DNS QS QP GS GP
   DNS=$(free_port) QS=$(free_port) QP=$(free_port) GS=$(free_port) GP=$(free_port)
-  mkdir -p "$w/config" "$w/fdns"
-  cat > "$w/config/config.toml" <<CFG
-[server]
-"exmail.qq.com" = { smtp = $QS, pop = $QP }
-"gmail.com" = { smtp = $GS, pop = $GP }
-[accounts."exmail.qq.com"]
-"sender@mail.sustech.edu.cn" = "pw"
-[accounts."gmail.com"]
-"mbench@gmail.com" = "pw"
-[fdns]
-listen = "127.0.0.1:$DNS"
-[limits]
-sessions = 20000
-$2
-CFG
-  cat > "$w/fdns/fdns.toml" <<ZONE
-[MX]
-"mail.sustech.edu.cn." = "mxbiz1.qq.com."
-"gmail.com." = "gmail-smtp-in.l.google.com."
-[P]
-"mxbiz1.qq.com." = $QS
-"gmail-smtp-in.l.google.com." = $GS
-ZONE
+  relay_pair_world "$w" "$DNS" "$QS" "$QP" "$GS" "$GP" "sessions = 20000
+$2"
   (cd "$w" && exec nice -n -10 "$BUILD/apps/fdns" 2>fdns.log) &
   PIDS+=($!)
   (cd "$w" && exec nice -n -10 "$BUILD/apps/mailsrv" -n exmail.qq.com 2>qq.log) &

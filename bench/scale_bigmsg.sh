@@ -45,28 +45,7 @@ wait "$IPID" 2>/dev/null; IPID=""
 python3 bench/tsv.py scale_bigmsg_ceiling server=iperf3 mb_per_s="$CEIL"
 
 DNS=$(free_port) QS=$(free_port) QP=$(free_port) GS=$(free_port) GP=$(free_port) DPORT=$(free_port)
-mkdir -p "$RUN/config" "$RUN/fdns"
-cat > "$RUN/config/config.toml" <<CFG
-[server]
-"exmail.qq.com" = { smtp = $QS, pop = $QP }
-"gmail.com" = { smtp = $GS, pop = $GP }
-[accounts."exmail.qq.com"]
-"sender@mail.sustech.edu.cn" = "pw"
-[accounts."gmail.com"]
-"mbench@gmail.com" = "pw"
-[fdns]
-listen = "127.0.0.1:$DNS"
-[limits]
-message_size = 67108864
-CFG
-cat > "$RUN/fdns/fdns.toml" <<ZONE
-[MX]
-"mail.sustech.edu.cn." = "mxbiz1.qq.com."
-"gmail.com." = "gmail-smtp-in.l.google.com."
-[P]
-"mxbiz1.qq.com." = $QS
-"gmail-smtp-in.l.google.com." = $GS
-ZONE
+relay_pair_world "$RUN" "$DNS" "$QS" "$QP" "$GS" "$GP" "message_size = 67108864"
 
 # One transfer per size and repetition, the sizes interleaved: LOAD ARGS... (bigmsg_load.py smtp|retr). A
 # 1 KB transfer first, not counted: the processes a first message starts (Postfix's cleanup and local,

@@ -11,15 +11,6 @@ constexpr std::size_t kMaxLine = 1000;        // held of a line; a boundary (RFC
 constexpr std::size_t kMaxHeader = 64 * 1024; // a longer part header is kept but not looked into
 constexpr std::size_t kMaxLevels = 50;        // as parse()'s depth cap
 constexpr std::size_t kMaxParts = 1000;       // as parse()'s: the entities past it are not read, so not diverted
-
-int b64_value(char c) noexcept {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
 }  // namespace
 
 void Base64Encoder::feed(std::string_view bytes, std::string& out) {
@@ -63,7 +54,7 @@ void Base64Decoder::quad(std::string& out) {
       ++pad;
       continue;
     }
-    v[k] = pad > 0 ? -1 : b64_value(q_[k]);
+    v[k] = pad > 0 ? -1 : util::base64_value(q_[k]);
     if (v[k] < 0) {
       good_ = false;
       return;
@@ -79,7 +70,7 @@ void Base64Decoder::quad(std::string& out) {
 void Base64Decoder::feed(std::string_view text, std::string& out) {
   for (char c : text) {
     if (c == '\r' || c == '\n' || c == ' ' || c == '\t') continue;
-    if (c != '=' && b64_value(c) < 0) {
+    if (c != '=' && util::base64_value(c) < 0) {
       good_ = false;
       continue;
     }

@@ -10,8 +10,9 @@ namespace mail::util {
 
 namespace {
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+}  // namespace
 
-int value_of(char c) {
+int base64_value(char c) noexcept {
   if (c >= 'A' && c <= 'Z') return c - 'A';
   if (c >= 'a' && c <= 'z') return c - 'a' + 26;
   if (c >= '0' && c <= '9') return c - '0' + 52;
@@ -19,7 +20,6 @@ int value_of(char c) {
   if (c == '/') return 63;
   return -1;
 }
-}  // namespace
 
 std::string base64_encode(std::string_view in) {
   std::string out;
@@ -63,7 +63,7 @@ std::optional<std::string> base64_decode(std::string_view in) {
         continue;
       }
       if (pad > 0) return std::nullopt;  // data after padding
-      v[k] = value_of(c);
+      v[k] = base64_value(c);
       if (v[k] < 0) return std::nullopt;
     }
     unsigned triple = static_cast<unsigned>(v[0] << 18 | v[1] << 12 | v[2] << 6 | v[3]);

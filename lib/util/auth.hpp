@@ -10,6 +10,8 @@
 namespace mail::util {
 
 std::string base64_encode(std::string_view bytes);
+/// The value (0-63) of one base64 alphabet character, -1 for any other (padding included).
+int base64_value(char c) noexcept;
 /// Strict: only the base64 alphabet, correct padding; nullopt otherwise.
 std::optional<std::string> base64_decode(std::string_view text);
 
