@@ -4,15 +4,9 @@ import os
 import subprocess
 import unittest
 
-from world import QQ, CourseWorld, World, binary
+from world import QQ, CourseWorld, World, binary, sanitized
 
 SIZE = 8 * 1024 * 1024
-
-
-def asan_build():
-    """ASan keeps freed memory in quarantine (256 MB): peak RSS says nothing about the agent there."""
-    with open(binary("agent"), "rb") as f:
-        return b"AddressSanitizer" in f.read()
 
 
 class BigMessageTest(unittest.TestCase):
@@ -45,7 +39,7 @@ class BigMessageTest(unittest.TestCase):
             # Before streaming: about 4x (send) and 9x (retr) the attachment. Now a few MB whatever the size.
             bound_kb = 2 * SIZE // 1024 + 10 * 1024
             print(f"agent peak RSS: send {sent_kb} KiB, retr {retr_kb} KiB for a {SIZE} byte attachment")
-            if not asan_build():
+            if not sanitized():  # ASan's quarantine (256 MB): peak RSS says nothing there
                 self.assertLess(sent_kb, bound_kb, f"send peaked at {sent_kb} KiB")
                 self.assertLess(retr_kb, bound_kb, f"retr peaked at {retr_kb} KiB")
 

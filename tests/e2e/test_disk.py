@@ -132,7 +132,8 @@ class DiskFullTest(unittest.TestCase):
                 self.assertEqual(world.send("usr1@mail.sustech.edu.cn", ["nobody@gmail.com"],
                                             MSG.format(to="nobody@gmail.com", s="to nobody")), {})
                 qq.wait_for("result=deferred")
-                wait_for(lambda: '"attempts": 1' in read_envelope(w, QQ), what="the deferred attempt saved")
+                # At least one attempt saved (retries come every 1-2 s: a loaded machine may see the second first).
+                wait_for(lambda: re.search(r'"attempts": [1-9]', read_envelope(w, QQ)), what="the deferred attempt saved")
                 queued = world.queue_files(QQ)
                 self.assertEqual(len(queued), 2)
                 disk.fill()

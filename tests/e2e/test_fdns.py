@@ -11,7 +11,7 @@ import subprocess
 import time
 import unittest
 
-from world import World, fdns_zone
+from world import World, fdns_zone, sanitized
 
 COURSE_ZONE = fdns_zone(
     ttl=60,
@@ -231,7 +231,9 @@ class FdnsTest(unittest.TestCase):
             proc, port, _ = self.start_fdns(w, big)
             self.assertIn("127.0.0.1", answers(dig(port, f"mx{n - 1}.bench", "A", "+noall", "+answer"))[0])
             per_name = (rss_kb(proc.pid) - rss_kb(small.pid)) * 1024 / (2 * n)
-            self.assertLess(per_name, 450, f"{per_name:.0f} bytes a name")
+            print(f"fdns: {per_name:.0f} bytes a name")
+            if not sanitized():  # ASan's quarantine and shadow memory: the plain build's run checks the bound
+                self.assertLess(per_name, 450, f"{per_name:.0f} bytes a name")
 
     def test_sigterm_and_sigint_stop_within_two_seconds(self):
         for sig in (signal.SIGTERM, signal.SIGINT):
