@@ -43,34 +43,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tsv  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from supervisor import log_value  # noqa: E402
 
 
-def parse_kv(line):
-    """{key: value} of one event line (values quoted as the log quotes them)."""
-    out, i, n = {}, 0, len(line)
-    while i < n:
-        while i < n and line[i] == " ":
-            i += 1
-        eq = line.find("=", i)
-        if eq < 0:
-            break
-        key, i = line[i:eq], eq + 1
-        if i < n and line[i] == '"':
-            i += 1
-            val = []
-            while i < n and line[i] != '"':
-                if line[i] == "\\" and i + 1 < n:
-                    i += 1
-                val.append(line[i])
-                i += 1
-            i += 1
-            out[key] = "".join(val)
-        else:
-            sp = line.find(" ", i)
-            sp = n if sp < 0 else sp
-            out[key] = line[i:sp]
-            i = sp
-    return out
+# The keys the accounting reads from an event line (quoted as the log quotes them: supervisor.log_value).
+KEYS = ("ts", "prog", "event", "lines", "result", "local", "msgid", "id")
+
+
+def parse_event(line):
+    return {k: v for k in KEYS if (v := log_value(line, k)) is not None}
 
 
 def ts_of(ev):
@@ -92,7 +74,7 @@ class Tracker:
     def on_line(self, line):
         if not any(k in line for k in (" event=message ", " event=queued ", " event=bounced ", " event=dropped ")):
             return  # the session lines: most of the feed, none of the accounting
-        ev = parse_kv(line)
+        ev = parse_event(line)
         kind = ev.get("event")
         self.events += 1
         if kind == "dropped":
